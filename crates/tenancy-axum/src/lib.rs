@@ -1,0 +1,2 @@
+//! The tower layer, extractors and rejections that put every request inside
+//! exactly one tenant.

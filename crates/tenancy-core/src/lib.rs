@@ -1,0 +1,96 @@
+//! The vocabulary of the tenancy SDK: who acts, for which tenant, with which
+//! permissions, and values that cannot leave their tenant.
+//!
+//! Every other tenancy crate builds on these types. The central promise starts
+//! here: a [`Scoped<T>`] owned by one tenant cannot be opened under another
+//! tenant's [`TenantContext`], and nothing derived from it can mix tenants.
+//!
+//! ```
+//! use tenancy_core::*;
+//!
+//! // Roles per tenant: built-ins plus the tenant's own.
+//! let roles = RoleRegistry::with_builtins();
+//! let member = roles.permissions(&RoleName::member())?.clone();
+//!
+//! // A request's context, as the auth layer would build it from a token.
+//! let acme: TenantId = "0b6d2f4e-8c1a-4b7e-9f3d-2a5c6e7f8a9b".parse()?;
+//! let ctx = TenantContext::tenant(acme, SubjectId::from_u128(42), RoleName::member(), member);
+//! ctx.require(&"leases:write".parse()?)?;
+//! assert!(ctx.require(&"audit:read".parse()?).is_err());
+//!
+//! // Data bound to its tenant opens only under that tenant.
+//! let lease = Scoped::new(&ctx, "Unit 4B, 1200/month")?;
+//! assert_eq!(lease.open(&ctx)?, &"Unit 4B, 1200/month");
+//! let globex = TenantContext::tenant(TenantId::from_u128(7), SubjectId::from_u128(1), RoleName::admin(), PermissionSet::all());
+//! assert_eq!(lease.open(&globex), Err(AccessError::CrossTenant));
+//!
+//! // Per-tenant limits, with an injectable clock.
+//! let limiter = RateLimiter::new(MemoryLimitStore::default(), SystemClock::new());
+//! limiter.check(acme, &RateQuota::per_second(10, 20))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What this crate does not do
+//!
+//! - It knows nothing of SQL, HTTP, async runtimes or tokens: those live in
+//!   `tenancy-sql`, `tenancy-axum` and `tenancy-auth`.
+//! - It has no dependencies (serde only behind a feature) and generates no
+//!   random numbers: identifiers come from the caller
+//!   ([`TenantId::from_random_bytes`]).
+//! - It stores nothing durably; [`LimitStore`] and [`AuditSink`] are traits for
+//!   adapters to implement.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | `serde` | `Serialize`/`Deserialize` for identifiers, slugs, permissions, roles, scopes, statuses and audit kinds, as their text forms |
+//!
+//! # Errors
+//!
+//! No error here names another tenant or shows its data: a value of another
+//! tenant is [`AccessError::CrossTenant`], whose message reads like "not
+//! found", so callers can answer 404 without revealing that it exists.
+
+#![forbid(unsafe_code)]
+
+mod audit;
+mod context;
+mod error;
+mod id;
+mod key;
+mod lifecycle;
+mod limits;
+mod permission;
+mod role;
+mod scoped;
+mod slug;
+
+pub use audit::{AuditEvent, AuditKind, AuditSink, DiscardAuditSink, MemoryAuditSink, Outcome};
+pub use context::{Scope, TenantContext};
+pub use error::{
+    AccessError, Error, InvalidTransition, LimitError, ParseError, ParseKind, ParseReason, Result,
+    RoleError,
+};
+pub use id::{SubjectId, TenantId};
+pub use key::TenantKey;
+pub use lifecycle::{
+    Entitlements, Plan, PlanOverrides, SubscriptionEvent, SubscriptionState, TenantEvent,
+    TenantStatus,
+};
+pub use limits::{
+    Clock, ConcurrencyLimiter, ConcurrencyPermit, LimitStore, ManualClock, MemoryLimitStore,
+    QuotaCounter, RateDecision, RateLimiter, RateQuota, SystemClock, gcra_step,
+};
+pub use permission::{
+    CompiledPermissions, PLATFORM_RESOURCE, Permission, PermissionBit, PermissionCatalog,
+    PermissionSet,
+};
+pub use role::{Role, RoleName, RoleRegistry};
+pub use scoped::{Scoped, group_by_tenant};
+pub use slug::{RESERVED_SLUGS, TenantSlug};
+
+/// Keeps the README's example compiling and true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,21 @@
+//! Per-tenant limits as pure algorithms over an injectable [`Clock`].
+//!
+//! - [`RateLimiter`]: GCRA, each tenant with its own [`RateQuota`], state in
+//!   a [`LimitStore`] (in memory here; a shared store lets several instances
+//!   enforce one limit).
+//! - [`ConcurrencyLimiter`]: at most N requests in flight per tenant; the
+//!   permit releases on drop.
+//! - [`QuotaCounter`]: counters with ceilings (storage, AI usage).
+
+mod clock;
+mod concurrency;
+mod gcra;
+mod hash;
+mod quota;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use concurrency::{ConcurrencyLimiter, ConcurrencyPermit};
+pub use gcra::{RateDecision, RateLimiter, RateQuota, gcra_step};
+pub use quota::QuotaCounter;
+pub use store::{LimitStore, MemoryLimitStore};
