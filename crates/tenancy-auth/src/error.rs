@@ -1,0 +1,295 @@
+//! The errors of tenancy-auth.
+//!
+//! No message quotes a token, a secret, a key or a claim value: a refusal
+//! names the check that failed and, at most, the name of a claim.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A convenient alias for results whose error is [`AuthError`].
+pub type Result<T, E = AuthError> = std::result::Result<T, E>;
+
+/// Why a token was refused, or why validation could not run.
+///
+/// [`AuthError::is_invalid_token`] sorts the variants for a transport: `true`
+/// means "this token is not acceptable" (HTTP 401); `false` means the
+/// configuration or a key source failed (500 or 503) or the tenant may not be
+/// served (403).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The token is longer than the configured limit; nothing was decoded.
+    #[error("token is larger than {limit} bytes")]
+    TooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+    /// The token is not a well-formed compact JWS.
+    #[error("malformed token: {0}")]
+    Malformed(Malformed),
+    /// The header names an algorithm this crate never accepts (`none`, or an
+    /// unknown name).
+    #[error("unsupported token algorithm")]
+    UnsupportedAlgorithm,
+    /// The key selected by `kid` is not pinned to the header's algorithm.
+    #[error("token algorithm is not allowed for its key")]
+    AlgorithmNotAllowed,
+    /// The header carries a parameter that is never honoured (`crit`, `jku`,
+    /// `x5u`, `jwk`, `x5c`, `enc`, `zip`, `b64`).
+    #[error("token header parameter `{0}` is not accepted")]
+    ForbiddenHeader(&'static str),
+    /// The `kid` header is not a plain key identifier.
+    #[error("token key id is not valid")]
+    InvalidKeyId,
+    /// No configured key matches the token's `kid` (or its absence).
+    #[error("no key matches the token")]
+    UnknownKey,
+    /// The signature does not verify with the selected key.
+    #[error("token signature does not verify")]
+    BadSignature,
+    /// `exp` is in the past, beyond the leeway.
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` is in the future, beyond the leeway.
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// `iat` is in the future, beyond the leeway.
+    #[error("token was issued in the future")]
+    IssuedInFuture,
+    /// `exp - iat` exceeds the configured maximum lifetime.
+    #[error("token lifetime exceeds the maximum")]
+    LifetimeTooLong,
+    /// `iss` is not the configured issuer.
+    #[error("token issuer is not accepted")]
+    WrongIssuer,
+    /// `aud` does not name the configured audience.
+    #[error("token audience is not accepted")]
+    WrongAudience,
+    /// A required claim is absent.
+    #[error("token claim `{0}` is missing")]
+    MissingClaim(Claim),
+    /// A claim has the wrong JSON type or an invalid value.
+    #[error("token claim `{0}` is invalid")]
+    InvalidClaim(Claim),
+    /// The scope disagrees with the rest of the token: a system token with a
+    /// tenant, or a role of the other scope.
+    #[error("token scope does not match its claims")]
+    ScopeMismatch,
+    /// The role is not defined in the registry the token was checked against.
+    #[error("token role is not defined")]
+    UnknownRole,
+    /// A tenant token asked for a permission that touches the platform.
+    #[error("tenant token carries a platform permission")]
+    PlatformPermission,
+    /// The token's `jti` has been revoked.
+    #[error("token has been revoked")]
+    Revoked,
+    /// The token is older than the tenant's session policy allows.
+    #[error("token is older than the session policy allows")]
+    SessionTooOld,
+    /// The tenant is suspended.
+    #[error("tenant is suspended")]
+    TenantSuspended,
+    /// The tenant does not serve requests (unknown, provisioning,
+    /// decommissioning or deleted).
+    #[error("tenant is unavailable")]
+    TenantUnavailable,
+    /// The validator, issuer or key set was configured wrongly.
+    #[error("auth configuration error: {0}")]
+    Config(ConfigError),
+    /// A key source could not provide keys.
+    #[error("key source failed: {0}")]
+    KeySource(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl AuthError {
+    /// True for everything that means "this token is not acceptable" (answer
+    /// 401); false for configuration and key-source failures (500 or 503) and
+    /// for tenant-status refusals (403).
+    pub fn is_invalid_token(&self) -> bool {
+        !matches!(
+            self,
+            AuthError::Config(_)
+                | AuthError::KeySource(_)
+                | AuthError::TenantSuspended
+                | AuthError::TenantUnavailable
+        )
+    }
+
+    /// Wraps a key source's failure.
+    pub fn key_source(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AuthError::KeySource(Arc::new(error))
+    }
+}
+
+/// What is wrong with the shape of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// Not exactly three dot-separated segments.
+    SegmentCount,
+    /// A segment is empty.
+    EmptySegment,
+    /// A segment is not unpadded, canonical base64url (padding, whitespace
+    /// and other characters included).
+    Encoding,
+    /// The header is not a JSON object of the expected shape.
+    Header,
+    /// The claims are not a JSON object.
+    Claims,
+    /// The header or the claims name the same member twice.
+    DuplicateKey,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Malformed::SegmentCount => "expected three segments",
+            Malformed::EmptySegment => "empty segment",
+            Malformed::Encoding => "segment is not base64url",
+            Malformed::Header => "header is not a valid JSON object",
+            Malformed::Claims => "claims are not a JSON object",
+            Malformed::DuplicateKey => "duplicate JSON member",
+        })
+    }
+}
+
+/// A claim, by its role (its name in a token depends on the
+/// [`ClaimNames`](crate::ClaimNames)). Displays as the default name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Claim {
+    /// `sub`: the subject (a UUID).
+    Subject,
+    /// `tenant_id`: the tenant (a UUID), in tenant scope only.
+    TenantId,
+    /// `scope`: `tenant` or `system`.
+    Scope,
+    /// `role`: a role name.
+    Role,
+    /// `permissions`: an optional array of `resource:action` strings.
+    Permissions,
+    /// `iat`: when the token was issued.
+    IssuedAt,
+    /// `exp`: when the token expires.
+    ExpiresAt,
+    /// `nbf`: when the token becomes valid.
+    NotBefore,
+    /// `iss`: who issued the token.
+    Issuer,
+    /// `aud`: who the token is for.
+    Audience,
+    /// `jti`: the token's unique id.
+    TokenId,
+}
+
+impl Claim {
+    /// The default claim name.
+    pub fn default_name(self) -> &'static str {
+        match self {
+            Claim::Subject => "sub",
+            Claim::TenantId => "tenant_id",
+            Claim::Scope => "scope",
+            Claim::Role => "role",
+            Claim::Permissions => "permissions",
+            Claim::IssuedAt => "iat",
+            Claim::ExpiresAt => "exp",
+            Claim::NotBefore => "nbf",
+            Claim::Issuer => "iss",
+            Claim::Audience => "aud",
+            Claim::TokenId => "jti",
+        }
+    }
+}
+
+impl fmt::Display for Claim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.default_name())
+    }
+}
+
+/// What is wrong with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An HMAC secret shorter than 256 bits.
+    #[error("hmac secret has {bits} bits, at least 256 are required")]
+    WeakSecret {
+        /// The secret's length in bits.
+        bits: usize,
+    },
+    /// No issuer was configured.
+    #[error("an issuer is required")]
+    MissingIssuer,
+    /// No audience was configured.
+    #[error("an audience is required")]
+    MissingAudience,
+    /// No key was configured.
+    #[error("at least one key is required")]
+    NoKeys,
+    /// Two keys share a `kid` (or two keys have none).
+    #[error("two keys share a key id")]
+    DuplicateKeyId,
+    /// A `kid` that a token could never carry.
+    #[error("key id is not valid")]
+    InvalidKeyId,
+    /// Key material that cannot be used for its algorithm.
+    #[error("key cannot be used: {0}")]
+    InvalidKey(&'static str),
+    /// An algorithm outside the key's family.
+    #[error("algorithm does not fit the key")]
+    AlgorithmMismatch,
+    /// Two claims mapped to the same name, or an empty name.
+    #[error("claim names must be distinct and non-empty")]
+    ClaimNames,
+    /// A limit that makes no sense (zero size, zero lifetime, huge leeway).
+    #[error("limit `{0}` is out of range")]
+    Limit(&'static str),
+    /// Signing failed.
+    #[error("signing failed")]
+    Signing,
+    /// A JWKS document could not be read.
+    #[error("key set document is not valid")]
+    Jwks,
+}
+
+impl From<ConfigError> for AuthError {
+    fn from(e: ConfigError) -> Self {
+        AuthError::Config(e)
+    }
+}
+
+impl From<Malformed> for AuthError {
+    fn from(e: Malformed) -> Self {
+        AuthError::Malformed(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_config_source_and_tenant_status_are_not_token_faults() {
+        assert!(AuthError::Expired.is_invalid_token());
+        assert!(AuthError::Malformed(Malformed::Encoding).is_invalid_token());
+        assert!(AuthError::Revoked.is_invalid_token());
+        assert!(!AuthError::Config(ConfigError::NoKeys).is_invalid_token());
+        assert!(!AuthError::TenantSuspended.is_invalid_token());
+        assert!(!AuthError::TenantUnavailable.is_invalid_token());
+        let io = std::io::Error::other("down");
+        assert!(!AuthError::key_source(io).is_invalid_token());
+    }
+
+    #[test]
+    fn messages_are_lowercase_and_name_claims_by_default_name() {
+        assert_eq!(
+            AuthError::MissingClaim(Claim::TenantId).to_string(),
+            "token claim `tenant_id` is missing"
+        );
+        assert_eq!(
+            AuthError::Config(ConfigError::WeakSecret { bits: 64 }).to_string(),
+            "auth configuration error: hmac secret has 64 bits, at least 256 are required"
+        );
+    }
+}
