@@ -1,2 +1,121 @@
-//! The tower layer, extractors and rejections that put every request inside
-//! exactly one tenant.
+//! The tower layer, extractors and rejections that put every axum request
+//! inside exactly one tenant.
+//!
+//! Add one [`TenancyLayer`] and name what a handler needs in its signature:
+//! [`Tenant`] for the tenant context, [`Require<P>`](Require) for a
+//! permission declared with [`permission!`], [`SystemAdmin`] for platform
+//! routes. Every refusal is an `application/problem+json` [`Problem`].
+//!
+//! ```
+//! use std::{sync::Arc, time::Duration};
+//! use axum::{Router, routing::get};
+//! use tenancy_auth::{CachedValidator, Issuer, Validator};
+//! use tenancy_axum::{MemoryDirectory, Require, Tenant, TenancyLayer, TenantRecord, permission};
+//! use tenancy_core::*;
+//!
+//! permission!(pub LeasesRead = "leases:read");
+//!
+//! async fn leases(t: Tenant, _: Require<LeasesRead>) -> String {
+//!     format!("leases visible to {}", t.subject())
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let secret = b"an hs256 secret of at least 32 bytes!";
+//! let validator = Validator::builder().issuer("https://id.example").audience("leases")
+//!     .hs256_secret(secret).build()?;
+//! let directory = Arc::new(MemoryDirectory::new());
+//! let acme = TenantId::from_u128(1);
+//! let plan = Plan::new("free", RateQuota::per_second(10, 20), 4);
+//! directory.insert(TenantRecord::new(acme, "acme".parse()?, TenantStatus::Active, plan.entitlements(&PlanOverrides::default())));
+//!
+//! let layer = TenancyLayer::builder()
+//!     .validator(Arc::new(CachedValidator::new(Arc::new(validator), 10_000)))
+//!     .directory(directory)
+//!     .audit(Arc::new(MemoryAuditSink::default()))
+//!     .build()?;
+//! let app = Router::new().route("/leases", get(leases)).layer(layer);
+//!
+//! // A viewer of acme calls it.
+//! let viewer = TenantContext::tenant(acme, SubjectId::from_u128(7), RoleName::viewer(), PermissionSet::empty());
+//! let token = Issuer::hs256(secret, "https://id.example", "leases")?.issue(&viewer, Duration::from_secs(300))?;
+//! let request = axum::http::Request::get("/leases")
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(axum::body::Body::empty())?;
+//! let response = tower::ServiceExt::oneshot(app, request).await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What a request goes through
+//!
+//! 1. The bearer token from `Authorization` (and nothing else: no tenant
+//!    header is trusted) is validated through a token cache.
+//! 2. A tenant token's tenant is loaded through a bounded cache whose TTL
+//!    bounds how long a suspension takes to bite ([`TenantCache::invalidate`]
+//!    makes it immediate). A tenant that is not active is refused (403).
+//! 3. The context is built with the tenant's own roles today: a token never
+//!    grants more than its role does now.
+//! 4. Optional [`TenantResolver`]s (subdomain, `/t/{slug}/…`) must agree with
+//!    the token, else 403 and a cross-tenant audit event.
+//! 5. The tenant's GCRA rate and concurrency limits apply (429 with
+//!    `Retry-After`); one tenant's flood does not spend another's budget.
+//! 6. Extractors refuse what the route does not allow: a system token on a
+//!    tenant route, a tenant token on a system route, a missing permission.
+//!
+//! | status | when | `type` |
+//! |--------|------|--------|
+//! | 401 | no token, or an invalid one (`WWW-Authenticate: Bearer error="invalid_token"`) | [`problem::types::INVALID_TOKEN`] |
+//! | 403 | missing permission (named), wrong scope, tenant not active, host/path of another tenant | [`problem::types::MISSING_PERMISSION`] … |
+//! | 404 | a value of another tenant ([`ScopedJson`], [`Problem::not_found`]) | [`problem::types::NOT_FOUND`] |
+//! | 413 | body over the limit | [`problem::types::PAYLOAD_TOO_LARGE`] |
+//! | 429 | rate or concurrency limit, with `Retry-After` | [`problem::types::RATE_LIMITED`] |
+//! | 500 | an extractor without the layer (a wiring bug) | [`problem::types::INTERNAL`] |
+//!
+//! # What this crate does not do
+//!
+//! - It does not issue tokens or fetch keys: that is `tenancy-auth`.
+//! - It does not scope SQL: that is `tenancy-sql`; this crate only hands
+//!   handlers the context to scope with.
+//! - It does not trust any tenant header, cookie or query parameter for
+//!   identity; an operator's act-for header is read only for system tokens,
+//!   and only honoured on routes behind [`OperatorActingLayer`].
+//! - It does not hold a concurrency slot while a streaming response body is
+//!   being sent: the slot is freed when the handler returns.
+//! - It does not limit system-scope requests.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | `redis` | `RedisRateStore`: the GCRA rate limit in Redis (a Lua script), shared by every instance |
+
+#![forbid(unsafe_code)]
+
+mod directory;
+mod error;
+pub mod extract;
+mod layer;
+mod limits;
+pub mod permission;
+pub mod problem;
+pub mod rejection;
+
+pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
+pub use error::{BoxError, Error, Result};
+pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, input};
+pub use layer::{
+    ACT_FOR_HEADER, ACT_REASON_HEADER, OperatorActingLayer, OperatorActingService, TenancyLayer,
+    TenancyLayerBuilder, TenancyService, TenantResolver,
+};
+#[cfg(feature = "redis")]
+pub use limits::RedisRateStore;
+pub use limits::{FailMode, SharedRateStore, TenantLimits};
+pub use permission::PermissionName;
+pub use problem::Problem;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tenancy_core::Permission;
+}

@@ -1,0 +1,271 @@
+//! One request's way through the layer: token, tenant, resolution, limits.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, header};
+use tenancy_auth::{AuthError, VerifiedToken};
+use tenancy_core::{
+    AuditEvent, AuditKind, ConcurrencyPermit, LimitError, Outcome, Scope, TenantId, TenantSlug,
+};
+
+use super::resolve::Resolved;
+use super::{ACT_FOR_HEADER, ACT_REASON_HEADER, ActingRequest, AuthState, Authenticated, Shared};
+use crate::rejection::TenancyRejection;
+
+/// The bearer token, if the request carries exactly one `Authorization:
+/// Bearer` header. `Err` for a header that is there but unusable.
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, TenancyRejection> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let malformed = || TenancyRejection::InvalidAuthorization;
+    if values.next().is_some() {
+        return Err(malformed());
+    }
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let token = token.trim_start_matches(' ');
+    if token.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(token))
+}
+
+fn denied(kind: AuditKind, action: &str, reason: &str) -> AuditEvent {
+    AuditEvent::new(kind, action, Outcome::Denied).with_reason(reason)
+}
+
+impl Shared {
+    /// Authenticates `request` and inserts the context into its extensions.
+    /// The permit (for tenant requests) holds a concurrency slot.
+    pub(crate) async fn authenticate(
+        &self,
+        request: &mut Request<Body>,
+    ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
+        let token = match bearer(request.headers()) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Err(TenancyRejection::MissingToken),
+            Err(rejection) => {
+                self.audit.record(denied(
+                    AuditKind::Denied,
+                    "auth.token",
+                    "malformed authorization header",
+                ));
+                return Err(rejection);
+            }
+        };
+        let verified = self
+            .validator
+            .verify(token)
+            .map_err(|e| self.token_refused(e))?;
+        if let Some(limit) = self.max_body_bytes {
+            let declared = request
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > limit) {
+                return Err(TenancyRejection::PayloadTooLarge { limit });
+            }
+        }
+        match verified.scope() {
+            Scope::Tenant => self.tenant_request(&verified, request).await,
+            Scope::System => {
+                self.system_request(&verified, request).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn token_refused(&self, error: AuthError) -> TenancyRejection {
+        match error {
+            AuthError::TenantSuspended => {
+                TenancyRejection::TenantUnavailable(Some(tenancy_core::TenantStatus::Suspended))
+            }
+            AuthError::TenantUnavailable => TenancyRejection::TenantUnavailable(None),
+            e if e.is_invalid_token() => {
+                self.audit
+                    .record(denied(AuditKind::Denied, "auth.token", &e.to_string()));
+                TenancyRejection::InvalidToken(e)
+            }
+            e => TenancyRejection::AuthUnavailable(e),
+        }
+    }
+
+    async fn tenant_request(
+        &self,
+        verified: &VerifiedToken,
+        request: &mut Request<Body>,
+    ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
+        let Some(tenant) = verified.tenant_id() else {
+            return Err(TenancyRejection::InvalidToken(AuthError::ScopeMismatch));
+        };
+        let subject = verified.subject();
+        let audit = |kind, action: &str, reason: &str| {
+            self.audit.record(
+                denied(kind, action, reason)
+                    .with_tenant(tenant)
+                    .with_subject(subject),
+            );
+        };
+        let record = match self.cache.get(tenant).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                audit(AuditKind::Denied, "tenant.status", "tenant is unknown");
+                return Err(TenancyRejection::TenantUnavailable(None));
+            }
+            Err(_) => return Err(TenancyRejection::DirectoryUnavailable),
+        };
+        if !record.status.serves_requests() {
+            audit(
+                AuditKind::Denied,
+                "tenant.status",
+                &format!("tenant is {}", record.status),
+            );
+            return Err(TenancyRejection::TenantUnavailable(Some(record.status)));
+        }
+        // Roles are the tenant's own, as of now: a token never grants more
+        // than the role grants today.
+        let ctx = verified.to_context(&record.roles).map_err(|e| {
+            audit(AuditKind::Denied, "auth.token", &e.to_string());
+            TenancyRejection::InvalidToken(e)
+        })?;
+        let resolved = self.resolve(request);
+        for slug in resolved {
+            match slug {
+                Some(slug) if slug == record.slug => {}
+                _ => {
+                    audit(
+                        AuditKind::CrossTenantAttempt,
+                        "tenant.resolve",
+                        "the host or path names another tenant",
+                    );
+                    return Err(TenancyRejection::TenantMismatch);
+                }
+            }
+        }
+        let permit = self
+            .limits
+            .admit(tenant, &record.entitlements)
+            .await
+            .map_err(|e| {
+                if !matches!(e, LimitError::StoreUnavailable) {
+                    audit(AuditKind::Limited, "tenant.limit", &e.to_string());
+                }
+                TenancyRejection::Limited(e)
+            })?;
+        request
+            .extensions_mut()
+            .insert(Authenticated(Arc::new(AuthState {
+                ctx,
+                record: Some(record),
+                audit: Arc::clone(&self.audit),
+                acting: None,
+            })));
+        Ok(Some(permit))
+    }
+
+    /// The slugs named by the resolvers that name one (`None`: invalid).
+    fn resolve(&self, request: &Request<Body>) -> Vec<Option<TenantSlug>> {
+        self.resolvers
+            .iter()
+            .filter_map(|r| match r.resolve(request.uri(), request.headers()) {
+                Resolved::Nothing => None,
+                Resolved::Slug(slug) => Some(Some(slug)),
+                Resolved::Invalid => Some(None),
+            })
+            .collect()
+    }
+
+    async fn system_request(
+        &self,
+        verified: &VerifiedToken,
+        request: &mut Request<Body>,
+    ) -> Result<(), TenancyRejection> {
+        let ctx = verified.to_context(&self.platform_roles).map_err(|e| {
+            self.audit.record(
+                denied(AuditKind::Denied, "auth.token", &e.to_string())
+                    .with_subject(verified.subject()),
+            );
+            TenancyRejection::InvalidToken(e)
+        })?;
+        let acting = self.acting_request(request).await?;
+        request
+            .extensions_mut()
+            .insert(Authenticated(Arc::new(AuthState {
+                ctx,
+                record: acting.as_ref().map(|a| Arc::clone(&a.record)),
+                audit: Arc::clone(&self.audit),
+                acting,
+            })));
+        Ok(())
+    }
+
+    /// An operator's request to act for a tenant: the tenant from a resolver
+    /// or the act-for header, and a reason. Honoured later, on routes that
+    /// opt in.
+    async fn acting_request(
+        &self,
+        request: &mut Request<Body>,
+    ) -> Result<Option<ActingRequest>, TenancyRejection> {
+        let resolved = self.resolve(request);
+        let headers = request.headers();
+        let named_id = headers.get(ACT_FOR_HEADER);
+        if resolved.is_empty() && named_id.is_none() {
+            return Ok(None);
+        }
+        let reason = headers
+            .get(ACT_REASON_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .ok_or(TenancyRejection::ActingRefused("a reason"))?
+            .to_owned();
+        let record = match (resolved.first(), named_id) {
+            (Some(Some(slug)), None) if resolved.iter().all(|s| s.as_ref() == Some(slug)) => {
+                self.cache.by_slug(slug).await
+            }
+            (None, Some(id)) => {
+                let id = id
+                    .to_str()
+                    .ok()
+                    .and_then(|t| TenantId::parse(t).ok())
+                    .ok_or(TenancyRejection::ActingRefused("a valid tenant id"))?;
+                self.cache.get(id).await
+            }
+            _ => return Err(TenancyRejection::ActingRefused("exactly one tenant")),
+        }
+        .map_err(|_| TenancyRejection::DirectoryUnavailable)?
+        .ok_or(TenancyRejection::ActingTenantNotFound)?;
+        Ok(Some(ActingRequest { record, reason }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::AUTHORIZATION, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_reads_only_one_authorization_header() {
+        assert_eq!(bearer(&headers(&[])).unwrap(), None);
+        assert_eq!(bearer(&headers(&["Bearer abc"])).unwrap(), Some("abc"));
+        assert_eq!(bearer(&headers(&["bearer  abc"])).unwrap(), Some("abc"));
+        assert_eq!(bearer(&headers(&["Bearer "])).unwrap(), None);
+        assert!(bearer(&headers(&["Basic abc"])).is_err());
+        assert!(bearer(&headers(&["Bearerabc"])).is_err());
+        assert!(bearer(&headers(&["Bearer a", "Bearer b"])).is_err());
+    }
+}

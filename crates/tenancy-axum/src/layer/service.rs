@@ -1,0 +1,65 @@
+//! The service the layer wraps around a router.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use tower::Service;
+
+use super::Shared;
+
+/// The [`TenancyLayer`](super::TenancyLayer)'s service.
+#[derive(Clone)]
+pub struct TenancyService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for TenancyService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenancyService").finish_non_exhaustive()
+    }
+}
+
+impl<S> TenancyService<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        TenancyService { inner, shared }
+    }
+}
+
+impl<S> Service<Request<Body>> for TenancyService<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone is not ready yet; the ready one goes into the future.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            match shared.authenticate(&mut request).await {
+                Ok(permit) => {
+                    let response = inner.call(request).await;
+                    // INVARIANT: the concurrency slot is held until the
+                    // handler has produced its response.
+                    drop(permit);
+                    response
+                }
+                Err(rejection) => Ok(rejection.into_response()),
+            }
+        })
+    }
+}

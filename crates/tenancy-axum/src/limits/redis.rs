@@ -1,0 +1,144 @@
+//! The GCRA rate limit in Redis, shared by every instance of a service.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tenancy_core::{RateDecision, RateQuota, TenantId};
+use tokio::sync::OnceCell;
+
+use super::SharedRateStore;
+use crate::error::Error;
+
+/// One GCRA step, atomically, on Redis's own clock (so instances with skewed
+/// clocks still share one budget). Times are microseconds: Lua numbers are
+/// doubles, exact only up to 2^53.
+///
+/// KEYS[1]: the tenant's key. ARGV[1]: interval (µs). ARGV[2]: tolerance (µs).
+/// Returns `{1, 0}` when allowed, `{0, retry_after_us}` when limited.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local ahead = tat - now
+if ahead > tolerance then
+  return {0, ahead - tolerance}
+end
+local new_tat = tat + interval
+local ttl_ms = math.ceil((new_tat - now) / 1000) + 1
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
+return {1, 0}
+";
+
+/// A [`SharedRateStore`] in Redis, running GCRA as a Lua script.
+///
+/// It connects lazily, so a service starts while Redis is down; each check
+/// is bounded by a timeout (250 ms by default), after which the
+/// [`FailMode`](crate::FailMode) given to
+/// [`TenantLimits::shared`](crate::TenantLimits::shared) decides. Keys expire
+/// once a tenant is back at full burst, so idle tenants cost no memory.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tenancy_axum::{FailMode, RedisRateStore, TenantLimits};
+///
+/// let store = RedisRateStore::new("redis://127.0.0.1:6379")?.with_prefix("leases:rate");
+/// let limits = TenantLimits::shared(Arc::new(store), FailMode::Open);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RedisRateStore {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    script: redis::Script,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisRateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRateStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisRateStore {
+    /// A store at `url` (`redis://host:port/db`); nothing is contacted yet.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(|e| Error::LimitStore(Box::new(e)))?;
+        Ok(RedisRateStore {
+            client,
+            connection: OnceCell::new(),
+            script: redis::Script::new(GCRA),
+            prefix: "tenancy:rate".to_owned(),
+            timeout: Duration::from_millis(250),
+        })
+    }
+
+    /// The prefix of every key (`{prefix}:{tenant id}`); default `tenancy:rate`.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        prefix.clone_into(&mut self.prefix);
+        self
+    }
+
+    /// The longest a check may take before it counts as a store failure.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The key holding `tenant`'s state.
+    pub fn key(&self, tenant: TenantId) -> String {
+        format!("{}:{tenant}", self.prefix)
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, Error> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        self.connection
+            .get_or_try_init(|| self.client.get_connection_manager_with_config(config))
+            .await
+            .cloned()
+            .map_err(|e| Error::LimitStore(Box::new(e)))
+    }
+
+    async fn step(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
+        let mut connection = self.connection().await?;
+        let interval = u64::try_from(quota.interval().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let tolerance = interval.saturating_mul(u64::from(quota.burst().saturating_sub(1)));
+        let (allowed, retry_us): (i64, i64) = self
+            .script
+            .key(self.key(tenant))
+            .arg(interval)
+            .arg(tolerance)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| Error::LimitStore(Box::new(e)))?;
+        if allowed == 1 {
+            Ok(RateDecision::Allowed)
+        } else {
+            let micros = u64::try_from(retry_us).unwrap_or(0);
+            Ok(RateDecision::Limited {
+                retry_after: Duration::from_micros(micros),
+            })
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SharedRateStore for RedisRateStore {
+    async fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
+        tokio::time::timeout(self.timeout, self.step(tenant, quota))
+            .await
+            .map_err(|e| Error::LimitStore(Box::new(e)))?
+    }
+}

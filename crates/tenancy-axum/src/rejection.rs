@@ -1,0 +1,344 @@
+//! Refusals, one enum per place that refuses; each knows its status and
+//! renders as a [`Problem`].
+//!
+//! Wiring bugs (an extractor without the layer in front of it) are 500s, not
+//! 401s: a missing layer must never look like an authentication problem the
+//! client could fix, nor let a request through.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tenancy_auth::AuthError;
+use tenancy_core::{LimitError, Permission, TenantStatus};
+
+use crate::problem::{Problem, types};
+
+/// Refusals of the [`TenancyLayer`](crate::TenancyLayer), before any handler runs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TenancyRejection {
+    /// No `Authorization: Bearer` header (401).
+    #[error("a bearer token is required")]
+    MissingToken,
+    /// The `Authorization` header is not one `Bearer` credential (401).
+    #[error("the authorization header is not a single bearer token")]
+    InvalidAuthorization,
+    /// The token is not acceptable, whatever the reason (401).
+    #[error("{0}")]
+    InvalidToken(#[source] AuthError),
+    /// Validation could not run: key source down (503) or misconfigured (500).
+    #[error("token validation is unavailable")]
+    AuthUnavailable(#[source] AuthError),
+    /// The token's tenant does not serve requests (403). `None`: it is not
+    /// known to the directory.
+    #[error("{}", tenant_unavailable_detail(*.0))]
+    TenantUnavailable(Option<TenantStatus>),
+    /// The host or path names a tenant other than the token's (403).
+    #[error("the request addresses a tenant other than the token's")]
+    TenantMismatch,
+    /// A rate or concurrency limit was reached (429), or the limit store is
+    /// down and the limiter fails closed (503).
+    #[error("{0}")]
+    Limited(#[source] LimitError),
+    /// The declared body is larger than the layer admits (413).
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The tenant directory could not answer (503).
+    #[error("tenant directory unavailable")]
+    DirectoryUnavailable,
+    /// An operator asked to act for a tenant without a valid tenant or
+    /// reason (400).
+    #[error("acting for a tenant needs {0}")]
+    ActingRefused(&'static str),
+    /// An operator asked to act for a tenant the directory does not know (404).
+    #[error("no such tenant")]
+    ActingTenantNotFound,
+}
+
+fn tenant_unavailable_detail(status: Option<TenantStatus>) -> String {
+    match status {
+        Some(TenantStatus::Suspended) => "tenant is suspended".to_owned(),
+        Some(status) => format!("tenant is {status}"),
+        None => "tenant is unavailable".to_owned(),
+    }
+}
+
+fn invalid_token(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        types::INVALID_TOKEN,
+        "invalid token",
+    )
+    .with_detail(detail)
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+    )
+}
+
+fn wrong_scope(detail: &str) -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, types::WRONG_SCOPE, "wrong scope").with_detail(detail)
+}
+
+fn missing_layer() -> Problem {
+    // The wiring bug is the operator's to fix; the client learns nothing more.
+    Problem::internal()
+}
+
+impl TenancyRejection {
+    /// The problem this refusal renders as.
+    pub fn to_problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            TenancyRejection::MissingToken => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                types::MISSING_TOKEN,
+                "authentication required",
+            )
+            .with_detail(detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+            TenancyRejection::InvalidToken(_) | TenancyRejection::InvalidAuthorization => {
+                invalid_token(detail)
+            }
+            TenancyRejection::AuthUnavailable(AuthError::KeySource(_)) => {
+                Problem::unavailable(Duration::from_secs(1))
+            }
+            TenancyRejection::AuthUnavailable(_) => Problem::internal(),
+            TenancyRejection::TenantUnavailable(_) => Problem::new(
+                StatusCode::FORBIDDEN,
+                types::TENANT_UNAVAILABLE,
+                "tenant unavailable",
+            )
+            .with_detail(detail),
+            TenancyRejection::TenantMismatch => Problem::new(
+                StatusCode::FORBIDDEN,
+                types::TENANT_MISMATCH,
+                "tenant mismatch",
+            )
+            .with_detail(detail),
+            TenancyRejection::Limited(LimitError::RateLimited { retry_after }) => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                types::RATE_LIMITED,
+                "rate limit reached",
+            )
+            .with_detail("the tenant's request rate is spent")
+            .with_retry_after(*retry_after),
+            TenancyRejection::Limited(LimitError::TooManyConcurrent { .. }) => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                types::TOO_MANY_CONCURRENT,
+                "too many concurrent requests",
+            )
+            .with_detail(detail)
+            .with_retry_after(Duration::from_secs(1)),
+            TenancyRejection::Limited(_) | TenancyRejection::DirectoryUnavailable => {
+                Problem::unavailable(Duration::from_secs(1))
+            }
+            TenancyRejection::PayloadTooLarge { .. } => payload_too_large(detail),
+            TenancyRejection::ActingRefused(_) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                types::ACTING_REFUSED,
+                "acting refused",
+            )
+            .with_detail(detail),
+            TenancyRejection::ActingTenantNotFound => Problem::not_found(detail),
+        }
+    }
+}
+
+fn payload_too_large(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        types::PAYLOAD_TOO_LARGE,
+        "payload too large",
+    )
+    .with_detail(detail)
+}
+
+impl IntoResponse for TenancyRejection {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+/// Refusals of the [`Tenant`](crate::Tenant) extractor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TenantRejection {
+    /// The route is not behind the [`TenancyLayer`](crate::TenancyLayer) (500).
+    #[error("the tenancy layer is not installed on this route")]
+    MissingLayer,
+    /// A system token on a tenant route, not acting for a tenant (403).
+    #[error("this route needs a tenant-scope token")]
+    SystemScope,
+}
+
+impl TenantRejection {
+    /// The problem this refusal renders as.
+    pub fn to_problem(&self) -> Problem {
+        match self {
+            TenantRejection::MissingLayer => missing_layer(),
+            TenantRejection::SystemScope => wrong_scope(&self.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for TenantRejection {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+/// Refusals of the [`Require`](crate::Require) extractor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PermissionRejection {
+    /// The route is not behind the layer (500).
+    #[error("the tenancy layer is not installed on this route")]
+    MissingLayer,
+    /// A system token on a tenant route, not acting for a tenant (403).
+    #[error("this route needs a tenant-scope token")]
+    SystemScope,
+    /// The context lacks the permission (403); names it.
+    #[error("missing permission `{0}`")]
+    Missing(Permission),
+    /// The declared permission text is not a permission (500, a bug).
+    #[error("declared permission is invalid")]
+    InvalidDeclaration,
+}
+
+impl PermissionRejection {
+    /// The problem this refusal renders as.
+    pub fn to_problem(&self) -> Problem {
+        match self {
+            PermissionRejection::MissingLayer | PermissionRejection::InvalidDeclaration => {
+                missing_layer()
+            }
+            PermissionRejection::SystemScope => wrong_scope(&self.to_string()),
+            PermissionRejection::Missing(p) => Problem::new(
+                StatusCode::FORBIDDEN,
+                types::MISSING_PERMISSION,
+                "missing permission",
+            )
+            .with_detail(self.to_string())
+            .with_extension("permission", p.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for PermissionRejection {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+/// Refusals of the [`SystemAdmin`](crate::SystemAdmin) extractor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SystemRejection {
+    /// The route is not behind the layer (500).
+    #[error("the tenancy layer is not installed on this route")]
+    MissingLayer,
+    /// A tenant token, or an operator acting for a tenant, on a system
+    /// route (403).
+    #[error("this route needs a system-scope token")]
+    NotSystem,
+}
+
+impl SystemRejection {
+    /// The problem this refusal renders as.
+    pub fn to_problem(&self) -> Problem {
+        match self {
+            SystemRejection::MissingLayer => missing_layer(),
+            SystemRejection::NotSystem => wrong_scope(&self.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for SystemRejection {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+/// Refusals of the [`Json`](crate::input::Json), [`Path`](crate::input::Path)
+/// and [`Query`](crate::input::Query) extractors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputRejection {
+    /// The body is not `application/json` (415).
+    #[error("expected a body of type `application/json`")]
+    UnsupportedMediaType,
+    /// The body is larger than the route admits (413).
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// The body could not be read (400).
+    #[error("request body could not be read")]
+    Unreadable,
+    /// The body is not valid JSON (400).
+    #[error("body is not valid JSON: {detail}")]
+    Syntax {
+        /// Where and why parsing stopped.
+        detail: String,
+    },
+    /// A field is missing or has the wrong type or value (422).
+    #[error("field `{field}`: {detail}")]
+    Field {
+        /// The field's path (`lease.rent`, `items[2].id`; `.` for the root).
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A path parameter could not be read (400, or 500 for a route whose
+    /// declared parameters do not match the extractor).
+    #[error("invalid path parameter: {detail}")]
+    Path {
+        /// Why.
+        detail: String,
+        /// The status axum chose.
+        server_error: bool,
+    },
+    /// The query string could not be read (400).
+    #[error("invalid query string: {detail}")]
+    Query {
+        /// Why.
+        detail: String,
+    },
+}
+
+impl InputRejection {
+    /// The problem this refusal renders as.
+    pub fn to_problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            InputRejection::UnsupportedMediaType => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                types::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported media type",
+            )
+            .with_detail(detail),
+            InputRejection::PayloadTooLarge => payload_too_large(detail),
+            InputRejection::Unreadable | InputRejection::Syntax { .. } => {
+                Problem::bad_request(detail)
+            }
+            InputRejection::Field { field, detail } => {
+                Problem::unprocessable(field, detail.clone())
+            }
+            InputRejection::Path {
+                server_error: true, ..
+            } => Problem::internal(),
+            InputRejection::Path { .. } | InputRejection::Query { .. } => {
+                Problem::bad_request(detail)
+            }
+        }
+    }
+}
+
+impl IntoResponse for InputRejection {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
