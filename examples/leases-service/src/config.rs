@@ -1,0 +1,137 @@
+//! Settings, read from the environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::error::ServiceError;
+
+/// Default listening address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default database: an SQLite file in the working directory, created on first run.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://leases.db?mode=rwc";
+/// Default token issuer and audience.
+pub const DEFAULT_ISSUER: &str = "leases-service";
+/// Default PostgreSQL role the service acts as (never a superuser).
+pub const DEFAULT_DB_APP_ROLE: &str = "leases_app";
+/// The shortest HS256 secret accepted (256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Everything the service needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// `LEASES_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`. On PostgreSQL this
+    /// account owns the schema (it runs the migrations and creates the
+    /// application role); requests never run as it.
+    pub database_url: String,
+    /// `TENANCY_JWT_SECRET`: the HS256 secret; `None` means dev mode (a
+    /// fresh secret is generated and printed).
+    pub jwt_secret: Option<String>,
+    /// `TENANCY_JWT_ISSUER`.
+    pub issuer: String,
+    /// `TENANCY_JWT_AUDIENCE`.
+    pub audience: String,
+    /// `LEASES_DB_APP_ROLE`: the PostgreSQL role requests run as. Created
+    /// (LOGIN, NOSUPERUSER, NOBYPASSRLS) when missing.
+    pub db_app_role: String,
+    /// `LEASES_DB_APP_PASSWORD`: that role's password, when the server asks
+    /// for one.
+    pub db_app_password: Option<String>,
+    /// `LEASES_DB_APP_URL`: connect as the application role with this URL
+    /// instead of deriving it from `DATABASE_URL`.
+    pub db_app_url: Option<String>,
+    /// `LEASES_JOB_DELAY_MS`: how long the worker waits before running a job.
+    pub job_delay: Duration,
+    /// Lifetime of the tokens the service issues itself (redeem, demo).
+    pub token_lifetime: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret and the password never reach a log.
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("db_app_role", &self.db_app_role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Defaults for everything: SQLite in the working directory, dev mode.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: database_url.into(),
+            jwt_secret: None,
+            issuer: DEFAULT_ISSUER.into(),
+            audience: DEFAULT_ISSUER.into(),
+            db_app_role: DEFAULT_DB_APP_ROLE.into(),
+            db_app_password: None,
+            db_app_url: None,
+            job_delay: Duration::ZERO,
+            token_lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// Reads the environment variables named on each field.
+    pub fn from_env() -> Result<Self, ServiceError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut config =
+            Config::new(var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()));
+        let addr = var("LEASES_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
+        config.addr = addr.parse().map_err(|_| ServiceError::Config {
+            var: "LEASES_ADDR",
+            reason: format!("`{addr}` is not a socket address"),
+        })?;
+        config.jwt_secret = var("TENANCY_JWT_SECRET");
+        if let Some(issuer) = var("TENANCY_JWT_ISSUER") {
+            config.issuer = issuer;
+        }
+        if let Some(audience) = var("TENANCY_JWT_AUDIENCE") {
+            config.audience = audience;
+        }
+        if let Some(role) = var("LEASES_DB_APP_ROLE") {
+            config.db_app_role = role;
+        }
+        config.db_app_password = var("LEASES_DB_APP_PASSWORD");
+        config.db_app_url = var("LEASES_DB_APP_URL");
+        if let Some(ms) = var("LEASES_JOB_DELAY_MS") {
+            let ms = ms.parse().map_err(|_| ServiceError::Config {
+                var: "LEASES_JOB_DELAY_MS",
+                reason: "not a number of milliseconds".into(),
+            })?;
+            config.job_delay = Duration::from_millis(ms);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses settings the service cannot run safely with.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < MIN_SECRET_BYTES
+        {
+            return Err(ServiceError::Config {
+                var: "TENANCY_JWT_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        let role = &self.db_app_role;
+        let valid = role.len() <= 63
+            && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && role
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(ServiceError::Config {
+                var: "LEASES_DB_APP_ROLE",
+                reason: "must be 1 to 63 characters of `[a-z0-9_]`, not starting with a digit"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}

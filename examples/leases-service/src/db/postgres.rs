@@ -1,0 +1,277 @@
+//! PostgreSQL: schema and application role set up as the owner, then every
+//! request runs as the application role, with Row-Level Security forced.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use tenancy_core::TenantId;
+
+use super::schema::{GLOBAL_TABLES, TENANT_SETTING, TENANT_TABLES, postgres};
+use crate::config::Config;
+use crate::error::ServiceError;
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Runs the migrations and grants as the `DATABASE_URL` account, then
+/// connects as the application role.
+pub(super) async fn prepare(config: &Config) -> Result<AnyPool, ServiceError> {
+    let owner = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&config.database_url)
+        .await?;
+    let role = &config.db_app_role;
+    let mut tx = owner.begin().await?;
+    // Concurrent first starts would race on CREATE … IF NOT EXISTS.
+    sqlx::query("SELECT pg_advisory_xact_lock(7305767)")
+        .execute(&mut *tx)
+        .await?;
+    for statement in postgres() {
+        sqlx::query(&statement).execute(&mut *tx).await?;
+    }
+    let exists = sqlx::query("SELECT 1 AS one FROM pg_roles WHERE rolname = $1")
+        .bind(role)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !exists {
+        sqlx::query(&format!(
+            "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+            quote_ident(role)
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(password) = &config.db_app_password {
+        sqlx::query(&format!(
+            "ALTER ROLE {} PASSWORD {}",
+            quote_ident(role),
+            quote_literal(password)
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let row =
+        sqlx::query("SELECT current_database()::text AS db, current_schema()::text AS schema")
+            .fetch_one(&mut *tx)
+            .await?;
+    let (db, schema): (String, String) = (row.try_get("db")?, row.try_get("schema")?);
+    let tables = TENANT_TABLES
+        .iter()
+        .chain(GLOBAL_TABLES.iter())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let role_q = quote_ident(role);
+    for grant in [
+        format!("GRANT CONNECT ON DATABASE {} TO {role_q}", quote_ident(&db)),
+        format!("GRANT USAGE ON SCHEMA {} TO {role_q}", quote_ident(&schema)),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role_q}"),
+        format!(
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {role_q}",
+            quote_ident(&schema)
+        ),
+    ] {
+        sqlx::query(&grant).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    owner.close().await;
+
+    let app_url = match &config.db_app_url {
+        Some(url) => url.clone(),
+        None => with_user(
+            &config.database_url,
+            role,
+            config.db_app_password.as_deref(),
+        )
+        .ok_or_else(|| ServiceError::Config {
+            var: "DATABASE_URL",
+            reason: "not a URL of the form postgres://user@host/db".into(),
+        })?,
+    };
+    Ok(AnyPoolOptions::new()
+        .max_connections(8)
+        .connect(&app_url)
+        .await?)
+}
+
+/// The same URL, connecting as `user` (with `password`, if any).
+pub(crate) fn with_user(url: &str, user: &str, password: Option<&str>) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        return None;
+    }
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let userinfo = match password {
+        Some(p) => format!("{}:{}", encode(user), encode(p)),
+        None => encode(user),
+    };
+    Some(format!("{scheme}://{userinfo}@{host}{tail}"))
+}
+
+/// Fails closed unless tenant isolation holds for the role the pool
+/// connects as: RLS enabled and forced with USING and WITH CHECK on every
+/// tenant table, a role that is neither superuser, BYPASSRLS nor the tables'
+/// owner, and a live probe in which one tenant can neither see nor write
+/// another's rows and an unbound transaction sees nothing.
+pub(super) async fn verify_isolation(pool: &AnyPool) -> Result<(), ServiceError> {
+    let mut problems = Vec::new();
+    let role = sqlx::query(
+        "SELECT current_user::text AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    let name: String = role.try_get("name")?;
+    if role.try_get::<bool, _>("rolsuper")? {
+        problems.push(format!("role `{name}` is a superuser"));
+    }
+    if role.try_get::<bool, _>("rolbypassrls")? {
+        problems.push(format!("role `{name}` has BYPASSRLS"));
+    }
+    for table in TENANT_TABLES {
+        let row: Option<AnyRow> = sqlx::query(
+            "SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, \
+             pg_get_userbyid(c.relowner) = current_user AS owned, \
+             (SELECT count(*) FROM pg_policies p WHERE p.schemaname = current_schema() \
+              AND p.tablename = c.relname AND p.qual IS NOT NULL AND p.with_check IS NOT NULL) AS policies \
+             FROM pg_class c WHERE c.oid = to_regclass($1)",
+        )
+        .bind(table)
+        .fetch_optional(pool)
+        .await?;
+        let Some(row) = row else {
+            problems.push(format!("table `{table}` is missing"));
+            continue;
+        };
+        if !row.try_get::<bool, _>("enabled")? {
+            problems.push(format!("row-level security is not enabled on `{table}`"));
+        }
+        if !row.try_get::<bool, _>("forced")? {
+            problems.push(format!("row-level security is not forced on `{table}`"));
+        }
+        if row.try_get::<bool, _>("owned")? {
+            problems.push(format!("role `{name}` owns `{table}`"));
+        }
+        if row.try_get::<i64, _>("policies")? == 0 {
+            problems.push(format!("`{table}` has no policy with USING and WITH CHECK"));
+        }
+    }
+    if problems.is_empty() {
+        problems.extend(probe(pool).await?);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Isolation(problems))
+    }
+}
+
+/// Writes a row as one tenant, then tries to see and write it as another,
+/// and rolls everything back.
+async fn probe(pool: &AnyPool) -> Result<Vec<String>, ServiceError> {
+    let (a, b) = (
+        TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),
+        TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),
+    );
+    let insert = "INSERT INTO audit_events (tenant_id, at, action, outcome) VALUES ($1, '', 'isolation.probe', 'allowed')";
+    let count = "SELECT count(*) AS n FROM audit_events WHERE action = 'isolation.probe'";
+    let bind = "SELECT set_config($1, $2, true)";
+    let mut problems = Vec::new();
+    let mut tx = pool.begin().await?;
+    sqlx::query(bind)
+        .bind(TENANT_SETTING)
+        .bind(&a)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(insert).bind(&a).execute(&mut *tx).await?;
+    sqlx::query(bind)
+        .bind(TENANT_SETTING)
+        .bind(&b)
+        .execute(&mut *tx)
+        .await?;
+    if sqlx::query(count)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>("n")?
+        != 0
+    {
+        problems.push("one tenant sees another tenant's rows".into());
+    }
+    sqlx::query(bind)
+        .bind(TENANT_SETTING)
+        .bind("")
+        .execute(&mut *tx)
+        .await?;
+    if sqlx::query(count)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>("n")?
+        != 0
+    {
+        problems.push("a transaction without a tenant sees tenant rows".into());
+    }
+    sqlx::query(bind)
+        .bind(TENANT_SETTING)
+        .bind(&b)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SAVEPOINT probe").execute(&mut *tx).await?;
+    if sqlx::query(insert).bind(&a).execute(&mut *tx).await.is_ok() {
+        problems.push("one tenant can write a row of another tenant".into());
+    }
+    tx.rollback().await?;
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_user_replaces_only_the_user() {
+        let check = |url: &str, expected: Option<&str>| {
+            assert_eq!(
+                with_user(url, "leases_app", None).as_deref(),
+                expected,
+                "{url}"
+            );
+        };
+        check(
+            "postgres://postgres@127.0.0.1:5432/test",
+            Some("postgres://leases_app@127.0.0.1:5432/test"),
+        );
+        check(
+            "postgres://u:p%40ss@db.example:5432/x?sslmode=disable",
+            Some("postgres://leases_app@db.example:5432/x?sslmode=disable"),
+        );
+        check(
+            "postgres://localhost/db",
+            Some("postgres://leases_app@localhost/db"),
+        );
+        check("postgres:///db", None);
+        check("not a url", None);
+        assert_eq!(
+            with_user("postgres://h/d", "r", Some("p@ss word")).as_deref(),
+            Some("postgres://r:p%40ss%20word@h/d")
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! `--demo`: two tenants with data, and tokens and curl lines to try them.
+
+use std::fmt::Write as _;
+
+use sqlx::Row;
+use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantSlug};
+
+use crate::audit::{self, Entry};
+use crate::clock::{new_id, now, random_bytes};
+use crate::error::ServiceError;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::tenants::{self, PlanName, TenantRecord};
+
+struct Seed {
+    slug: &'static str,
+    name: &'static str,
+    plan: PlanName,
+    properties: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const SEEDS: [Seed; 2] = [
+    Seed {
+        slug: "acme",
+        name: "Acme Properties",
+        plan: PlanName::Pro,
+        properties: &[
+            ("Harbour View", "1 Quay Street", "Wile E. Coyote"),
+            ("Mill Lofts", "22 Mill Lane", "Road Runner Ltd"),
+        ],
+    },
+    Seed {
+        slug: "globex",
+        name: "Globex Estates",
+        plan: PlanName::Free,
+        properties: &[(
+            "Cypress Creek Tower",
+            "500 Cypress Creek Road",
+            "Hank Scorpio",
+        )],
+    },
+];
+
+fn subject() -> Result<SubjectId, ServiceError> {
+    Ok(SubjectId::from_random_bytes(random_bytes()?))
+}
+
+fn api(error: ApiError) -> ServiceError {
+    ServiceError::Internal(format!("demo seeding refused: {}", error.status()))
+}
+
+/// Finds or creates the tenant, and gives it data if it has none.
+async fn seed_tenant(
+    state: &AppState,
+    operator: &TenantContext,
+    seed: &Seed,
+) -> Result<(TenantRecord, Option<String>), ServiceError> {
+    let mut tx = state.db.global().await?;
+    let existing = sqlx::query("SELECT id FROM tenants WHERE slug = $1 AND status = 'active'")
+        .bind(seed.slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let record = match existing {
+        Some(row) => {
+            let id = row
+                .try_get::<String, _>("id")?
+                .parse()
+                .map_err(|_| ServiceError::Internal("bad tenant id".into()))?;
+            state
+                .directory
+                .get(&state.db, id)
+                .await
+                .map_err(api)?
+                .ok_or_else(|| ServiceError::Internal("tenant vanished".into()))?
+        }
+        None => {
+            let slug =
+                TenantSlug::parse(seed.slug).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            tenants::create(state, operator, &slug, seed.name, seed.plan)
+                .await
+                .map_err(api)?
+        }
+    };
+    let mut tx = state.db.bound(record.id).await?;
+    let mut first_property =
+        sqlx::query("SELECT id FROM properties WHERE tenant_id = $1 ORDER BY seq LIMIT 1")
+            .bind(tx.tenant_param())
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|row| row.try_get::<String, _>("id"))
+            .transpose()?;
+    if first_property.is_none() {
+        let seeder = subject()?;
+        for (i, (name, address, lessee)) in seed.properties.iter().enumerate() {
+            let (property, lease, at) = (new_id()?, new_id()?, now());
+            sqlx::query(
+                "INSERT INTO properties (tenant_id, id, name, address, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(tx.tenant_param())
+            .bind(&property)
+            .bind(*name)
+            .bind(*address)
+            .bind(&at)
+            .execute(tx.conn())
+            .await?;
+            sqlx::query(
+                "INSERT INTO leases (tenant_id, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, '2026-01-01', '2026-12-31', $5, $6, $6)",
+            )
+            .bind(tx.tenant_param())
+            .bind(&lease)
+            .bind(&property)
+            .bind(*lessee)
+            .bind(120_000_i64 + 10_000 * i as i64)
+            .bind(&at)
+            .execute(tx.conn())
+            .await?;
+            let mut entry = Entry {
+                subject: Some(seeder),
+                action: "property.create",
+                resource: Some(("property", &property)),
+                outcome: tenancy_core::Outcome::Allowed,
+            };
+            audit::record(&mut tx, entry).await?;
+            entry.action = "lease.create";
+            entry.resource = Some(("lease", &lease));
+            audit::record(&mut tx, entry).await?;
+            first_property.get_or_insert(property);
+        }
+    }
+    tx.commit().await?;
+    Ok((record, first_property))
+}
+
+/// Seeds `acme` (pro) and `globex` (free), and returns the text to print:
+/// tokens for a system operator and for each tenant's admin, member and
+/// viewer, and curl lines that show the two tenants cannot see each other.
+pub async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceError> {
+    let lifetime = state.config.token_lifetime;
+    let operator =
+        TenantContext::system(subject()?, RoleName::platform_admin(), PermissionSet::all());
+    let mut out = String::new();
+    let mut exports = String::new();
+    let _ = writeln!(
+        exports,
+        "export OPERATOR_TOKEN={}",
+        state.tokens.issue(&operator, lifetime)?
+    );
+    let mut first_properties = Vec::new();
+    for seed in &SEEDS {
+        let (record, property) = seed_tenant(state, &operator, seed).await?;
+        first_properties.push(property);
+        for role in [RoleName::admin(), RoleName::member(), RoleName::viewer()] {
+            let permissions = state
+                .roles
+                .permissions(&role)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?
+                .clone();
+            let ctx = TenantContext::tenant(record.id, subject()?, role.clone(), permissions);
+            let _ = writeln!(
+                exports,
+                "export {}_{}_TOKEN={}",
+                seed.slug.to_uppercase(),
+                role.as_str().to_uppercase(),
+                state.tokens.issue(&ctx, lifetime)?
+            );
+        }
+    }
+    let hours = lifetime.as_secs() / 3600;
+    let _ = writeln!(out, "Demo tenants: acme (plan pro) and globex (plan free).");
+    let _ = writeln!(
+        out,
+        "Paste these lines into a shell (tokens are valid for {hours} h):\n"
+    );
+    out.push_str(&exports);
+    let auth = |who: &str| format!("-H \"Authorization: Bearer ${who}_TOKEN\"");
+    let _ = writeln!(out, "\n# acme's properties and leases, as acme's member");
+    let _ = writeln!(out, "curl -s {base_url}/properties {}", auth("ACME_MEMBER"));
+    let _ = writeln!(out, "curl -s {base_url}/leases {}", auth("ACME_MEMBER"));
+    let _ = writeln!(out, "\n# globex sees only its own");
+    let _ = writeln!(
+        out,
+        "curl -s {base_url}/properties {}",
+        auth("GLOBEX_ADMIN")
+    );
+    if let Some(Some(acme_property)) = first_properties.first() {
+        let _ = writeln!(
+            out,
+            "\n# acme's property, asked for with globex's token: 404"
+        );
+        let _ = writeln!(
+            out,
+            "curl -s -i {base_url}/properties/{acme_property} {}",
+            auth("GLOBEX_ADMIN")
+        );
+    }
+    let _ = writeln!(out, "\n# a viewer cannot write: 403");
+    let _ = writeln!(
+        out,
+        "curl -s -i -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
+        auth("ACME_VIEWER")
+    );
+    let _ = writeln!(
+        out,
+        "\n# a member adds a property; the admin reads the audit log"
+    );
+    let _ = writeln!(
+        out,
+        "curl -s -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
+        auth("ACME_MEMBER")
+    );
+    let _ = writeln!(out, "curl -s {base_url}/audit {}", auth("ACME_ADMIN"));
+    let _ = writeln!(
+        out,
+        "\n# the platform operator lists tenants and makes a redeem code"
+    );
+    let _ = writeln!(
+        out,
+        "curl -s {base_url}/system/tenants {}",
+        auth("OPERATOR")
+    );
+    let _ = writeln!(
+        out,
+        "curl -s -X POST {base_url}/system/redeem-codes {} -H 'content-type: application/json' -d '{{\"plan\": \"free\"}}'",
+        auth("OPERATOR")
+    );
+    Ok(out)
+}

@@ -1,0 +1,37 @@
+//! Why the service could not start or keep running.
+
+/// A start-up or background failure. Request failures are
+/// [`ApiError`](crate::problem::ApiError)s instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A setting is missing or unusable.
+    #[error("invalid `{var}`: {reason}")]
+    Config {
+        /// The environment variable.
+        var: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The PostgreSQL isolation audit failed; the service refuses to start.
+    #[error("isolation check failed: {}", .0.join("; "))]
+    Isolation(Vec<String>),
+    /// Listening or serving failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A token could not be issued.
+    #[error("token error: {0}")]
+    Token(#[from] jsonwebtoken::errors::Error),
+    /// The operating system's random source failed.
+    #[error("no secure random numbers available")]
+    Random,
+    /// A value could not be built (an invariant of the service broke).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Shorthand for results of start-up and background work.
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

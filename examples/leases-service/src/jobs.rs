@@ -1,0 +1,131 @@
+//! Background jobs. A job travels as a [`Scoped`] envelope bound to the
+//! tenant that asked for it; the worker opens it only under a context of
+//! that same tenant, and drops it if the tenant no longer serves (for
+//! example, was decommissioned while the job waited).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tenancy_core::{PermissionSet, RoleName, Scoped, SubjectId, TenantContext, TenantStatus};
+use tokio::sync::mpsc;
+
+use crate::audit::{self, Entry};
+use crate::db::Db;
+use crate::error::ServiceError;
+use crate::problem::ApiError;
+
+/// The subject the worker acts as when it opens an envelope.
+const WORKER: SubjectId = SubjectId::from_u128(0x006a_6f62);
+
+/// Remind a lessee of their lease.
+#[derive(Debug, Clone)]
+pub struct ReminderJob {
+    /// The job's id.
+    pub id: String,
+    /// The lease, in the envelope's tenant.
+    pub lease_id: String,
+    /// Who asked; the worker acts as them.
+    pub requested_by: SubjectId,
+}
+
+/// What the worker did so far.
+#[derive(Debug, Default)]
+pub struct JobStats {
+    ran: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl JobStats {
+    /// Jobs that ran to the end.
+    pub fn ran(&self) -> u64 {
+        self.ran.load(Ordering::Acquire)
+    }
+
+    /// Jobs dropped because their tenant or lease was gone.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Acquire)
+    }
+}
+
+/// Where handlers put jobs.
+#[derive(Debug, Clone)]
+pub struct JobQueue {
+    sender: mpsc::UnboundedSender<Scoped<ReminderJob>>,
+    stats: Arc<JobStats>,
+}
+
+impl JobQueue {
+    /// Starts the worker on the current runtime.
+    pub fn start(db: Db, delay: Duration) -> JobQueue {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Scoped<ReminderJob>>();
+        let stats = Arc::new(JobStats::default());
+        let worker_stats = Arc::clone(&stats);
+        tokio::spawn(async move {
+            while let Some(envelope) = receiver.recv().await {
+                tokio::time::sleep(delay).await;
+                let counter = match run(&db, envelope).await {
+                    Ok(true) => &worker_stats.ran,
+                    Ok(false) => &worker_stats.dropped,
+                    Err(e) => {
+                        eprintln!("leases-service: job failed: {e}");
+                        &worker_stats.dropped
+                    }
+                };
+                counter.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+        JobQueue { sender, stats }
+    }
+
+    /// Queues a job.
+    pub fn enqueue(&self, job: Scoped<ReminderJob>) -> Result<(), ApiError> {
+        self.sender.send(job).map_err(|_| ApiError::Unavailable)
+    }
+
+    /// The worker's counters.
+    pub fn stats(&self) -> &JobStats {
+        &self.stats
+    }
+}
+
+/// Runs one job; `Ok(false)` when it was dropped.
+async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ServiceError> {
+    let tenant = envelope.tenant();
+    let mut tx = db.bound(tenant).await?;
+    // Checked inside the job's transaction, under a share lock on
+    // PostgreSQL: a decommissioning either finished before (the job drops)
+    // or waits until the job committed (and then deletes its event too).
+    let status = tx.tenant_status().await?;
+    if !status.is_some_and(TenantStatus::serves_requests) {
+        return Ok(false);
+    }
+    // The worker acts inside the envelope's tenant and nowhere else.
+    let ctx = TenantContext::tenant(
+        tenant,
+        WORKER,
+        RoleName::member(),
+        PermissionSet::parse(["leases:read"]).map_err(|e| ServiceError::Internal(e.to_string()))?,
+    );
+    let job = envelope
+        .into_inner(&ctx)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let exists = sqlx::query("SELECT 1 AS one FROM leases WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant_param())
+        .bind(&job.lease_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(false);
+    }
+    let entry = Entry {
+        subject: Some(job.requested_by),
+        action: "lease.reminder.sent",
+        resource: Some(("lease", &job.lease_id)),
+        outcome: tenancy_core::Outcome::Allowed,
+    };
+    audit::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,309 @@
+//! `/leases`: who rents which property, when, for how much.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tenancy_core::Scoped;
+
+use crate::audit::{self, Entry};
+use crate::clock::is_date;
+use crate::db::TenantTx;
+use crate::guard::{TenantScope, require};
+use crate::input::{Checks, JsonBody};
+use crate::jobs::ReminderJob;
+use crate::page::{Page, PageRequest};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A lease, as the API shows it (no tenant id).
+#[derive(Debug, Serialize)]
+pub struct Lease {
+    /// Its id.
+    pub id: String,
+    /// The leased property (of the same tenant, always).
+    pub property_id: String,
+    /// Who rents.
+    pub lessee: String,
+    /// First day (`YYYY-MM-DD`).
+    pub start_date: String,
+    /// Last day (`YYYY-MM-DD`), after the first.
+    pub end_date: String,
+    /// Rent per month in cents.
+    pub rent_cents: i64,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+const COLUMNS: &str =
+    "seq, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
+    Ok((
+        row.try_get("seq")?,
+        Lease {
+            id: row.try_get("id")?,
+            property_id: row.try_get("property_id")?,
+            lessee: row.try_get("lessee")?,
+            start_date: row.try_get("start_date")?,
+            end_date: row.try_get("end_date")?,
+            rent_cents: row.try_get("rent_cents")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        },
+    ))
+}
+
+/// `POST /leases` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLease {
+    property_id: String,
+    lessee: String,
+    start_date: String,
+    end_date: String,
+    rent_cents: i64,
+}
+
+/// `PATCH /leases/{id}` body: the fields to change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeasePatch {
+    property_id: Option<String>,
+    lessee: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    rent_cents: Option<i64>,
+}
+
+/// The largest rent accepted, in cents (a sanity bound, not a business rule).
+const MAX_RENT_CENTS: i64 = 1_000_000_000_000;
+
+fn check_fields(lease: &NewLease) -> Result<(), ApiError> {
+    let mut checks = Checks::default();
+    checks
+        .check(
+            tenancy_core::TenantId::parse(&lease.property_id).is_ok(),
+            "property_id",
+            "must be a property id (UUID)",
+        )
+        .text("lessee", &lease.lessee, 200)
+        .check(
+            is_date(&lease.start_date),
+            "start_date",
+            "must be a date `YYYY-MM-DD`",
+        )
+        .check(
+            is_date(&lease.end_date),
+            "end_date",
+            "must be a date `YYYY-MM-DD`",
+        )
+        .check(
+            (0..=MAX_RENT_CENTS).contains(&lease.rent_cents),
+            "rent_cents",
+            "must be from 0 to 1000000000000",
+        );
+    if is_date(&lease.start_date) && is_date(&lease.end_date) {
+        // ISO dates order as text.
+        checks.check(
+            lease.end_date > lease.start_date,
+            "end_date",
+            "must be after `start_date`",
+        );
+    }
+    checks.finish()
+}
+
+/// 404 unless the property exists in the transaction's tenant: a property of
+/// another tenant is "not found", exactly like one that never existed.
+async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
+    sqlx::query("SELECT 1 AS one FROM properties WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant_param())
+        .bind(property_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|_| ())
+        .ok_or(ApiError::NotFound)
+}
+
+async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<(i64, Lease)>, ApiError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM leases WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tx.tenant_param())
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// `GET /leases` [leases:read], newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    page: PageRequest,
+) -> Result<Json<Page<Lease>>, ApiError> {
+    require(&state, &ctx, "leases:read").await?;
+    let mut tx = state.db.tenant(&ctx).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM leases WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+    ))
+    .bind(tx.tenant_param())
+    .bind(page.before)
+    .bind(page.limit + 1)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(Page::from_rows(page, rows)))
+}
+
+/// `POST /leases` [leases:write] → 201; 404 when `property_id` is not a
+/// property of this tenant.
+pub async fn create(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    JsonBody(body): JsonBody<NewLease>,
+) -> Result<(StatusCode, Json<Lease>), ApiError> {
+    require(&state, &ctx, "leases:write").await?;
+    check_fields(&body)?;
+    let mut tx = state.db.tenant_write(&ctx).await?;
+    property_exists(&mut tx, &body.property_id).await?;
+    let id = crate::clock::new_id()?;
+    let row = sqlx::query(&format!(
+        "INSERT INTO leases (tenant_id, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+    ))
+    .bind(tx.tenant_param())
+    .bind(&id)
+    .bind(&body.property_id)
+    .bind(body.lessee.trim())
+    .bind(&body.start_date)
+    .bind(&body.end_date)
+    .bind(body.rent_cents)
+    .bind(crate::clock::now())
+    .fetch_one(tx.conn())
+    .await?;
+    audit::record(&mut tx, Entry::by(&ctx, "lease.create", "lease", &id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(from_row(&row)?.1)))
+}
+
+/// `GET /leases/{id}` [leases:read].
+pub async fn get(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    Path(id): Path<String>,
+) -> Result<Json<Lease>, ApiError> {
+    require(&state, &ctx, "leases:read").await?;
+    let mut tx = state.db.tenant(&ctx).await?;
+    let (_, lease) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(Json(lease))
+}
+
+/// `PATCH /leases/{id}` [leases:write]: the merged lease must be valid, and
+/// a new `property_id` must be this tenant's.
+pub async fn update(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<LeasePatch>,
+) -> Result<Json<Lease>, ApiError> {
+    require(&state, &ctx, "leases:write").await?;
+    let mut tx = state.db.tenant_write(&ctx).await?;
+    let (_, current) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let merged = NewLease {
+        property_id: patch.property_id.unwrap_or(current.property_id),
+        lessee: patch.lessee.unwrap_or(current.lessee),
+        start_date: patch.start_date.unwrap_or(current.start_date),
+        end_date: patch.end_date.unwrap_or(current.end_date),
+        rent_cents: patch.rent_cents.unwrap_or(current.rent_cents),
+    };
+    check_fields(&merged)?;
+    property_exists(&mut tx, &merged.property_id).await?;
+    let row = sqlx::query(&format!(
+        "UPDATE leases SET property_id = $3, lessee = $4, start_date = $5, end_date = $6, rent_cents = $7, updated_at = $8 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(tx.tenant_param())
+    .bind(&id)
+    .bind(&merged.property_id)
+    .bind(merged.lessee.trim())
+    .bind(&merged.start_date)
+    .bind(&merged.end_date)
+    .bind(merged.rent_cents)
+    .bind(crate::clock::now())
+    .fetch_one(tx.conn())
+    .await?;
+    audit::record(&mut tx, Entry::by(&ctx, "lease.update", "lease", &id)).await?;
+    tx.commit().await?;
+    Ok(Json(from_row(&row)?.1))
+}
+
+/// `DELETE /leases/{id}` [leases:write] → 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require(&state, &ctx, "leases:write").await?;
+    let mut tx = state.db.tenant_write(&ctx).await?;
+    let deleted = sqlx::query("DELETE FROM leases WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant_param())
+        .bind(&id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::NotFound);
+    }
+    audit::record(&mut tx, Entry::by(&ctx, "lease.delete", "lease", &id)).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to an enqueued reminder.
+#[derive(Debug, Serialize)]
+pub struct Queued {
+    /// The job's id.
+    pub id: String,
+    /// Always `queued`.
+    pub status: &'static str,
+}
+
+/// `POST /leases/{id}/reminders` [leases:write] → 202: enqueues a reminder
+/// job as a `Scoped` envelope bound to this tenant.
+pub async fn remind(
+    State(state): State<AppState>,
+    TenantScope(ctx): TenantScope,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Queued>), ApiError> {
+    require(&state, &ctx, "leases:write").await?;
+    let mut tx = state.db.tenant_write(&ctx).await?;
+    fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let job = ReminderJob {
+        id: crate::clock::new_id()?,
+        lease_id: id.clone(),
+        requested_by: ctx.subject(),
+    };
+    audit::record(
+        &mut tx,
+        Entry::by(&ctx, "lease.reminder.queue", "lease", &id),
+    )
+    .await?;
+    tx.commit().await?;
+    let job_id = job.id.clone();
+    state.jobs.enqueue(Scoped::new(&ctx, job)?)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Queued {
+            id: job_id,
+            status: "queued",
+        }),
+    ))
+}

@@ -1,0 +1,178 @@
+//! The reference service of the tenancy SDK: a multi-tenant leases API.
+//!
+//! Tenants (`acme`, `globex`, …) keep properties and leases; a bearer token
+//! says which tenant a request belongs to, and nothing else does. One tenant
+//! can never see, change or reference another's data: every statement is
+//! bound to the token's tenant, a foreign id is "404 not found", and on
+//! PostgreSQL Row-Level Security is forced and verified at start-up.
+//!
+//! Run it with `cargo run -p leases-service` (add `-- --demo` for two
+//! sample tenants, tokens and curl lines). The HTTP contract is in this
+//! crate's `README.md`.
+//!
+//! ```no_run
+//! use leases_service::{Config, start};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Config::new("sqlite://leases.db?mode=rwc");
+//! config.addr = "127.0.0.1:0".parse()?;
+//! let running = start(config).await?;
+//! println!("listening on http://{}", running.addr());
+//! running.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What this crate does not do
+//!
+//! - It is an example to copy, not a library to depend on: its API may change
+//!   with every release.
+//! - It stores tokens nowhere and revokes none by `jti`; a tenant's tokens stop
+//!   working when the tenant is suspended or decommissioned.
+//! - Its rate and concurrency limits are per process; several instances would
+//!   need a shared limit store.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---------|--------------|
+//! | (none)  | SQLite (bundled) and PostgreSQL are both always built in |
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod guard;
+pub mod input;
+pub mod jobs;
+pub mod leases;
+pub mod page;
+pub mod problem;
+pub mod properties;
+pub mod routes;
+pub mod state;
+pub mod tenants;
+
+use std::net::SocketAddr;
+
+use tenancy_core::{ConcurrencyLimiter, MemoryLimitStore, RateLimiter, RoleRegistry, SystemClock};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+pub use error::{Result, ServiceError};
+
+use crate::auth::Tokens;
+use crate::db::Db;
+use crate::jobs::{JobQueue, JobStats};
+use crate::state::{AppState, Inner};
+use crate::tenants::Directory;
+
+/// A running service.
+pub struct Running {
+    addr: SocketAddr,
+    state: AppState,
+    generated_secret: Option<String>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`, for printing and clients.
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
+    /// The secret generated at start when none was configured (dev mode).
+    pub fn generated_secret(&self) -> Option<&str> {
+        self.generated_secret.as_deref()
+    }
+
+    /// Which database it runs on.
+    pub fn backend(&self) -> db::Backend {
+        self.state.db.backend()
+    }
+
+    /// What the job worker did so far.
+    pub fn job_stats(&self) -> &JobStats {
+        self.state.jobs.stats()
+    }
+
+    /// Seeds the demo tenants and returns the text to print.
+    pub async fn seed_demo(&self) -> Result<String> {
+        demo::seed(&self.state, &self.base_url()).await
+    }
+
+    /// Serves until the server fails.
+    pub async fn wait(self) -> Result<()> {
+        self.task
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Stops accepting connections, finishes the ones in flight, and returns.
+    pub async fn shutdown(self) -> Result<()> {
+        let Running { shutdown, task, .. } = self;
+        let _ = shutdown.send(());
+        task.await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// Connects to the database (creating and, on PostgreSQL, verifying the
+/// schema), binds `config.addr` and serves in the background.
+pub async fn start(config: Config) -> Result<Running> {
+    config.validate()?;
+    let (secret, generated_secret) = match &config.jwt_secret {
+        Some(secret) => (secret.clone(), None),
+        None => {
+            let secret = clock::random_hex(32)?;
+            (secret.clone(), Some(secret))
+        }
+    };
+    let tokens = Tokens::new(secret.as_bytes(), &config)?;
+    let db = Db::connect(&config).await?;
+    let jobs = JobQueue::start(db.clone(), config.job_delay);
+    let state = AppState::new(Inner {
+        db,
+        directory: Directory::default(),
+        tokens,
+        roles: RoleRegistry::with_builtins(),
+        rate: RateLimiter::new(MemoryLimitStore::default(), SystemClock::new()),
+        concurrency: ConcurrencyLimiter::default(),
+        jobs,
+        config: config.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let app = routes::router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        generated_secret,
+        shutdown,
+        task,
+    })
+}

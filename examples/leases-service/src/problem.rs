@@ -1,0 +1,207 @@
+//! Request failures as `application/problem+json` (RFC 9457).
+//!
+//! Every refusal the service gives goes through [`ApiError`]. Bodies never
+//! carry a tenant id, and a resource of another tenant is indistinguishable
+//! from one that does not exist.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tenancy_core::AccessError;
+
+/// One field that failed to parse or validate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field, as a JSON path (`rent_cents`, `permissions[0]`).
+    pub field: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body or query could not be read.
+    BadRequest {
+        /// What went wrong.
+        detail: String,
+        /// The fields concerned, when known.
+        errors: Vec<FieldError>,
+    },
+    /// 401: no token, or a token that is not acceptable.
+    Unauthorized(&'static str),
+    /// 403: a permission, the scope or the tenant's status refuses it.
+    Forbidden(String),
+    /// 404: nothing with that id in this tenant.
+    NotFound,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state.
+    Conflict(String),
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 422: fields that parsed but are not valid.
+    Unprocessable(Vec<FieldError>),
+    /// 429: a per-tenant limit.
+    TooManyRequests {
+        /// When to try again.
+        retry_after: Duration,
+        /// Which limit.
+        detail: String,
+    },
+    /// 500: a failure inside the service; details go to the log only.
+    Internal,
+    /// 503: a dependency is down.
+    Unavailable,
+}
+
+impl ApiError {
+    /// A 422 for one field.
+    pub fn field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Unprocessable(vec![FieldError::new(field, detail)])
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => ("bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::Unprocessable(_) => ("validation", "Invalid request fields"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Internal => ("internal", "Internal server error"),
+            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        let fields = |errors: &[FieldError]| {
+            errors
+                .iter()
+                .map(|e| format!("`{}`: {}", e.field, e.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match self {
+            ApiError::BadRequest { detail, .. } => detail.clone(),
+            ApiError::Unauthorized(detail) => (*detail).into(),
+            ApiError::Forbidden(detail) | ApiError::Conflict(detail) => detail.clone(),
+            ApiError::NotFound => "no such resource in this tenant".into(),
+            ApiError::MethodNotAllowed => "this method is not allowed here".into(),
+            ApiError::PayloadTooLarge => "the request body is over 64 KiB".into(),
+            ApiError::Unprocessable(errors) => fields(errors),
+            ApiError::TooManyRequests { detail, .. } => detail.clone(),
+            ApiError::Internal => "the service failed; the request changed nothing".into(),
+            ApiError::Unavailable => "a dependency is unavailable; try again".into(),
+        }
+    }
+}
+
+/// The problem document.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (slug, title) = self.kind();
+        let errors: &[FieldError] = match &self {
+            ApiError::BadRequest { errors, .. } | ApiError::Unprocessable(errors) => errors,
+            _ => &[],
+        };
+        let body = Problem {
+            kind: format!("/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors,
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        eprintln!("leases-service: database error: {error}");
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => ApiError::Unavailable,
+            _ => ApiError::Internal,
+        }
+    }
+}
+
+impl From<crate::error::ServiceError> for ApiError {
+    fn from(error: crate::error::ServiceError) -> Self {
+        eprintln!("leases-service: {error}");
+        ApiError::Internal
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::CrossTenant => ApiError::NotFound,
+            other => ApiError::Forbidden(other.to_string()),
+        }
+    }
+}

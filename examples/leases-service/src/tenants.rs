@@ -1,0 +1,560 @@
+//! Tenants: plans, the directory the middleware consults, and the platform
+//! operator's routes (create, list, suspend, activate, decommission, redeem
+//! codes) plus the public `POST /auth/redeem`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use tenancy_core::{
+    Entitlements, Plan, PlanOverrides, RateQuota, RoleName, SubjectId, TenantContext, TenantEvent,
+    TenantId, TenantSlug, TenantStatus,
+};
+
+use crate::audit::{self, Entry};
+use crate::db::{Backend, Db, TenantTx};
+use crate::guard::SystemScope;
+use crate::input::{Checks, JsonBody};
+use crate::page::{Page, PageRequest};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The plans a tenant can be on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanName {
+    /// 10 requests/s, burst 20, 4 concurrent.
+    Free,
+    /// 100 requests/s, burst 200, 32 concurrent.
+    Pro,
+}
+
+impl PlanName {
+    /// `free` or `pro`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanName::Free => "free",
+            PlanName::Pro => "pro",
+        }
+    }
+
+    /// Reads `free` or `pro`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "free" => Some(PlanName::Free),
+            "pro" => Some(PlanName::Pro),
+            _ => None,
+        }
+    }
+
+    /// The plan's limits.
+    pub fn plan(self) -> Plan {
+        match self {
+            PlanName::Free => Plan::new("free", RateQuota::per_second(10, 20), 4),
+            PlanName::Pro => Plan::new("pro", RateQuota::per_second(100, 200), 32),
+        }
+    }
+
+    /// What a tenant on this plan gets (no per-tenant overrides here).
+    pub fn entitlements(self) -> Entitlements {
+        self.plan().entitlements(&PlanOverrides::default())
+    }
+}
+
+/// A tenant as stored.
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    /// Its id.
+    pub id: TenantId,
+    /// Its slug.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+    /// Its plan.
+    pub plan: PlanName,
+    /// Where it is in its life.
+    pub status: TenantStatus,
+    seq: i64,
+}
+
+/// A tenant as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantView {
+    /// Its id.
+    pub id: String,
+    /// Its slug.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+    /// `free` or `pro`.
+    pub plan: PlanName,
+    /// `active`, `suspended`, `deleted`…
+    pub status: TenantStatus,
+}
+
+impl From<&TenantRecord> for TenantView {
+    fn from(t: &TenantRecord) -> Self {
+        TenantView {
+            id: t.id.to_string(),
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            plan: t.plan,
+            status: t.status,
+        }
+    }
+}
+
+fn from_row(row: &AnyRow) -> Result<TenantRecord, sqlx::Error> {
+    let bad = |what: &str| sqlx::Error::Decode(format!("bad tenant {what}").into());
+    Ok(TenantRecord {
+        id: TenantId::parse(&row.try_get::<String, _>("id")?).map_err(|_| bad("id"))?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        plan: PlanName::parse(&row.try_get::<String, _>("plan")?).ok_or_else(|| bad("plan"))?,
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(|_| bad("status"))?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+const COLUMNS: &str = "seq, id, slug, name, plan, status";
+
+/// Reads one tenant (locking its row on PostgreSQL when `lock`).
+async fn load(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: TenantId,
+    lock: bool,
+) -> Result<Option<TenantRecord>, sqlx::Error> {
+    let lock = if lock && backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// How long a directory entry is trusted. Changes made through this process
+/// invalidate it at once; the TTL bounds staleness when several instances
+/// share one database.
+const DIRECTORY_TTL: Duration = Duration::from_secs(5);
+const DIRECTORY_CAPACITY: usize = 10_000;
+
+/// Tenants by id, cached briefly.
+#[derive(Debug, Default)]
+pub struct Directory {
+    cache: Mutex<HashMap<TenantId, (Instant, TenantRecord)>>,
+}
+
+impl Directory {
+    /// The tenant, from the cache or the database.
+    pub async fn get(&self, db: &Db, id: TenantId) -> Result<Option<TenantRecord>, ApiError> {
+        if let Some((at, record)) = self.lock().get(&id)
+            && at.elapsed() < DIRECTORY_TTL
+        {
+            return Ok(Some(record.clone()));
+        }
+        let mut tx = db.global().await?;
+        let record = load(&mut tx, db.backend(), id, false).await?;
+        tx.commit().await?;
+        if let Some(record) = &record {
+            let mut cache = self.lock();
+            if cache.len() >= DIRECTORY_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(id, (Instant::now(), record.clone()));
+        }
+        Ok(record)
+    }
+
+    /// Forgets a tenant after a change.
+    pub fn invalidate(&self, id: TenantId) {
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (Instant, TenantRecord)>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// `POST /system/tenants` and `POST /auth/redeem` bodies name these.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    slug: String,
+    name: String,
+    plan: String,
+}
+
+fn validate(checks: &mut Checks, slug: &str, name: &str) -> Option<TenantSlug> {
+    let parsed = TenantSlug::parse(slug);
+    if let Err(e) = &parsed {
+        checks.check(false, "slug", &e.to_string());
+    }
+    checks.text("name", name, 200);
+    parsed.ok()
+}
+
+/// Inserts an active tenant in `tx` (bound to the new tenant's id), and
+/// records `action` in its log. 409 when the slug is taken.
+async fn insert(
+    tx: &mut TenantTx,
+    slug: &TenantSlug,
+    name: &str,
+    plan: PlanName,
+    subject: SubjectId,
+    action: &str,
+) -> Result<TenantRecord, ApiError> {
+    let taken = sqlx::query("SELECT 1 AS one FROM tenants WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(tx.conn())
+        .await?
+        .is_some();
+    if taken {
+        return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+    }
+    let id = tx.tenant();
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO tenants (id, slug, name, plan, status, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(id.to_string())
+    .bind(slug.as_str())
+    .bind(name.trim())
+    .bind(plan.as_str())
+    .bind(TenantStatus::Active.as_str())
+    .bind(crate::clock::now())
+    .fetch_one(tx.conn())
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let record = from_row(&row)?;
+    let id_text = id.to_string();
+    let entry = Entry {
+        subject: Some(subject),
+        action,
+        resource: Some(("tenant", &id_text)),
+        outcome: tenancy_core::Outcome::Allowed,
+    };
+    audit::record(tx, entry).await?;
+    Ok(record)
+}
+
+fn new_tenant_id() -> Result<TenantId, ApiError> {
+    Ok(TenantId::from_random_bytes(crate::clock::random_bytes()?))
+}
+
+/// Creates a tenant directly (used by the demo and `POST /system/tenants`).
+pub async fn create(
+    state: &AppState,
+    operator: &TenantContext,
+    slug: &TenantSlug,
+    name: &str,
+    plan: PlanName,
+) -> Result<TenantRecord, ApiError> {
+    let mut tx = state.db.bound(new_tenant_id()?).await?;
+    let record = insert(
+        &mut tx,
+        slug,
+        name,
+        plan,
+        operator.subject(),
+        "tenant.create",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// `POST /system/tenants {slug, name, plan}` → 201.
+pub async fn create_route(
+    State(state): State<AppState>,
+    SystemScope(operator): SystemScope,
+    JsonBody(body): JsonBody<NewTenant>,
+) -> Result<(StatusCode, Json<TenantView>), ApiError> {
+    let mut checks = Checks::default();
+    let slug = validate(&mut checks, &body.slug, &body.name);
+    let plan = PlanName::parse(&body.plan);
+    checks.check(plan.is_some(), "plan", "must be `free` or `pro`");
+    checks.finish()?;
+    let (Some(slug), Some(plan)) = (slug, plan) else {
+        return Err(ApiError::Internal);
+    };
+    let record = create(&state, &operator, &slug, &body.name, plan).await?;
+    Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
+}
+
+/// `GET /system/tenants`: every tenant, newest first.
+pub async fn list_route(
+    State(state): State<AppState>,
+    SystemScope(_): SystemScope,
+    page: PageRequest,
+) -> Result<Json<Page<TenantView>>, ApiError> {
+    let mut tx = state.db.global().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tenants WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
+    ))
+    .bind(page.before)
+    .bind(page.limit + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let rows = rows
+        .iter()
+        .map(|row| from_row(row).map(|t| (t.seq, TenantView::from(&t))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(Page::from_rows(page, rows)))
+}
+
+fn parse_id(text: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(text).map_err(|_| ApiError::NotFound)
+}
+
+/// Moves a tenant through `events`, recording each in its log.
+async fn transition(
+    state: &AppState,
+    operator: &TenantContext,
+    id: TenantId,
+    event: TenantEvent,
+) -> Result<TenantRecord, ApiError> {
+    let mut tx = state.db.bound(id).await?;
+    let backend = tx.backend();
+    let mut record = load(tx.conn(), backend, id, true)
+        .await?
+        .filter(|t| t.status != TenantStatus::Deleted)
+        .ok_or(ApiError::NotFound)?;
+    let next = record.status.apply(event).map_err(|_| {
+        ApiError::Conflict(format!(
+            "a {} tenant cannot {}",
+            record.status,
+            event.as_str()
+        ))
+    })?;
+    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
+        .bind(next.as_str())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    let action = format!("tenant.{}", event.as_str());
+    let id_text = id.to_string();
+    audit::record(
+        &mut tx,
+        Entry {
+            subject: Some(operator.subject()),
+            action: &action,
+            resource: Some(("tenant", &id_text)),
+            outcome: tenancy_core::Outcome::Allowed,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.directory.invalidate(id);
+    record.status = next;
+    Ok(record)
+}
+
+/// `POST /system/tenants/{id}/suspend`.
+pub async fn suspend_route(
+    State(state): State<AppState>,
+    SystemScope(operator): SystemScope,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Suspend).await?;
+    Ok(Json(TenantView::from(&record)))
+}
+
+/// `POST /system/tenants/{id}/activate`.
+pub async fn activate_route(
+    State(state): State<AppState>,
+    SystemScope(operator): SystemScope,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Activate).await?;
+    Ok(Json(TenantView::from(&record)))
+}
+
+/// Decommissions a tenant: marks it, deletes all its data and leaves a
+/// `deleted` record (its slug stays taken), in one transaction. Its tokens
+/// stop working and its queued jobs are dropped.
+pub async fn decommission(
+    state: &AppState,
+    operator: &TenantContext,
+    id: TenantId,
+) -> Result<(), ApiError> {
+    // The operator reaches the tenant's data only by acting for it.
+    let (acting, event) = operator.act_for_tenant(id, "decommission the tenant")?;
+    eprintln!(
+        "leases-service: audit: {} by {} ({})",
+        event.action,
+        operator.subject(),
+        event.reason.as_deref().unwrap_or_default()
+    );
+    let mut tx = state.db.tenant(&acting).await?;
+    let backend = tx.backend();
+    let record = load(tx.conn(), backend, id, true)
+        .await?
+        .filter(|t| t.status != TenantStatus::Deleted)
+        .ok_or(ApiError::NotFound)?;
+    let mut status = record.status;
+    for event in [
+        TenantEvent::Suspend,
+        TenantEvent::Decommission,
+        TenantEvent::Purge,
+    ] {
+        if let Ok(next) = status.apply(event) {
+            status = next;
+        }
+    }
+    if status != TenantStatus::Deleted {
+        return Err(ApiError::Conflict(format!(
+            "a {} tenant cannot be decommissioned",
+            record.status
+        )));
+    }
+    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
+        .bind(TenantStatus::Decommissioning.as_str())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    for table in ["leases", "properties", "audit_events"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+            .bind(tx.tenant_param())
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
+        .bind(TenantStatus::Deleted.as_str())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    state.directory.invalidate(id);
+    Ok(())
+}
+
+/// `DELETE /system/tenants/{id}` → 204.
+pub async fn delete_route(
+    State(state): State<AppState>,
+    SystemScope(operator): SystemScope,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    decommission(&state, &operator, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /system/redeem-codes {plan}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCode {
+    plan: String,
+}
+
+/// A one-time onboarding code.
+#[derive(Debug, Serialize)]
+pub struct CodeView {
+    /// Give it to the customer; it works once.
+    pub code: String,
+}
+
+/// `POST /system/redeem-codes {plan}` → 201 `{code}`.
+pub async fn create_code_route(
+    State(state): State<AppState>,
+    SystemScope(_): SystemScope,
+    JsonBody(body): JsonBody<NewCode>,
+) -> Result<(StatusCode, Json<CodeView>), ApiError> {
+    let plan = PlanName::parse(&body.plan)
+        .ok_or_else(|| ApiError::field("plan", "must be `free` or `pro`"))?;
+    let code = crate::clock::random_hex(16)?;
+    let mut tx = state.db.global().await?;
+    sqlx::query("INSERT INTO redeem_codes (code, plan, created_at) VALUES ($1, $2, $3)")
+        .bind(&code)
+        .bind(plan.as_str())
+        .bind(crate::clock::now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(CodeView { code })))
+}
+
+/// `POST /auth/redeem {code, slug, name}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redeem {
+    code: String,
+    slug: String,
+    name: String,
+}
+
+/// The new tenant and its first admin's token.
+#[derive(Debug, Serialize)]
+pub struct Redeemed {
+    /// The tenant.
+    pub tenant: TenantView,
+    /// A bearer token for its first admin.
+    pub token: String,
+}
+
+/// `POST /auth/redeem {code, slug, name}` (no token) → 201
+/// `{tenant, token}`. The code is spent in the same transaction that creates
+/// the tenant, so it works exactly once, and a refused request spends nothing.
+pub async fn redeem_route(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Redeem>,
+) -> Result<(StatusCode, Json<Redeemed>), ApiError> {
+    let mut checks = Checks::default();
+    checks.check(
+        !body.code.is_empty() && body.code.len() <= 128,
+        "code",
+        "must be a redeem code",
+    );
+    let slug = validate(&mut checks, &body.slug, &body.name);
+    checks.finish()?;
+    let slug = slug.ok_or(ApiError::Internal)?;
+    let mut tx = state.db.bound(new_tenant_id()?).await?;
+    let spent = sqlx::query(
+        "UPDATE redeem_codes SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL RETURNING plan",
+    )
+    .bind(crate::clock::now())
+    .bind(&body.code)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let plan = PlanName::parse(&spent.try_get::<String, _>("plan")?).ok_or(ApiError::Internal)?;
+    let admin = SubjectId::from_random_bytes(crate::clock::random_bytes()?);
+    let record = insert(&mut tx, &slug, &body.name, plan, admin, "tenant.redeem").await?;
+    let permissions = state
+        .roles
+        .permissions(&RoleName::admin())
+        .map_err(|_| ApiError::Internal)?
+        .clone();
+    let ctx = TenantContext::tenant(record.id, admin, RoleName::admin(), permissions);
+    let token = state.tokens.issue(&ctx, state.config.token_lifetime)?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Redeemed {
+            tenant: TenantView::from(&record),
+            token,
+        }),
+    ))
+}
