@@ -388,11 +388,10 @@ impl Validator {
         if parts.header.kid.is_none() {
             return Err(AuthError::UnknownKey);
         }
-        if refresh.refresh_for_unknown_kid().await? {
-            self.verify(token)
-        } else {
-            Err(AuthError::UnknownKey)
-        }
+        // Verify again even when this call did not fetch: another caller may
+        // have replaced the keys between the first attempt and now.
+        refresh.refresh_for_unknown_kid().await?;
+        self.verify(token)
     }
 
     /// Runs the hooks on an already verified token.
@@ -464,5 +463,26 @@ impl Validator {
             Arc::clone(&self.issuer),
             header.kid,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_signature_with_a_zero_half_is_unsound() {
+        let mut sig = [1u8; 64];
+        assert!(ecdsa_shape_is_sound(Algorithm::ES256, &sig));
+        sig[..32].fill(0);
+        assert!(!ecdsa_shape_is_sound(Algorithm::ES256, &sig));
+        let mut sig = [1u8; 64];
+        sig[32..].fill(0);
+        assert!(!ecdsa_shape_is_sound(Algorithm::ES256, &sig));
+        assert!(!ecdsa_shape_is_sound(Algorithm::ES256, &[0u8; 64]));
+        assert!(!ecdsa_shape_is_sound(Algorithm::ES256, &[1u8; 63]));
+        assert!(!ecdsa_shape_is_sound(Algorithm::ES384, &[1u8; 64]));
+        assert!(ecdsa_shape_is_sound(Algorithm::ES384, &[1u8; 96]));
+        assert!(ecdsa_shape_is_sound(Algorithm::EdDSA, &[0u8; 64]));
     }
 }

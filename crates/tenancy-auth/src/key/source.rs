@@ -18,6 +18,13 @@ pub trait KeySource: Send + Sync {
     async fn fetch(&self) -> Result<KeySet, AuthError>;
 }
 
+#[async_trait::async_trait]
+impl<S: KeySource + ?Sized> KeySource for Arc<S> {
+    async fn fetch(&self) -> Result<KeySet, AuthError> {
+        (**self).fetch().await
+    }
+}
+
 /// A key source that always answers the same keys.
 #[derive(Debug, Clone)]
 pub struct StaticKeySource(pub KeySet);
@@ -31,6 +38,7 @@ impl KeySource for StaticKeySource {
 
 #[derive(Default)]
 struct RefreshState {
+    // The last fetch an unknown `kid` caused.
     last_attempt: Option<Duration>,
 }
 
@@ -114,11 +122,11 @@ impl<S: KeySource> CachingKeySource<S> {
         Arc::clone(&self.keys)
     }
 
-    /// Fetches now, whatever the interval (for a periodic background
-    /// refresh). On failure the last good keys stay.
+    /// Fetches now, whatever the interval: the initial load and a periodic
+    /// background refresh. It does not count against the unknown-`kid`
+    /// interval. On failure the last good keys stay.
     pub async fn refresh(&self) -> Result<Arc<KeySet>, AuthError> {
-        let mut state = self.state.lock().await;
-        state.last_attempt = Some(self.clock.now());
+        let _serialized = self.state.lock().await;
         self.fetch_and_swap().await
     }
 
