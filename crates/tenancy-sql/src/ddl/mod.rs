@@ -1,0 +1,393 @@
+//! DDL for tenant tables: the tenant column, composite keys led by it,
+//! tenant-led indexes, PostgreSQL Row-Level Security, the application role,
+//! and the statements that distribute the schema on Citus.
+//!
+//! Every function returns SQL text, one statement per string, for your
+//! migration tool to run as the *owner* role (never as the application role
+//! the service connects with).
+//!
+//! ```
+//! use tenancy_sql::{Backend, Schema, ddl::Ddl};
+//! use tenancy_sql::sea_query::ColumnDef;
+//!
+//! let schema = Schema::builder()
+//!     .tenant("properties")
+//!     .tenant("leases").references("property_id", "properties")
+//!     .build()?;
+//! let ddl = Ddl::new(&schema, Backend::Postgres);
+//! let sql = ddl.create_table("leases", |t| {
+//!     t.col(ColumnDef::new("id").big_integer().not_null())
+//!         .col(ColumnDef::new("property_id").big_integer().not_null())
+//!         .col(ColumnDef::new("lessee").text().not_null());
+//! })?;
+//! assert!(sql[0].contains(r#"PRIMARY KEY ("tenant_id", "id")"#));
+//! assert!(sql[0].contains(r#"FOREIGN KEY ("tenant_id", "property_id") REFERENCES "properties" ("tenant_id", "id")"#));
+//! assert!(sql.iter().any(|s| s == r#"ALTER TABLE "leases" FORCE ROW LEVEL SECURITY"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Scaling out with Citus
+//!
+//! Because every tenant table's keys start with the tenant column, the same
+//! schema distributes by tenant without changes: [`Ddl::citus`] emits
+//! `create_reference_table` for global and system tables and
+//! `create_distributed_table(table, tenant column)` for tenant tables,
+//! co-located with the first one, so joins and foreign keys within a tenant
+//! stay on one node. Run them once after the tables exist; the RLS policies
+//! and the scoped statements keep working unchanged.
+
+use sea_query::{
+    Alias, ColumnDef, ForeignKey as SqForeignKey, Index, MysqlQueryBuilder, PostgresQueryBuilder,
+    SqliteQueryBuilder, Table, TableCreateStatement,
+};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::schema::{Schema, TableDef, TableKind};
+
+/// Length of the tenant column: a UUID in its canonical text form.
+pub const TENANT_COLUMN_LEN: u32 = 36;
+
+/// Generates DDL for the tables of a [`Schema`] on one backend.
+#[derive(Debug, Clone)]
+pub struct Ddl<'a> {
+    schema: &'a Schema,
+    backend: Backend,
+    setting: String,
+}
+
+/// Quotes an identifier for PostgreSQL (names are validated by the schema
+/// registry; doubling quotes keeps this safe for anything else).
+fn pg_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn pg_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl<'a> Ddl<'a> {
+    /// DDL for `schema` on `backend`, with the default tenant setting.
+    pub fn new(schema: &'a Schema, backend: Backend) -> Self {
+        Ddl {
+            schema,
+            backend,
+            setting: crate::DEFAULT_TENANT_SETTING.to_owned(),
+        }
+    }
+
+    /// The PostgreSQL setting the policies read (must match the pool's).
+    #[must_use]
+    pub fn with_tenant_setting(mut self, setting: &str) -> Self {
+        setting.clone_into(&mut self.setting);
+        self
+    }
+
+    fn build_table(&self, t: &TableCreateStatement) -> String {
+        match self.backend {
+            Backend::Postgres => t.build(PostgresQueryBuilder),
+            Backend::MySql => t.build(MysqlQueryBuilder),
+            Backend::Sqlite => t.build(SqliteQueryBuilder),
+        }
+    }
+
+    /// `CREATE TABLE` for `name` with the columns `columns` adds, plus, for a
+    /// tenant table: the tenant column (NOT NULL), the primary key
+    /// `(tenant, id…)`, per-tenant unique constraints, composite foreign keys
+    /// `(tenant, col) → parent (tenant, id)`, an index led by the tenant
+    /// column for every foreign key, and on PostgreSQL the RLS statements of
+    /// [`Ddl::row_level_security`].
+    ///
+    /// For a tenant table, `columns` must not add the tenant column or a
+    /// primary key, and any unique column or index it adds must either start
+    /// with the tenant column or be declared with
+    /// [`global_unique`](crate::SchemaBuilder::global_unique): a unique index
+    /// across tenants tells one tenant which values another one uses.
+    pub fn create_table(
+        &self,
+        name: &str,
+        columns: impl FnOnce(&mut TableCreateStatement),
+    ) -> Result<Vec<String>> {
+        let table = self.schema.table(name)?;
+        let mut t = Table::create();
+        t.table(Alias::new(name));
+        columns(&mut t);
+        if table.kind() != TableKind::Tenant {
+            return Ok(vec![self.build_table(&t)]);
+        }
+        let tc = table.tenant_column();
+        for c in t.get_columns() {
+            let cname = c.get_column_name();
+            if cname == tc {
+                return Err(Error::InvalidSchema(format!(
+                    "`{name}`: the tenant column `{tc}` is added by the ddl"
+                )));
+            }
+            let spec = c.get_column_spec();
+            if spec.primary_key {
+                return Err(Error::InvalidSchema(format!(
+                    "`{name}`: primary key `{cname}` must be composite with the tenant column"
+                )));
+            }
+            if spec.unique && !table.global_unique().contains(&vec![cname.clone()]) {
+                return Err(Error::InvalidSchema(format!(
+                    "`{name}`: unique column `{cname}` is unique across tenants; declare it per tenant or global"
+                )));
+            }
+        }
+        for ix in t.get_indexes() {
+            let cols = ix.get_index_spec().get_column_names();
+            if (ix.is_unique_key() || ix.is_primary_key())
+                && cols.first().map(String::as_str) != Some(tc)
+                && !table.global_unique().contains(&cols)
+            {
+                return Err(Error::InvalidSchema(format!(
+                    "`{name}`: unique index on ({}) does not start with the tenant column",
+                    cols.join(", ")
+                )));
+            }
+        }
+        t.col(
+            ColumnDef::new(Alias::new(tc))
+                .string_len(TENANT_COLUMN_LEN)
+                .not_null(),
+        );
+        let mut pk = Index::create();
+        pk.col(Alias::new(tc));
+        for id in table.id_columns() {
+            pk.col(Alias::new(id));
+        }
+        t.primary_key(&mut pk);
+        for unique in table.unique() {
+            let mut ix = Index::create();
+            ix.name(format!("{name}_{}_key", unique.join("_")))
+                .unique()
+                .col(Alias::new(tc));
+            for c in unique {
+                ix.col(Alias::new(c));
+            }
+            t.index(&mut ix);
+        }
+        for fk in table.foreign_keys() {
+            let parent = self.schema.table(&fk.parent)?;
+            let mut f = SqForeignKey::create();
+            f.name(format!("{name}_{}_fkey", fk.columns.join("_")))
+                .from_tbl(Alias::new(name))
+                .to_tbl(Alias::new(&fk.parent));
+            if parent.is_tenant() {
+                f.from_col(Alias::new(tc))
+                    .to_col(Alias::new(parent.tenant_column()));
+            }
+            for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
+                f.from_col(Alias::new(c)).to_col(Alias::new(pc));
+            }
+            t.foreign_key(&mut f);
+        }
+        let mut out = vec![self.build_table(&t)];
+        for fk in table.foreign_keys() {
+            let mut ix = Index::create();
+            ix.name(format!("{name}_{}_idx", fk.columns.join("_")))
+                .table(Alias::new(name))
+                .col(Alias::new(tc));
+            for c in &fk.columns {
+                ix.col(Alias::new(c));
+            }
+            out.push(match self.backend {
+                Backend::Postgres => ix.build(PostgresQueryBuilder),
+                Backend::MySql => ix.build(MysqlQueryBuilder),
+                Backend::Sqlite => ix.build(SqliteQueryBuilder),
+            });
+        }
+        out.extend(self.row_level_security(name)?);
+        Ok(out)
+    }
+
+    /// PostgreSQL Row-Level Security for a tenant table: ENABLE, FORCE (so
+    /// the owner is bound too) and one policy whose USING and WITH CHECK both
+    /// compare the tenant column with `current_setting(setting, true)`.
+    /// Without a tenant bound the setting is NULL or empty and no row
+    /// matches. Empty on other backends and for non-tenant tables.
+    pub fn row_level_security(&self, name: &str) -> Result<Vec<String>> {
+        let table = self.schema.table(name)?;
+        if self.backend != Backend::Postgres || !table.is_tenant() {
+            return Ok(Vec::new());
+        }
+        let t = pg_ident(name);
+        let predicate = format!(
+            "{} = current_setting({}, true)",
+            pg_ident(table.tenant_column()),
+            pg_literal(&self.setting)
+        );
+        Ok(vec![
+            format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {t} FORCE ROW LEVEL SECURITY"),
+            format!(
+                "CREATE POLICY {} ON {t} AS PERMISSIVE FOR ALL USING ({predicate}) WITH CHECK ({predicate})",
+                pg_ident(&format!("{name}_tenant_isolation"))
+            ),
+        ])
+    }
+
+    /// The PostgreSQL application role the service should connect as: it
+    /// can log in and read and write the registered tables, but it is not a
+    /// superuser, has no BYPASSRLS, creates nothing and owns nothing, so the
+    /// policies bind it. `password` is optional (trust or certificate auth).
+    /// Empty on other backends.
+    pub fn app_role(&self, role: &str, password: Option<&str>, schema: &str) -> Vec<String> {
+        if self.backend != Backend::Postgres {
+            return Vec::new();
+        }
+        let r = pg_ident(role);
+        let password = password
+            .map(|p| format!(" PASSWORD {}", pg_literal(p)))
+            .unwrap_or_default();
+        let mut out = vec![
+            format!(
+                "CREATE ROLE {r} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT{password}"
+            ),
+            format!("GRANT USAGE ON SCHEMA {} TO {r}", pg_ident(schema)),
+        ];
+        for table in self.schema.tables() {
+            out.push(format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON {}.{} TO {r}",
+                pg_ident(schema),
+                pg_ident(table.name())
+            ));
+        }
+        out
+    }
+
+    /// Statements that distribute the schema on Citus: reference tables for
+    /// global and system tables, tenant tables distributed by their tenant
+    /// column and co-located with the first tenant table.
+    pub fn citus(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in self.schema.tables().filter(|t| !t.is_tenant()) {
+            out.push(format!(
+                "SELECT create_reference_table({})",
+                pg_literal(table.name())
+            ));
+        }
+        let tenants: Vec<&TableDef> = self.schema.tenant_tables();
+        if let Some(first) = tenants.first() {
+            for table in &tenants {
+                let mut s = format!(
+                    "SELECT create_distributed_table({}, {}",
+                    pg_literal(table.name()),
+                    pg_literal(table.tenant_column())
+                );
+                if table.name() != first.name() {
+                    s.push_str(&format!(", colocate_with => {}", pg_literal(first.name())));
+                }
+                s.push(')');
+                out.push(s);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::builder()
+            .system("tenants")
+            .tenant("properties")
+            .unique(["name"])
+            .tenant("leases")
+            .references("property_id", "properties")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn citus_distributes_tenant_tables_by_tenant_and_colocates_them() {
+        let s = schema();
+        assert_eq!(
+            Ddl::new(&s, Backend::Postgres).citus(),
+            [
+                "SELECT create_reference_table('tenants')",
+                "SELECT create_distributed_table('properties', 'tenant_id')",
+                "SELECT create_distributed_table('leases', 'tenant_id', colocate_with => 'properties')",
+            ]
+        );
+    }
+
+    #[test]
+    fn rls_policy_has_using_and_with_check_on_the_setting() {
+        let s = schema();
+        let rls = Ddl::new(&s, Backend::Postgres)
+            .row_level_security("leases")
+            .unwrap();
+        assert_eq!(rls[0], r#"ALTER TABLE "leases" ENABLE ROW LEVEL SECURITY"#);
+        assert_eq!(rls[1], r#"ALTER TABLE "leases" FORCE ROW LEVEL SECURITY"#);
+        assert_eq!(
+            rls[2],
+            r#"CREATE POLICY "leases_tenant_isolation" ON "leases" AS PERMISSIVE FOR ALL USING ("tenant_id" = current_setting('tenancy.tenant_id', true)) WITH CHECK ("tenant_id" = current_setting('tenancy.tenant_id', true))"#
+        );
+        assert!(
+            Ddl::new(&s, Backend::Sqlite)
+                .row_level_security("leases")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            Ddl::new(&s, Backend::Postgres)
+                .row_level_security("tenants")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn app_role_cannot_bypass_rls() {
+        let s = schema();
+        let role = Ddl::new(&s, Backend::Postgres).app_role("app", None, "public");
+        assert!(role[0].contains("NOSUPERUSER NOBYPASSRLS"));
+        assert!(role.iter().all(|s| !s.contains("OWNER")));
+    }
+
+    #[test]
+    fn tenant_table_gets_composite_keys_and_tenant_led_indexes() {
+        let s = schema();
+        let sql = Ddl::new(&s, Backend::Sqlite)
+            .create_table("properties", |t| {
+                t.col(ColumnDef::new("id").big_integer().not_null())
+                    .col(ColumnDef::new("name").text().not_null());
+            })
+            .unwrap();
+        assert_eq!(
+            sql,
+            [
+                r#"CREATE TABLE "properties" ( "id" integer NOT NULL, "name" text NOT NULL, "tenant_id" varchar(36) NOT NULL, PRIMARY KEY ("tenant_id", "id"), CONSTRAINT "properties_name_key" UNIQUE ("tenant_id", "name") )"#
+            ]
+        );
+    }
+
+    #[test]
+    fn global_unique_column_on_a_tenant_table_is_flagged() {
+        let s = schema();
+        let ddl = Ddl::new(&s, Backend::Postgres);
+        let err = ddl
+            .create_table("properties", |t| {
+                t.col(ColumnDef::new("id").big_integer().not_null())
+                    .col(ColumnDef::new("email").text().unique_key());
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("unique across tenants"));
+        assert!(
+            ddl.create_table("properties", |t| {
+                t.col(ColumnDef::new("tenant_id").text());
+            })
+            .is_err()
+        );
+        assert!(
+            ddl.create_table("properties", |t| {
+                t.col(ColumnDef::new("id").big_integer().primary_key());
+            })
+            .is_err()
+        );
+    }
+}

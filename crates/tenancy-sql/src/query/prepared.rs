@@ -1,0 +1,161 @@
+//! A rendered, scoped statement whose tenant is always a bound parameter.
+
+use std::sync::Arc;
+
+use sea_query::{Value, Values};
+use tenancy_core::{TenantContext, TenantId};
+
+use super::guard;
+use super::{Statement, TENANT_SENTINEL};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+
+/// A reference the executor checks before a write: the referenced row must
+/// exist in the same tenant, or the write is [`Error::NotFound`].
+#[derive(Debug, Clone)]
+pub(crate) struct ReferenceCheck {
+    pub(crate) table: String,
+    pub(crate) probe: Prepared,
+}
+
+/// A statement rendered for one backend and bound to one tenant.
+///
+/// The tenant is never part of the SQL text, only of the bound values, so the
+/// same text serves every tenant: [`Prepared::rebind`] moves it to another
+/// tenant's context without rendering again.
+///
+/// ```
+/// use tenancy_core::*;
+/// use tenancy_sql::{Backend, Schema, Select, Statement, col};
+/// use tenancy_sql::sea_query::ExprTrait;
+///
+/// let schema = Schema::builder().tenant("leases").build()?;
+/// let acme = TenantContext::tenant(TenantId::from_u128(1), SubjectId::from_u128(1), RoleName::member(), PermissionSet::all());
+/// let q = Select::from("leases").columns(["id", "lessee"]).filter(col("leases", "rent_cents").gt(1000));
+/// let prepared = q.prepare(&schema, Backend::Postgres, &acme)?;
+/// assert_eq!(
+///     prepared.sql(),
+///     r#"SELECT "id", "lessee" FROM "leases" WHERE "leases"."tenant_id" = $1 AND "leases"."rent_cents" > $2"#
+/// );
+/// let globex = TenantContext::tenant(TenantId::from_u128(2), SubjectId::from_u128(1), RoleName::member(), PermissionSet::all());
+/// let again = prepared.rebind(&globex)?;
+/// assert_eq!(again.sql(), prepared.sql());
+/// assert_eq!(again.values()[0], TenantId::from_u128(2).to_string().into());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub(crate) sql: Arc<str>,
+    pub(crate) values: Arc<[Value]>,
+    pub(crate) tenant_slots: Arc<[usize]>,
+    pub(crate) tenant: TenantId,
+    pub(crate) backend: Backend,
+    pub(crate) writes: bool,
+    pub(crate) checks: Arc<[ReferenceCheck]>,
+}
+
+impl Prepared {
+    pub(crate) fn finish(
+        (sql, Values(values)): (String, Values),
+        backend: Backend,
+        expected_selects: usize,
+        tenant: TenantId,
+        writes: bool,
+        checks: Vec<ReferenceCheck>,
+    ) -> Result<Prepared> {
+        guard::check(&sql, expected_selects)?;
+        if sql.contains('\0') {
+            return Err(Error::Build(
+                "the tenant was rendered into the sql text".into(),
+            ));
+        }
+        let tenant_slots: Vec<usize> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v, Value::String(Some(s)) if s == TENANT_SENTINEL))
+            .map(|(i, _)| i)
+            .collect();
+        Ok(Prepared {
+            sql: sql.into(),
+            values: values.into(),
+            tenant_slots: tenant_slots.into(),
+            tenant,
+            backend,
+            writes,
+            checks: checks.into(),
+        })
+    }
+
+    /// The SQL text, with placeholders for every value.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The bound values in placeholder order, the tenant filled in.
+    pub fn values(&self) -> Vec<Value> {
+        let tenant = self.tenant.to_string();
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if self.tenant_slots.contains(&i) {
+                    Value::String(Some(tenant.clone()))
+                } else {
+                    v.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// How many bound values are the tenant.
+    pub fn tenant_slots(&self) -> usize {
+        self.tenant_slots.len()
+    }
+
+    /// The tenant this statement is bound to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The backend it was rendered for.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// True for INSERT, UPDATE and DELETE.
+    pub fn is_write(&self) -> bool {
+        self.writes
+    }
+
+    /// The same statement bound to `ctx`'s tenant; no rendering, no
+    /// allocation of SQL text.
+    pub fn rebind(&self, ctx: &TenantContext) -> Result<Prepared> {
+        let tenant = ctx.require_tenant()?;
+        let mut out = self.clone();
+        out.tenant = tenant;
+        if !out.checks.is_empty() {
+            let checks: Result<Vec<ReferenceCheck>> = self
+                .checks
+                .iter()
+                .map(|c| {
+                    Ok(ReferenceCheck {
+                        table: c.table.clone(),
+                        probe: c.probe.rebind(ctx)?,
+                    })
+                })
+                .collect();
+            out.checks = checks?.into();
+        }
+        Ok(out)
+    }
+}
+
+impl Statement for Prepared {
+    fn prepare(&self, _schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
+        if backend != self.backend || ctx.tenant_id() != Some(self.tenant) {
+            return Err(Error::ScopeMismatch);
+        }
+        Ok(self.clone())
+    }
+}

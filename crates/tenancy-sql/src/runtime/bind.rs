@@ -1,0 +1,57 @@
+//! Binding sea-query values to sqlx's `Any` driver.
+
+use sea_query::Value;
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
+
+use crate::error::{Error, Result};
+use crate::query::Prepared;
+
+pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
+    Ok(match v {
+        Value::Bool(b) => q.bind(*b),
+        Value::TinyInt(n) => q.bind(n.map(i16::from)),
+        Value::SmallInt(n) => q.bind(*n),
+        Value::Int(n) => q.bind(*n),
+        Value::BigInt(n) => q.bind(*n),
+        Value::TinyUnsigned(n) => q.bind(n.map(i16::from)),
+        Value::SmallUnsigned(n) => q.bind(n.map(i32::from)),
+        Value::Unsigned(n) => q.bind(n.map(i64::from)),
+        Value::BigUnsigned(n) => match n {
+            None => q.bind(None::<i64>),
+            Some(n) => q.bind(
+                i64::try_from(*n).map_err(|_| Error::UnsupportedValue("u64 above i64::MAX"))?,
+            ),
+        },
+        Value::Float(f) => q.bind(*f),
+        Value::Double(f) => q.bind(*f),
+        Value::String(s) => q.bind(s.clone()),
+        Value::Char(c) => q.bind(c.map(String::from)),
+        Value::Bytes(b) => q.bind(b.clone()),
+        _ => return Err(Error::UnsupportedValue("sea-query value")),
+    })
+}
+
+/// The statement with its values bound, the tenant's text in its slots.
+pub(crate) fn bind<'q>(prepared: &'q Prepared, tenant_text: &str) -> Result<AnyQuery<'q>> {
+    let mut q = sqlx::query(prepared.sql());
+    for (i, v) in prepared.values.iter().enumerate() {
+        q = if prepared.tenant_slots.contains(&i) {
+            q.bind(tenant_text.to_owned())
+        } else {
+            bind_value(q, v)?
+        };
+    }
+    Ok(q)
+}
+
+/// A raw (system) statement with its values bound.
+pub(crate) fn bind_raw<'q>(sql: &'q str, values: &[Value]) -> Result<AnyQuery<'q>> {
+    let mut q = sqlx::query(sql);
+    for v in values {
+        q = bind_value(q, v)?;
+    }
+    Ok(q)
+}

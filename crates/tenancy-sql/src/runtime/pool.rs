@@ -1,0 +1,242 @@
+//! The tenant pool.
+
+use std::fmt;
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use tenancy_core::{
+    AccessError, AuditEvent, AuditKind, AuditSink, DiscardAuditSink, Outcome, Scope, TenantContext,
+};
+
+use super::system::SystemTx;
+use super::tx::TenantTx;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::verify::IsolationReport;
+
+use crate::DEFAULT_TENANT_SETTING;
+
+/// A sqlx pool that hands out tenant-bound transactions only.
+///
+/// `Clone` is cheap (reference counts). The same code runs on PostgreSQL,
+/// MySQL/MariaDB and SQLite: rows come back as sqlx [`AnyRow`]s or as your
+/// types through `#[derive(sqlx::FromRow)]`.
+///
+/// [`AnyRow`]: sqlx::any::AnyRow
+#[derive(Clone)]
+pub struct TenantPool {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) schema: Schema,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) setting: Arc<str>,
+    pub(crate) tripwire: bool,
+}
+
+impl fmt::Debug for TenantPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantPool")
+            .field("backend", &self.backend)
+            .field("setting", &self.setting)
+            .field("tripwire", &self.tripwire)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_setting_name(name: &str) -> bool {
+    let mut parts = name.split('.');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+impl TenantPool {
+    /// Connects to `url`; the backend comes from its scheme. An in-memory
+    /// SQLite URL gets a single, long-lived connection so the database lives
+    /// as long as the pool.
+    pub async fn connect(url: &str, schema: Schema) -> Result<TenantPool> {
+        let backend = Backend::from_url(url)?;
+        let options = if backend == Backend::Sqlite && url.contains(":memory:") {
+            AnyPoolOptions::new()
+                .min_connections(1)
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            AnyPoolOptions::new()
+        };
+        Self::connect_with(url, schema, options).await
+    }
+
+    /// Connects to `url` with your pool options (size, timeouts).
+    pub async fn connect_with(
+        url: &str,
+        schema: Schema,
+        options: AnyPoolOptions,
+    ) -> Result<TenantPool> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let pool = options.connect(url).await?;
+        Ok(Self::with_backend(pool, backend, schema))
+    }
+
+    /// Wraps an existing pool; the backend comes from its URL.
+    pub fn from_pool(pool: AnyPool, schema: Schema) -> Result<TenantPool> {
+        let backend = Backend::from_url(pool.connect_options().database_url.as_str())?;
+        Ok(Self::with_backend(pool, backend, schema))
+    }
+
+    fn with_backend(pool: AnyPool, backend: Backend, schema: Schema) -> TenantPool {
+        TenantPool {
+            pool,
+            backend,
+            schema,
+            audit: Arc::new(DiscardAuditSink),
+            setting: DEFAULT_TENANT_SETTING.into(),
+            tripwire: cfg!(debug_assertions),
+        }
+    }
+
+    /// Where escape-hatch uses and prevented leaks are recorded.
+    #[must_use]
+    pub fn with_audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = sink;
+        self
+    }
+
+    /// The PostgreSQL setting that carries the tenant (`namespace.name`,
+    /// lowercase); the RLS policies of [`crate::ddl`] must read the same one.
+    pub fn with_tenant_setting(mut self, name: &str) -> Result<Self> {
+        if !is_setting_name(name) {
+            return Err(Error::InvalidSchema(format!(
+                "`{name}` is not a `namespace.name` setting"
+            )));
+        }
+        self.setting = name.into();
+        Ok(self)
+    }
+
+    /// Turns the leak tripwire on or off (on by default in debug builds):
+    /// every returned column named like a tenant column must hold the
+    /// context's tenant, or the result is withheld.
+    #[must_use]
+    pub fn with_tripwire(mut self, on: bool) -> Self {
+        self.tripwire = on;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The schema registry.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The underlying sqlx pool, for migrations and administration. Queries
+    /// run on it directly bypass the scoping: keep it out of request code.
+    pub fn sqlx_pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The PostgreSQL setting that carries the tenant.
+    pub fn tenant_setting(&self) -> &str {
+        &self.setting
+    }
+
+    /// A transaction bound to `ctx`'s tenant that runs scoped statements only.
+    ///
+    /// On PostgreSQL the tenant is set with `set_config(setting, tenant,
+    /// true)` in the same round trip as `BEGIN`: it lives exactly as long as
+    /// the transaction, so a pooled connection never carries it further.
+    /// Dropping the transaction without [`TenantTx::commit`] rolls it back.
+    pub async fn begin(&self, ctx: &TenantContext) -> Result<TenantTx> {
+        let tenant = ctx.require_tenant()?;
+        let tx = match self.backend {
+            Backend::Postgres => {
+                // INVARIANT: `setting` is validated as `namespace.name` and a
+                // TenantId renders only as a canonical UUID, so this text
+                // carries no caller input. `true` makes the setting local to
+                // the transaction.
+                let begin = format!(
+                    "BEGIN; SELECT set_config('{}', '{tenant}', true)",
+                    self.setting
+                );
+                self.pool.begin_with(begin).await?
+            }
+            Backend::MySql | Backend::Sqlite => self.pool.begin().await?,
+        };
+        Ok(TenantTx::new(tx, ctx.clone(), tenant, self.clone()))
+    }
+
+    /// The audited escape hatch: a transaction for a platform operator over
+    /// global and system tables (`tenants`), taking raw sea-query
+    /// statements. Needs a system context bound to no tenant and a reason;
+    /// records an [`AuditKind::SystemAccess`] event. Tenant tables stay out
+    /// of reach: statements naming one are refused, and on PostgreSQL RLS
+    /// shows no tenant rows without a tenant binding. To work on one
+    /// tenant's data, use [`TenantContext::act_for_tenant`] and [`begin`].
+    ///
+    /// [`begin`]: TenantPool::begin
+    pub async fn unscoped_for_system(&self, reason: &str, ctx: &TenantContext) -> Result<SystemTx> {
+        if ctx.scope() != Scope::System || ctx.tenant_id().is_some() {
+            return Err(AccessError::SystemScopeRequired.into());
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AccessError::ReasonRequired.into());
+        }
+        let tx = self.pool.begin().await?;
+        self.audit.record(
+            AuditEvent::new(
+                AuditKind::SystemAccess,
+                "sql.unscoped_for_system",
+                Outcome::Allowed,
+            )
+            .with_subject(ctx.subject())
+            .with_reason(reason),
+        );
+        Ok(SystemTx::new(tx, self.clone()))
+    }
+
+    /// Checks, against the live database, that the second wall stands:
+    /// every tenant table has RLS enabled and forced and a policy with both
+    /// USING and WITH CHECK on the tenant setting; the pool's role is not a
+    /// superuser, has no BYPASSRLS and owns no tenant table; views over
+    /// tenant tables use `security_invoker`; unique indexes on tenant tables
+    /// start with the tenant column unless declared global. Fails closed
+    /// with [`Error::Isolation`] carrying a readable report.
+    ///
+    /// MySQL/MariaDB and SQLite have no RLS: the report says so in a note,
+    /// and isolation there rests on the scoped statements and composite keys.
+    pub async fn verify_isolation(&self) -> Result<IsolationReport> {
+        let report = super::verify::run(self).await?;
+        if report.is_clean() {
+            Ok(report)
+        } else {
+            Err(Error::Isolation(report))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_names_are_namespaced_identifiers() {
+        assert!(is_setting_name("tenancy.tenant_id"));
+        assert!(!is_setting_name("tenant_id"));
+        assert!(!is_setting_name("a.b.c"));
+        assert!(!is_setting_name("x.y'; drop"));
+    }
+}

@@ -1,0 +1,445 @@
+//! The schema registry: which tables belong to a tenant and which are global.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// The default name of the tenant column.
+pub const DEFAULT_TENANT_COLUMN: &str = "tenant_id";
+/// The default name of a table's own id column.
+pub const DEFAULT_ID_COLUMN: &str = "id";
+
+/// How a table relates to tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TableKind {
+    /// Every row belongs to exactly one tenant, named by the tenant column.
+    Tenant,
+    /// Shared reference data (plans, currencies): tenant statements may read
+    /// it, never write it.
+    Global,
+    /// Platform metadata (`tenants`): reachable only through the audited
+    /// escape hatch.
+    System,
+}
+
+/// A composite foreign key between two tenant tables: `(tenant, column)`
+/// references `(tenant, parent id)`, so a row can only point into its own
+/// tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The referencing columns, without the tenant column.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub parent: String,
+    /// The referenced columns, without the tenant column.
+    pub parent_columns: Vec<String>,
+}
+
+/// One registered table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    name: String,
+    kind: TableKind,
+    tenant_column: String,
+    id_columns: Vec<String>,
+    foreign_keys: Vec<ForeignKey>,
+    unique: Vec<Vec<String>>,
+    global_unique: Vec<Vec<String>>,
+}
+
+impl TableDef {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Tenant, global or system.
+    pub fn kind(&self) -> TableKind {
+        self.kind
+    }
+
+    /// True for a tenant-owned table.
+    pub fn is_tenant(&self) -> bool {
+        self.kind == TableKind::Tenant
+    }
+
+    /// The tenant column (meaningful for tenant tables only).
+    pub fn tenant_column(&self) -> &str {
+        &self.tenant_column
+    }
+
+    /// The id columns; the primary key of a tenant table is the tenant column
+    /// followed by these.
+    pub fn id_columns(&self) -> &[String] {
+        &self.id_columns
+    }
+
+    /// Foreign keys to other tenant tables.
+    pub fn foreign_keys(&self) -> &[ForeignKey] {
+        &self.foreign_keys
+    }
+
+    /// Unique constraints that hold within a tenant (the tenant column leads them).
+    pub fn unique(&self) -> &[Vec<String>] {
+        &self.unique
+    }
+
+    /// Unique constraints declared to hold across all tenants.
+    pub fn global_unique(&self) -> &[Vec<String>] {
+        &self.global_unique
+    }
+}
+
+/// The registry of tables, shared cheaply (`Clone` is a reference count).
+///
+/// ```
+/// use tenancy_sql::{Schema, TableKind};
+///
+/// let schema = Schema::builder()
+///     .system("tenants")
+///     .global("plans")
+///     .tenant("properties").unique(["name"])
+///     .tenant("leases").references("property_id", "properties")
+///     .tenant("audit_events")
+///     .build()?;
+/// assert_eq!(schema.table("leases")?.kind(), TableKind::Tenant);
+/// assert!(schema.table("nope").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Schema {
+    inner: Arc<SchemaInner>,
+}
+
+#[derive(PartialEq, Eq)]
+struct SchemaInner {
+    tables: BTreeMap<String, TableDef>,
+    tenant_columns: Vec<String>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.inner.tables.values()).finish()
+    }
+}
+
+impl Schema {
+    /// Starts a registry.
+    pub fn builder() -> SchemaBuilder {
+        SchemaBuilder::default()
+    }
+
+    /// The table called `name`, or [`Error::UnknownTable`].
+    pub fn table(&self, name: &str) -> Result<&TableDef> {
+        self.inner
+            .tables
+            .get(name)
+            .ok_or_else(|| Error::UnknownTable(name.to_owned()))
+    }
+
+    /// Every table, by name.
+    pub fn tables(&self) -> impl Iterator<Item = &TableDef> {
+        self.inner.tables.values()
+    }
+
+    /// The tenant tables, parents before the tables that reference them.
+    pub fn tenant_tables(&self) -> Vec<&TableDef> {
+        let mut out: Vec<&TableDef> = Vec::new();
+        let mut pending: Vec<&TableDef> = self.tables().filter(|t| t.is_tenant()).collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|t| {
+                let ready = t
+                    .foreign_keys
+                    .iter()
+                    .all(|fk| fk.parent == t.name || out.iter().any(|done| done.name == fk.parent));
+                if ready {
+                    out.push(t);
+                }
+                !ready
+            });
+            if pending.len() == before {
+                // A cycle: keep the remaining order; DDL for cycles needs ALTER TABLE anyway.
+                out.append(&mut pending);
+            }
+        }
+        out
+    }
+
+    /// The distinct tenant column names (for the leak tripwire).
+    pub fn tenant_columns(&self) -> &[String] {
+        &self.inner.tenant_columns
+    }
+}
+
+/// Builds a [`Schema`]. Calls that configure a table (`references`,
+/// `unique`, `tenant_column`, `id`) apply to the table added last.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct SchemaBuilder {
+    tables: Vec<TableDef>,
+    default_tenant_column: Option<String>,
+    error: Option<Error>,
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+impl SchemaBuilder {
+    /// The tenant column of tables added after this call (default `tenant_id`).
+    pub fn default_tenant_column(mut self, column: &str) -> Self {
+        self.check_ident(column);
+        self.default_tenant_column = Some(column.to_owned());
+        self
+    }
+
+    fn check_ident(&mut self, name: &str) {
+        if !is_identifier(name) && self.error.is_none() {
+            self.error = Some(Error::InvalidSchema(format!(
+                "`{name}` is not a lowercase identifier"
+            )));
+        }
+    }
+
+    fn push(mut self, name: &str, kind: TableKind) -> Self {
+        self.check_ident(name);
+        let tenant_column = self
+            .default_tenant_column
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TENANT_COLUMN.to_owned());
+        self.tables.push(TableDef {
+            name: name.to_owned(),
+            kind,
+            tenant_column,
+            id_columns: vec![DEFAULT_ID_COLUMN.to_owned()],
+            foreign_keys: Vec::new(),
+            unique: Vec::new(),
+            global_unique: Vec::new(),
+        });
+        self
+    }
+
+    fn last(&mut self, what: &str) -> Option<&mut TableDef> {
+        if self.tables.is_empty() && self.error.is_none() {
+            self.error = Some(Error::InvalidSchema(format!(
+                "`{what}` needs a table declared before it"
+            )));
+        }
+        self.tables.last_mut()
+    }
+
+    /// A tenant-owned table.
+    pub fn tenant(self, name: &str) -> Self {
+        self.push(name, TableKind::Tenant)
+    }
+
+    /// Several tenant-owned tables with the defaults (`tenant_id`, `id`).
+    pub fn tenants<'a>(mut self, names: impl IntoIterator<Item = &'a str>) -> Self {
+        for name in names {
+            self = self.tenant(name);
+        }
+        self
+    }
+
+    /// A global table of shared reference data: readable by tenant
+    /// statements, never writable by them.
+    pub fn global(self, name: &str) -> Self {
+        self.push(name, TableKind::Global)
+    }
+
+    /// A system table (`tenants`): reachable only through
+    /// `unscoped_for_system`.
+    pub fn system(self, name: &str) -> Self {
+        self.push(name, TableKind::System)
+    }
+
+    /// Overrides the last table's tenant column.
+    pub fn tenant_column(mut self, column: &str) -> Self {
+        self.check_ident(column);
+        if let Some(t) = self.last("tenant_column") {
+            t.tenant_column = column.to_owned();
+        }
+        self
+    }
+
+    /// Overrides the last table's id columns (default `id`).
+    pub fn id<'a>(mut self, columns: impl IntoIterator<Item = &'a str>) -> Self {
+        let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
+        for c in &columns {
+            self.check_ident(c);
+        }
+        if let Some(t) = self.last("id") {
+            t.id_columns = columns;
+        }
+        self
+    }
+
+    /// The last table's `column` references `parent`'s id (within the tenant).
+    pub fn references(self, column: &str, parent: &str) -> Self {
+        self.references_columns([column], parent, [DEFAULT_ID_COLUMN])
+    }
+
+    /// The last table's `columns` reference `parent`'s `parent_columns`
+    /// (within the tenant).
+    pub fn references_columns<'a, 'b>(
+        mut self,
+        columns: impl IntoIterator<Item = &'a str>,
+        parent: &str,
+        parent_columns: impl IntoIterator<Item = &'b str>,
+    ) -> Self {
+        let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
+        let parent_columns: Vec<String> = parent_columns.into_iter().map(str::to_owned).collect();
+        for c in columns.iter().chain(&parent_columns) {
+            self.check_ident(c);
+        }
+        self.check_ident(parent);
+        if let Some(t) = self.last("references") {
+            t.foreign_keys.push(ForeignKey {
+                columns,
+                parent: parent.to_owned(),
+                parent_columns,
+            });
+        }
+        self
+    }
+
+    /// A unique constraint on the last table that holds within each tenant.
+    pub fn unique<'a>(mut self, columns: impl IntoIterator<Item = &'a str>) -> Self {
+        let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
+        for c in &columns {
+            self.check_ident(c);
+        }
+        if let Some(t) = self.last("unique") {
+            t.unique.push(columns);
+        }
+        self
+    }
+
+    /// A unique constraint on the last table that holds across all tenants
+    /// (declared on purpose: it reveals whether a value exists elsewhere).
+    pub fn global_unique<'a>(mut self, columns: impl IntoIterator<Item = &'a str>) -> Self {
+        let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
+        for c in &columns {
+            self.check_ident(c);
+        }
+        if let Some(t) = self.last("global_unique") {
+            t.global_unique.push(columns);
+        }
+        self
+    }
+
+    /// Checks the declarations and freezes the registry.
+    pub fn build(self) -> Result<Schema> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut tables = BTreeMap::new();
+        for t in self.tables {
+            if tables.contains_key(&t.name) {
+                return Err(Error::InvalidSchema(format!(
+                    "table `{}` is declared twice",
+                    t.name
+                )));
+            }
+            tables.insert(t.name.clone(), t);
+        }
+        for t in tables.values() {
+            for fk in &t.foreign_keys {
+                let Some(parent) = tables.get(&fk.parent) else {
+                    return Err(Error::InvalidSchema(format!(
+                        "`{}` references unknown table `{}`",
+                        t.name, fk.parent
+                    )));
+                };
+                if t.kind == TableKind::Tenant && parent.kind != TableKind::Tenant {
+                    // A tenant row may point at shared data; that key is not composite.
+                    continue;
+                }
+                if fk.columns.len() != fk.parent_columns.len() || fk.columns.is_empty() {
+                    return Err(Error::InvalidSchema(format!(
+                        "foreign key from `{}` to `{}` has mismatched columns",
+                        t.name, fk.parent
+                    )));
+                }
+                if t.kind != TableKind::Tenant {
+                    return Err(Error::InvalidSchema(format!(
+                        "global table `{}` cannot reference tenant table `{}`",
+                        t.name, fk.parent
+                    )));
+                }
+            }
+        }
+        let mut tenant_columns: Vec<String> = tables
+            .values()
+            .filter(|t| t.kind == TableKind::Tenant)
+            .map(|t| t.tenant_column.clone())
+            .collect();
+        tenant_columns.sort();
+        tenant_columns.dedup();
+        Ok(Schema {
+            inner: Arc::new(SchemaInner {
+                tables,
+                tenant_columns,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_applies_settings_to_the_last_table() {
+        let s = Schema::builder()
+            .tenant("properties")
+            .tenant("leases")
+            .references("property_id", "properties")
+            .tenant_column("org")
+            .build()
+            .unwrap();
+        let leases = s.table("leases").unwrap();
+        assert_eq!(leases.tenant_column(), "org");
+        assert_eq!(leases.foreign_keys()[0].parent, "properties");
+        assert_eq!(s.table("properties").unwrap().tenant_column(), "tenant_id");
+        assert_eq!(s.tenant_columns(), ["org", "tenant_id"]);
+    }
+
+    #[test]
+    fn unknown_parent_and_duplicates_are_refused() {
+        assert!(
+            Schema::builder()
+                .tenant("a")
+                .references("b_id", "b")
+                .build()
+                .is_err()
+        );
+        assert!(Schema::builder().tenant("a").tenant("a").build().is_err());
+        assert!(Schema::builder().tenant("Robert'); drop").build().is_err());
+        assert!(Schema::builder().unique(["x"]).build().is_err());
+    }
+
+    #[test]
+    fn tenant_tables_come_parents_first() {
+        let s = Schema::builder()
+            .tenant("c")
+            .references("b_id", "b")
+            .tenant("b")
+            .references("a_id", "a")
+            .tenant("a")
+            .global("g")
+            .build()
+            .unwrap();
+        let order: Vec<&str> = s.tenant_tables().iter().map(|t| t.name()).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+}
