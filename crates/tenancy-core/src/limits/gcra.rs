@@ -117,11 +117,26 @@ impl<S: LimitStore, C: Clock> RateLimiter<S, C> {
 
     /// Admits one request of `tenant` under `quota`, or says how long to wait.
     pub fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<(), LimitError> {
-        let now = duration_to_nanos(self.clock.now());
-        match self.store.rate(tenant, quota, now)? {
+        self.check_at(tenant, quota, self.clock.now())
+    }
+
+    /// Like [`check`](Self::check), at a time the caller already read from
+    /// the same clock (a request handler reads it once for every limit).
+    pub fn check_at(
+        &self,
+        tenant: TenantId,
+        quota: &RateQuota,
+        now: Duration,
+    ) -> Result<(), LimitError> {
+        match self.store.rate(tenant, quota, duration_to_nanos(now))? {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => Err(LimitError::RateLimited { retry_after }),
         }
+    }
+
+    /// The limiter's clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
     }
 
     /// Forgets tenants that have been idle long enough to be at full burst.
