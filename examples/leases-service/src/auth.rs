@@ -152,11 +152,11 @@ impl Tokens {
         let subject = SubjectId::parse(&claims.sub).map_err(|_| "`sub` is not a UUID")?;
         let tenant = match (claims.scope.as_str(), &claims.tenant_id) {
             ("tenant", Some(t)) => {
-                Some(TenantId::parse(t).map_err(|_| "`tenant_id` is not a UUID")?)
+                Some(TenantId::parse(t).map_err(|_| "the tenant claim is not a UUID")?)
             }
-            ("tenant", None) => return Err("a tenant token needs `tenant_id`"),
+            ("tenant", None) => return Err("a tenant token needs a tenant claim"),
             ("system", None) => None,
-            ("system", Some(_)) => return Err("a system token must not carry `tenant_id`"),
+            ("system", Some(_)) => return Err("a system token must not name a tenant"),
             _ => return Err("`scope` must be `tenant` or `system`"),
         };
         let role = RoleName::parse(&claims.role).map_err(|_| "`role` is not a role name")?;

@@ -60,7 +60,6 @@ fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
 
 /// `POST /leases` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NewLease {
     property_id: String,
     lessee: String,
@@ -71,7 +70,6 @@ pub struct NewLease {
 
 /// `PATCH /leases/{id}` body: the fields to change.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LeasePatch {
     property_id: Option<String>,
     lessee: Option<String>,

@@ -46,7 +46,6 @@ fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
 
 /// `POST /properties` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NewProperty {
     name: String,
     address: String,
@@ -54,7 +53,6 @@ pub struct NewProperty {
 
 /// `PATCH /properties/{id}` body: the fields to change.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PropertyPatch {
     name: Option<String>,
     address: Option<String>,

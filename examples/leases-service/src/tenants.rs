@@ -195,7 +195,6 @@ impl Directory {
 
 /// `POST /system/tenants` and `POST /auth/redeem` bodies name these.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NewTenant {
     slug: String,
     name: String,
@@ -464,7 +463,6 @@ pub async fn delete_route(
 
 /// `POST /system/redeem-codes {plan}` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NewCode {
     plan: String,
 }
@@ -498,7 +496,6 @@ pub async fn create_code_route(
 
 /// `POST /auth/redeem {code, slug, name}` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Redeem {
     code: String,
     slug: String,
