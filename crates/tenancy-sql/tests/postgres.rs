@@ -235,6 +235,9 @@ async fn a_thousand_interleaved_transactions_on_two_connections_each_see_only_th
     db.cleanup().await;
 }
 
+/// Recognises the finding a misconfiguration must produce.
+type Want = Box<dyn Fn(&Finding) -> bool>;
+
 async fn expect_finding(db: &TestDb, want: impl Fn(&Finding) -> bool, what: &str) {
     match db.pool.verify_isolation().await {
         Err(Error::Isolation(report)) => {
@@ -276,7 +279,7 @@ async fn verify_isolation_catches_each_misconfiguration() {
         .await
         .unwrap()
         .get(0);
-    let cases: Vec<(String, String, Box<dyn Fn(&Finding) -> bool>, &str)> = vec![
+    let cases: Vec<(String, String, Want, &str)> = vec![
         (
             "ALTER TABLE leases DISABLE ROW LEVEL SECURITY".into(),
             "ALTER TABLE leases ENABLE ROW LEVEL SECURITY".into(),
