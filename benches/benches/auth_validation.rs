@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tenancy_auth::{CachedValidator, Issuer, Validator, VerificationKey};
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};

@@ -45,6 +45,8 @@
 //!
 //! # Configuring keys
 //!
+//! The [`configuring`] guide has a runnable example for each case.
+//!
 //! - **A shared secret**: [`ValidatorBuilder::hs256_secret`] (at least 256
 //!   bits), or [`VerificationKey::hmac`] for HS384/HS512.
 //! - **Public keys**: [`VerificationKey::rsa_pem`], [`ec_pem`],
@@ -108,6 +110,9 @@ mod router;
 mod token;
 mod validator;
 mod verified;
+
+#[doc = include_str!("../docs/configuring.md")]
+pub mod configuring {}
 
 pub use cache::CachedValidator;
 pub use claims::ClaimNames;
