@@ -8,10 +8,11 @@ use sqlx::Row;
 use tenancy_core::{Outcome, SubjectId, TenantContext};
 
 use crate::db::TenantTx;
-use crate::guard::{TenantScope, require};
 use crate::page::{Page, PageRequest};
+use crate::permissions::*;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use tenancy_axum::{Require, Tenant};
 
 /// One entry, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -77,10 +78,11 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), sqlx::Err
 /// `GET /audit` [audit:read]: this tenant's events, newest first.
 pub async fn list(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<AuditRead>,
     page: PageRequest,
 ) -> Result<Json<Page<AuditItem>>, ApiError> {
-    require(&state, &ctx, "audit:read").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let rows = sqlx::query(
         "SELECT seq, at, subject, action, resource_type, resource_id, outcome FROM audit_events \

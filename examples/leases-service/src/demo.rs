@@ -10,7 +10,7 @@ use crate::clock::{new_id, now, random_bytes};
 use crate::error::ServiceError;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::tenants::{self, PlanName, TenantRecord};
+use crate::tenants::{self, PlanName, TenantRow};
 
 struct Seed {
     slug: &'static str,
@@ -54,25 +54,15 @@ async fn seed_tenant(
     state: &AppState,
     operator: &TenantContext,
     seed: &Seed,
-) -> Result<(TenantRecord, Option<String>), ServiceError> {
-    let mut tx = state.db.global().await?;
-    let existing = sqlx::query("SELECT id FROM tenants WHERE slug = $1 AND status = 'active'")
-        .bind(seed.slug)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
+) -> Result<(TenantRow, Option<String>), ServiceError> {
+    let existing = tenants::by_slug(&state.db, seed.slug).await?;
     let record = match existing {
-        Some(row) => {
-            let id = row
-                .try_get::<String, _>("id")?
-                .parse()
-                .map_err(|_| ServiceError::Internal("bad tenant id".into()))?;
-            state
-                .directory
-                .get(&state.db, id)
-                .await
-                .map_err(api)?
-                .ok_or_else(|| ServiceError::Internal("tenant vanished".into()))?
+        Some(row) if row.status == tenancy_core::TenantStatus::Active => row,
+        Some(_) => {
+            return Err(ServiceError::Internal(format!(
+                "the demo tenant `{}` exists but is not active",
+                seed.slug
+            )));
         }
         None => {
             let slug =

@@ -22,9 +22,12 @@ pub enum ServiceError {
     /// Listening or serving failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
-    /// A token could not be issued.
-    #[error("token error: {0}")]
-    Token(#[from] jsonwebtoken::errors::Error),
+    /// The token validator or issuer refused its configuration.
+    #[error("token configuration: {0}")]
+    Auth(#[from] tenancy_auth::AuthError),
+    /// The tenancy layer refused its configuration.
+    #[error("tenancy layer: {0}")]
+    Layer(#[from] tenancy_axum::Error),
     /// The operating system's random source failed.
     #[error("no secure random numbers available")]
     Random,

@@ -11,12 +11,13 @@ use tenancy_core::Scoped;
 use crate::audit::{self, Entry};
 use crate::clock::is_date;
 use crate::db::TenantTx;
-use crate::guard::{TenantScope, require};
 use crate::input::{Checks, JsonBody};
 use crate::jobs::ReminderJob;
 use crate::page::{Page, PageRequest};
+use crate::permissions::*;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use tenancy_axum::{Require, Tenant};
 
 /// A lease, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -142,10 +143,11 @@ async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<(i64, Lease)>, ApiE
 /// `GET /leases` [leases:read], newest first.
 pub async fn list(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesRead>,
     page: PageRequest,
 ) -> Result<Json<Page<Lease>>, ApiError> {
-    require(&state, &ctx, "leases:read").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM leases WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
@@ -164,10 +166,11 @@ pub async fn list(
 /// property of this tenant.
 pub async fn create(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesWrite>,
     JsonBody(body): JsonBody<NewLease>,
 ) -> Result<(StatusCode, Json<Lease>), ApiError> {
-    require(&state, &ctx, "leases:write").await?;
+    let ctx = tenant.into_context();
     check_fields(&body)?;
     let mut tx = state.db.tenant_write(&ctx).await?;
     property_exists(&mut tx, &body.property_id).await?;
@@ -194,10 +197,11 @@ pub async fn create(
 /// `GET /leases/{id}` [leases:read].
 pub async fn get(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesRead>,
     Path(id): Path<String>,
 ) -> Result<Json<Lease>, ApiError> {
-    require(&state, &ctx, "leases:read").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let (_, lease) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -208,11 +212,12 @@ pub async fn get(
 /// a new `property_id` must be this tenant's.
 pub async fn update(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesWrite>,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<LeasePatch>,
 ) -> Result<Json<Lease>, ApiError> {
-    require(&state, &ctx, "leases:write").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant_write(&ctx).await?;
     let (_, current) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let merged = NewLease {
@@ -246,10 +251,11 @@ pub async fn update(
 /// `DELETE /leases/{id}` [leases:write] → 204.
 pub async fn delete(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesWrite>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require(&state, &ctx, "leases:write").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant_write(&ctx).await?;
     let deleted = sqlx::query("DELETE FROM leases WHERE tenant_id = $1 AND id = $2")
         .bind(tx.tenant_param())
@@ -278,10 +284,11 @@ pub struct Queued {
 /// job as a `Scoped` envelope bound to this tenant.
 pub async fn remind(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<LeasesWrite>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
-    require(&state, &ctx, "leases:write").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant_write(&ctx).await?;
     fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let job = ReminderJob {

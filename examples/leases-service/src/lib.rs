@@ -45,20 +45,25 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod guard;
 pub mod input;
 pub mod jobs;
 pub mod leases;
 pub mod page;
+pub mod permissions;
 pub mod problem;
 pub mod properties;
 pub mod routes;
+pub mod sink;
 pub mod state;
 pub mod tenants;
 
 use std::net::SocketAddr;
 
-use tenancy_core::{ConcurrencyLimiter, MemoryLimitStore, RateLimiter, RoleRegistry, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenancy_axum::{TenancyLayer, TenantCache};
+use tenancy_core::RoleRegistry;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -67,9 +72,16 @@ pub use error::{Result, ServiceError};
 
 use crate::auth::Tokens;
 use crate::db::Db;
+use crate::input::MAX_BODY_BYTES;
 use crate::jobs::{JobQueue, JobStats};
+use crate::sink::DbAuditSink;
 use crate::state::{AppState, Inner};
-use crate::tenants::Directory;
+use crate::tenants::SqlDirectory;
+
+/// How long the tenant cache trusts an entry. This process invalidates an
+/// entry on every change it makes; the TTL bounds staleness when several
+/// instances share one database.
+const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// A running service.
 pub struct Running {
@@ -147,20 +159,31 @@ pub async fn start(config: Config) -> Result<Running> {
     let tokens = Tokens::new(secret.as_bytes(), &config)?;
     let db = Db::connect(&config).await?;
     let jobs = JobQueue::start(db.clone(), config.job_delay);
+    let tenants = Arc::new(TenantCache::new(
+        Arc::new(SqlDirectory::new(db.clone())),
+        10_000,
+        TENANT_CACHE_TTL,
+    ));
+    // Token, tenant status, plan limits (rate and concurrency), scope and
+    // permission checks all come from the tenancy layer.
+    let layer = TenancyLayer::builder()
+        .validator(tokens.validator())
+        .cache(Arc::clone(&tenants))
+        .audit(Arc::new(DbAuditSink::new(db.clone())))
+        .max_body_bytes(MAX_BODY_BYTES as u64)
+        .build()?;
     let state = AppState::new(Inner {
         db,
-        directory: Directory::default(),
+        tenants,
         tokens,
         roles: RoleRegistry::with_builtins(),
-        rate: RateLimiter::new(MemoryLimitStore::default(), SystemClock::new()),
-        concurrency: ConcurrencyLimiter::default(),
         jobs,
         config: config.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stop) = oneshot::channel::<()>();
-    let app = routes::router(state.clone());
+    let app = routes::router(state.clone(), layer);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

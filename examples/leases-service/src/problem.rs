@@ -9,6 +9,8 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tenancy_axum::Problem;
+use tenancy_axum::problem::types;
 use tenancy_core::AccessError;
 
 /// One field that failed to parse or validate.
@@ -129,54 +131,50 @@ impl ApiError {
     }
 }
 
-/// The problem document.
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document, in the tenancy SDK's format and `type` URIs.
+    pub fn to_problem(&self) -> Problem {
         let status = self.status();
-        let (slug, title) = self.kind();
-        let errors: &[FieldError] = match &self {
-            ApiError::BadRequest { errors, .. } | ApiError::Unprocessable(errors) => errors,
-            _ => &[],
+        let (kind, title) = self.kind();
+        let type_uri = match self {
+            ApiError::BadRequest { .. } => types::BAD_REQUEST.into(),
+            ApiError::Unauthorized(_) => types::INVALID_TOKEN.into(),
+            ApiError::Forbidden(_) => types::MISSING_PERMISSION.into(),
+            ApiError::NotFound => types::NOT_FOUND.into(),
+            ApiError::Conflict(_) => types::CONFLICT.into(),
+            ApiError::PayloadTooLarge => types::PAYLOAD_TOO_LARGE.into(),
+            ApiError::Unprocessable(_) => types::UNPROCESSABLE.into(),
+            ApiError::TooManyRequests { .. } => types::RATE_LIMITED.into(),
+            ApiError::Internal => types::INTERNAL.into(),
+            ApiError::Unavailable => types::UNAVAILABLE.into(),
+            ApiError::MethodNotAllowed => format!("urn:leases:problem:{kind}"),
         };
-        let body = Problem {
-            kind: format!("/problems/{slug}"),
-            title,
-            status: status.as_u16(),
-            detail: self.detail(),
-            errors,
-        };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        match &self {
+        let mut problem = Problem::new(status, type_uri, title).with_detail(self.detail());
+        match self {
+            ApiError::BadRequest { errors, .. } | ApiError::Unprocessable(errors)
+                if !errors.is_empty() =>
+            {
+                let errors = serde_json::to_value(errors).unwrap_or_default();
+                problem = problem.with_extension("errors", errors);
+            }
             ApiError::Unauthorized(_) => {
-                headers.insert(
+                problem = problem.with_header(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 );
             }
             ApiError::TooManyRequests { retry_after, .. } => {
-                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                problem = problem.with_retry_after(*retry_after);
             }
             _ => {}
         }
-        response
+        problem
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
     }
 }
 

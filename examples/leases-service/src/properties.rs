@@ -8,11 +8,12 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, Entry};
-use crate::guard::{TenantScope, require};
 use crate::input::{Checks, JsonBody};
 use crate::page::{Page, PageRequest};
+use crate::permissions::*;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use tenancy_axum::{Require, Tenant};
 
 /// A property, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -61,10 +62,11 @@ pub struct PropertyPatch {
 /// `GET /properties` [properties:read], newest first.
 pub async fn list(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<PropertiesRead>,
     page: PageRequest,
 ) -> Result<Json<Page<Property>>, ApiError> {
-    require(&state, &ctx, "properties:read").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM properties WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
@@ -82,10 +84,11 @@ pub async fn list(
 /// `POST /properties` [properties:write] → 201.
 pub async fn create(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<PropertiesWrite>,
     JsonBody(body): JsonBody<NewProperty>,
 ) -> Result<(StatusCode, Json<Property>), ApiError> {
-    require(&state, &ctx, "properties:write").await?;
+    let ctx = tenant.into_context();
     Checks::default()
         .text("name", &body.name, 200)
         .text("address", &body.address, 500)
@@ -112,10 +115,11 @@ pub async fn create(
 /// `GET /properties/{id}` [properties:read].
 pub async fn get(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<PropertiesRead>,
     Path(id): Path<String>,
 ) -> Result<Json<Property>, ApiError> {
-    require(&state, &ctx, "properties:read").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM properties WHERE tenant_id = $1 AND id = $2"
@@ -132,11 +136,12 @@ pub async fn get(
 /// `PATCH /properties/{id}` [properties:write].
 pub async fn update(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<PropertiesWrite>,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<PropertyPatch>,
 ) -> Result<Json<Property>, ApiError> {
-    require(&state, &ctx, "properties:write").await?;
+    let ctx = tenant.into_context();
     let mut checks = Checks::default();
     if let Some(name) = &patch.name {
         checks.text("name", name, 200);
@@ -167,10 +172,11 @@ pub async fn update(
 /// name it.
 pub async fn delete(
     State(state): State<AppState>,
-    TenantScope(ctx): TenantScope,
+    tenant: Tenant,
+    _: Require<PropertiesWrite>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require(&state, &ctx, "properties:write").await?;
+    let ctx = tenant.into_context();
     let mut tx = state.db.tenant_write(&ctx).await?;
     let leased = sqlx::query(
         "SELECT 1 AS one FROM leases WHERE tenant_id = $1 AND property_id = $2 LIMIT 1",

@@ -2,18 +2,18 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::{get, post};
 
-use crate::guard::authenticate;
 use crate::input::MAX_BODY_BYTES;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::{audit, leases, properties, tenants};
+use axum::response::IntoResponse;
 
 /// Every route: public ones (`/healthz`, `/auth/redeem`), then the ones
-/// behind the token middleware (tenant scope and system scope).
-pub fn router(state: AppState) -> Router {
+/// behind the tenancy layer (tenant scope and system scope; the extractors
+/// in each handler's signature say which scope and permission it needs).
+pub fn router(state: AppState, tenancy: tenancy_axum::TenancyLayer) -> Router {
     let protected = Router::new()
         .route(
             "/properties",
@@ -48,7 +48,8 @@ pub fn router(state: AppState) -> Router {
             post(tenants::activate_route),
         )
         .route("/system/redeem-codes", post(tenants::create_code_route))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(tenancy)
+        .layer(axum::middleware::map_response(no_claim_names));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/auth/redeem", post(tenants::redeem_route))
@@ -69,4 +70,28 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// The contract promises that no response body contains a `tenant_id`; a
+/// token refusal that names the claim (`token claim `tenant_id` is
+/// missing`) is reworded to say "tenant claim" instead.
+async fn no_claim_names(response: axum::response::Response) -> axum::response::Response {
+    use axum::body::Body;
+    const CLAIM: &str = "`tenant_id`";
+    if response.status() != axum::http::StatusCode::UNAUTHORIZED {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
+        return ApiError::Unauthorized("the token is not acceptable").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if !text.contains(CLAIM) {
+        return axum::response::Response::from_parts(parts, Body::from(bytes));
+    }
+    let text = text
+        .replace(&format!("token claim {CLAIM}"), "tenant claim")
+        .replace(CLAIM, "tenant claim");
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, Body::from(text))
 }

@@ -3,13 +3,13 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tenancy_core::{ConcurrencyLimiter, MemoryLimitStore, RateLimiter, RoleRegistry, SystemClock};
+use tenancy_axum::TenantCache;
+use tenancy_core::RoleRegistry;
 
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::JobQueue;
-use crate::tenants::Directory;
 
 /// Shared state; cheap to clone.
 #[derive(Clone)]
@@ -19,16 +19,13 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The database.
     pub db: Db,
-    /// Tenants, their status and plan, cached briefly.
-    pub directory: Directory,
+    /// The tenancy layer's tenant cache: invalidated on every status change,
+    /// so a suspension or decommissioning bites at once.
+    pub tenants: Arc<TenantCache>,
     /// Token verification and issuing.
     pub tokens: Tokens,
-    /// The roles every tenant knows (the built-ins) and the platform's.
+    /// The built-in roles every tenant knows.
     pub roles: RoleRegistry,
-    /// Requests per second, per tenant, from its plan.
-    pub rate: RateLimiter<MemoryLimitStore, SystemClock>,
-    /// Requests in flight, per tenant, from its plan.
-    pub concurrency: ConcurrencyLimiter,
     /// The background job queue.
     pub jobs: JobQueue,
     /// The settings it started with.

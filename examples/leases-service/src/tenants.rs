@@ -2,9 +2,7 @@
 //! operator's routes (create, list, suspend, activate, decommission, redeem
 //! codes) plus the public `POST /auth/redeem`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -19,11 +17,12 @@ use tenancy_core::{
 
 use crate::audit::{self, Entry};
 use crate::db::{Backend, Db, TenantTx};
-use crate::guard::SystemScope;
 use crate::input::{Checks, JsonBody};
 use crate::page::{Page, PageRequest};
+use crate::permissions::SystemTenants;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 
 /// The plans a tenant can be on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +68,7 @@ impl PlanName {
 
 /// A tenant as stored.
 #[derive(Debug, Clone)]
-pub struct TenantRecord {
+pub struct TenantRow {
     /// Its id.
     pub id: TenantId,
     /// Its slug.
@@ -98,8 +97,8 @@ pub struct TenantView {
     pub status: TenantStatus,
 }
 
-impl From<&TenantRecord> for TenantView {
-    fn from(t: &TenantRecord) -> Self {
+impl From<&TenantRow> for TenantView {
+    fn from(t: &TenantRow) -> Self {
         TenantView {
             id: t.id.to_string(),
             slug: t.slug.clone(),
@@ -110,9 +109,9 @@ impl From<&TenantRecord> for TenantView {
     }
 }
 
-fn from_row(row: &AnyRow) -> Result<TenantRecord, sqlx::Error> {
+fn from_row(row: &AnyRow) -> Result<TenantRow, sqlx::Error> {
     let bad = |what: &str| sqlx::Error::Decode(format!("bad tenant {what}").into());
-    Ok(TenantRecord {
+    Ok(TenantRow {
         id: TenantId::parse(&row.try_get::<String, _>("id")?).map_err(|_| bad("id"))?,
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
@@ -133,7 +132,7 @@ async fn load(
     backend: Backend,
     id: TenantId,
     lock: bool,
-) -> Result<Option<TenantRecord>, sqlx::Error> {
+) -> Result<Option<TenantRow>, sqlx::Error> {
     let lock = if lock && backend == Backend::Postgres {
         " FOR UPDATE"
     } else {
@@ -148,49 +147,76 @@ async fn load(
     row.as_ref().map(from_row).transpose()
 }
 
-/// How long a directory entry is trusted. Changes made through this process
-/// invalidate it at once; the TTL bounds staleness when several instances
-/// share one database.
-const DIRECTORY_TTL: Duration = Duration::from_secs(5);
-const DIRECTORY_CAPACITY: usize = 10_000;
-
-/// Tenants by id, cached briefly.
-#[derive(Debug, Default)]
-pub struct Directory {
-    cache: Mutex<HashMap<TenantId, (Instant, TenantRecord)>>,
+/// The tenant directory the tenancy layer consults (through its cache):
+/// status, plan (as entitlements) and the built-in roles, from `tenants`.
+#[derive(Debug, Clone)]
+pub struct SqlDirectory {
+    db: Db,
 }
 
-impl Directory {
-    /// The tenant, from the cache or the database.
-    pub async fn get(&self, db: &Db, id: TenantId) -> Result<Option<TenantRecord>, ApiError> {
-        if let Some((at, record)) = self.lock().get(&id)
-            && at.elapsed() < DIRECTORY_TTL
-        {
-            return Ok(Some(record.clone()));
-        }
-        let mut tx = db.global().await?;
-        let record = load(&mut tx, db.backend(), id, false).await?;
-        tx.commit().await?;
-        if let Some(record) = &record {
-            let mut cache = self.lock();
-            if cache.len() >= DIRECTORY_CAPACITY {
-                cache.clear();
-            }
-            cache.insert(id, (Instant::now(), record.clone()));
-        }
-        Ok(record)
+impl SqlDirectory {
+    /// A directory reading `db`.
+    pub fn new(db: Db) -> Self {
+        SqlDirectory { db }
     }
 
-    /// Forgets a tenant after a change.
-    pub fn invalidate(&self, id: TenantId) {
-        self.lock().remove(&id);
+    async fn find(
+        &self,
+        column: &str,
+        value: String,
+    ) -> Result<Option<Arc<DirectoryRecord>>, tenancy_axum::Error> {
+        let found = async {
+            let mut tx = self.db.global().await?;
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM tenants WHERE {column} = $1"
+            ))
+            .bind(value)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row.as_ref().map(from_row).transpose()
+        };
+        let row = found
+            .await
+            .map_err(|e| tenancy_axum::Error::Directory(Box::new(e)))?;
+        let Some(row) = row else { return Ok(None) };
+        let slug = TenantSlug::parse(&row.slug)
+            .map_err(|e| tenancy_axum::Error::Directory(Box::new(e)))?;
+        Ok(Some(Arc::new(DirectoryRecord::new(
+            row.id,
+            slug,
+            row.status,
+            row.plan.entitlements(),
+        ))))
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantDirectory for SqlDirectory {
+    async fn by_id(
+        &self,
+        id: TenantId,
+    ) -> Result<Option<Arc<DirectoryRecord>>, tenancy_axum::Error> {
+        self.find("id", id.to_string()).await
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (Instant, TenantRecord)>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    async fn by_slug(
+        &self,
+        slug: &TenantSlug,
+    ) -> Result<Option<Arc<DirectoryRecord>>, tenancy_axum::Error> {
+        self.find("slug", slug.as_str().to_owned()).await
     }
+}
+
+/// The tenant's row with this slug, if any.
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<TenantRow>, sqlx::Error> {
+    let mut tx = db.global().await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// `POST /system/tenants` and `POST /auth/redeem` bodies name these.
@@ -219,7 +245,7 @@ async fn insert(
     plan: PlanName,
     subject: SubjectId,
     action: &str,
-) -> Result<TenantRecord, ApiError> {
+) -> Result<TenantRow, ApiError> {
     let taken = sqlx::query("SELECT 1 AS one FROM tenants WHERE slug = $1")
         .bind(slug.as_str())
         .fetch_optional(tx.conn())
@@ -270,7 +296,7 @@ pub async fn create(
     slug: &TenantSlug,
     name: &str,
     plan: PlanName,
-) -> Result<TenantRecord, ApiError> {
+) -> Result<TenantRow, ApiError> {
     let mut tx = state.db.bound(new_tenant_id()?).await?;
     let record = insert(
         &mut tx,
@@ -288,7 +314,8 @@ pub async fn create(
 /// `POST /system/tenants {slug, name, plan}` → 201.
 pub async fn create_route(
     State(state): State<AppState>,
-    SystemScope(operator): SystemScope,
+    operator: SystemAdmin,
+    _: Require<SystemTenants>,
     JsonBody(body): JsonBody<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
     let mut checks = Checks::default();
@@ -306,7 +333,8 @@ pub async fn create_route(
 /// `GET /system/tenants`: every tenant, newest first.
 pub async fn list_route(
     State(state): State<AppState>,
-    SystemScope(_): SystemScope,
+    _: SystemAdmin,
+    _: Require<SystemTenants>,
     page: PageRequest,
 ) -> Result<Json<Page<TenantView>>, ApiError> {
     let mut tx = state.db.global().await?;
@@ -335,7 +363,7 @@ async fn transition(
     operator: &TenantContext,
     id: TenantId,
     event: TenantEvent,
-) -> Result<TenantRecord, ApiError> {
+) -> Result<TenantRow, ApiError> {
     let mut tx = state.db.bound(id).await?;
     let backend = tx.backend();
     let mut record = load(tx.conn(), backend, id, true)
@@ -367,7 +395,7 @@ async fn transition(
     )
     .await?;
     tx.commit().await?;
-    state.directory.invalidate(id);
+    state.tenants.invalidate(id);
     record.status = next;
     Ok(record)
 }
@@ -375,7 +403,8 @@ async fn transition(
 /// `POST /system/tenants/{id}/suspend`.
 pub async fn suspend_route(
     State(state): State<AppState>,
-    SystemScope(operator): SystemScope,
+    operator: SystemAdmin,
+    _: Require<SystemTenants>,
     Path(id): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
     let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Suspend).await?;
@@ -385,7 +414,8 @@ pub async fn suspend_route(
 /// `POST /system/tenants/{id}/activate`.
 pub async fn activate_route(
     State(state): State<AppState>,
-    SystemScope(operator): SystemScope,
+    operator: SystemAdmin,
+    _: Require<SystemTenants>,
     Path(id): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
     let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Activate).await?;
@@ -447,14 +477,15 @@ pub async fn decommission(
         .execute(tx.conn())
         .await?;
     tx.commit().await?;
-    state.directory.invalidate(id);
+    state.tenants.invalidate(id);
     Ok(())
 }
 
 /// `DELETE /system/tenants/{id}` → 204.
 pub async fn delete_route(
     State(state): State<AppState>,
-    SystemScope(operator): SystemScope,
+    operator: SystemAdmin,
+    _: Require<SystemTenants>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     decommission(&state, &operator, parse_id(&id)?).await?;
@@ -477,7 +508,8 @@ pub struct CodeView {
 /// `POST /system/redeem-codes {plan}` → 201 `{code}`.
 pub async fn create_code_route(
     State(state): State<AppState>,
-    SystemScope(_): SystemScope,
+    _: SystemAdmin,
+    _: Require<SystemTenants>,
     JsonBody(body): JsonBody<NewCode>,
 ) -> Result<(StatusCode, Json<CodeView>), ApiError> {
     let plan = PlanName::parse(&body.plan)

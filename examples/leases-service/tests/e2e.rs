@@ -508,10 +508,15 @@ async fn roles(db: Db) {
         s.get("/audit", &widened_viewer).await.status,
         StatusCode::FORBIDDEN
     );
+    // A tenant token naming a platform permission is not acceptable at all.
     let platform = narrowed(&acme, "admin", &["system:tenants", "*:*"]);
     assert_eq!(
         s.get("/system/tenants", &platform).await.status,
-        StatusCode::FORBIDDEN
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.get("/properties", &platform).await.status,
+        StatusCode::UNAUTHORIZED
     );
 
     assert_eq!(
