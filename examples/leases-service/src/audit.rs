@@ -3,16 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
+use sea_query::{ExprTrait, Order, Value};
 use serde::Serialize;
 use sqlx::Row;
+use tenancy_axum::{Require, Tenant};
 use tenancy_core::{Outcome, SubjectId, TenantContext};
+use tenancy_sql::{Insert, Select, TenantTx, col};
 
-use crate::db::TenantTx;
 use crate::page::{Page, PageRequest};
-use crate::permissions::*;
+use crate::permissions::AuditRead;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use tenancy_axum::{Require, Tenant};
 
 /// One entry, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -56,21 +57,33 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// Records `entry` in the transaction's tenant log.
-pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), sqlx::Error> {
-    let tenant = tx.tenant_param();
-    sqlx::query(
-        "INSERT INTO audit_events (tenant_id, at, subject, action, resource_type, resource_id, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+/// Records `entry` in the transaction's tenant log (the tenant column is
+/// stamped by `tenancy-sql`).
+pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError> {
+    let text = |v: Option<&str>| Value::from(v.map(str::to_owned));
+    tx.execute(
+        Insert::into("audit_events")
+            .columns([
+                "id",
+                "seq",
+                "at",
+                "subject",
+                "action",
+                "resource_type",
+                "resource_id",
+                "outcome",
+            ])
+            .values([
+                Value::from(crate::clock::new_id()?),
+                Value::from(crate::clock::next_seq()),
+                Value::from(crate::clock::now()),
+                Value::from(entry.subject.map(|s| s.to_string())),
+                Value::from(entry.action.to_owned()),
+                text(entry.resource.map(|(kind, _)| kind)),
+                text(entry.resource.map(|(_, id)| id)),
+                Value::from(entry.outcome.as_str().to_owned()),
+            ]),
     )
-    .bind(tenant)
-    .bind(crate::clock::now())
-    .bind(entry.subject.map(|s| s.to_string()))
-    .bind(entry.action)
-    .bind(entry.resource.map(|(kind, _)| kind))
-    .bind(entry.resource.map(|(_, id)| id))
-    .bind(entry.outcome.as_str())
-    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -82,17 +95,24 @@ pub async fn list(
     _: Require<AuditRead>,
     page: PageRequest,
 ) -> Result<Json<Page<AuditItem>>, ApiError> {
-    let ctx = tenant.into_context();
-    let mut tx = state.db.tenant(&ctx).await?;
-    let rows = sqlx::query(
-        "SELECT seq, at, subject, action, resource_type, resource_id, outcome FROM audit_events \
-         WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-    )
-    .bind(tx.tenant_param())
-    .bind(page.before)
-    .bind(page.limit + 1)
-    .fetch_all(tx.conn())
-    .await?;
+    let mut tx = state.db.tenant(&tenant).await?;
+    let rows = tx
+        .fetch_all(
+            Select::from("audit_events")
+                .columns([
+                    "seq",
+                    "at",
+                    "subject",
+                    "action",
+                    "resource_type",
+                    "resource_id",
+                    "outcome",
+                ])
+                .filter(col("audit_events", "seq").lt(page.before))
+                .order_by(col("audit_events", "seq"), Order::Desc)
+                .limit(page.fetch()),
+        )
+        .await?;
     tx.commit().await?;
     let rows = rows
         .into_iter()

@@ -30,6 +30,25 @@ pub fn random_hex(n: usize) -> Result<String, ServiceError> {
     Ok(out)
 }
 
+/// A position that grows with every call in this process and with time
+/// across processes (microseconds since the epoch, bumped on collisions):
+/// rows sort newest first by it.
+pub fn next_seq() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let mut last = LAST.load(Ordering::Acquire);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -117,6 +136,13 @@ mod tests {
         assert!(!is_date("2024-1-01"));
         assert!(!is_date("2024-01-01T00:00:00Z"));
         assert!(!is_date("２０２４-01-01"));
+    }
+
+    #[test]
+    fn seq_always_grows() {
+        let a = next_seq();
+        let b = next_seq();
+        assert!(b > a && a > 1_700_000_000_000_000);
     }
 
     #[test]

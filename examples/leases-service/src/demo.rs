@@ -6,11 +6,13 @@ use sqlx::Row;
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantSlug};
 
 use crate::audit::{self, Entry};
-use crate::clock::{new_id, now, random_bytes};
+use crate::clock::{new_id, next_seq, now, random_bytes};
 use crate::error::ServiceError;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::tenants::{self, PlanName, TenantRow};
+use sea_query::{Order, Value};
+use tenancy_sql::{Insert, Select, col};
 
 struct Seed {
     slug: &'static str,
@@ -72,50 +74,74 @@ async fn seed_tenant(
                 .map_err(api)?
         }
     };
-    let mut tx = state.db.bound(record.id).await?;
-    let mut first_property =
-        sqlx::query("SELECT id FROM properties WHERE tenant_id = $1 ORDER BY seq LIMIT 1")
-            .bind(tx.tenant_param())
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|row| row.try_get::<String, _>("id"))
-            .transpose()?;
+    let seeder = TenantContext::tenant(
+        record.id,
+        subject()?,
+        RoleName::admin(),
+        PermissionSet::empty(),
+    );
+    let mut tx = state.db.tenant(&seeder).await.map_err(api)?;
+    let mut first_property = tx
+        .fetch_optional(
+            Select::from("properties")
+                .column("id")
+                .order_by(col("properties", "seq"), Order::Asc)
+                .limit(1),
+        )
+        .await?
+        .map(|row| row.try_get::<String, _>("id"))
+        .transpose()?;
     if first_property.is_none() {
-        let seeder = subject()?;
         for (i, (name, address, lessee)) in seed.properties.iter().enumerate() {
             let (property, lease, at) = (new_id()?, new_id()?, now());
-            sqlx::query(
-                "INSERT INTO properties (tenant_id, id, name, address, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            tx.execute(
+                Insert::into("properties")
+                    .columns(["id", "seq", "name", "address", "created_at", "updated_at"])
+                    .values([
+                        Value::from(property.clone()),
+                        next_seq().into(),
+                        (*name).into(),
+                        (*address).into(),
+                        at.clone().into(),
+                        at.clone().into(),
+                    ]),
             )
-            .bind(tx.tenant_param())
-            .bind(&property)
-            .bind(*name)
-            .bind(*address)
-            .bind(&at)
-            .execute(tx.conn())
             .await?;
-            sqlx::query(
-                "INSERT INTO leases (tenant_id, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, '2026-01-01', '2026-12-31', $5, $6, $6)",
+            tx.execute(
+                Insert::into("leases")
+                    .columns([
+                        "id",
+                        "seq",
+                        "property_id",
+                        "lessee",
+                        "start_date",
+                        "end_date",
+                        "rent_cents",
+                        "created_at",
+                        "updated_at",
+                    ])
+                    .values([
+                        Value::from(lease.clone()),
+                        next_seq().into(),
+                        property.clone().into(),
+                        (*lessee).into(),
+                        "2026-01-01".into(),
+                        "2026-12-31".into(),
+                        (120_000_i64 + 10_000 * i as i64).into(),
+                        at.clone().into(),
+                        at.into(),
+                    ]),
             )
-            .bind(tx.tenant_param())
-            .bind(&lease)
-            .bind(&property)
-            .bind(*lessee)
-            .bind(120_000_i64 + 10_000 * i as i64)
-            .bind(&at)
-            .execute(tx.conn())
             .await?;
-            let mut entry = Entry {
-                subject: Some(seeder),
-                action: "property.create",
-                resource: Some(("property", &property)),
-                outcome: tenancy_core::Outcome::Allowed,
-            };
-            audit::record(&mut tx, entry).await?;
-            entry.action = "lease.create";
-            entry.resource = Some(("lease", &lease));
-            audit::record(&mut tx, entry).await?;
+            audit::record(
+                &mut tx,
+                Entry::by(&seeder, "property.create", "property", &property),
+            )
+            .await
+            .map_err(api)?;
+            audit::record(&mut tx, Entry::by(&seeder, "lease.create", "lease", &lease))
+                .await
+                .map_err(api)?;
             first_property.get_or_insert(property);
         }
     }

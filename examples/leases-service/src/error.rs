@@ -16,6 +16,9 @@ pub enum ServiceError {
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The scoped-SQL layer refused (schema, statement or database).
+    #[error("sql error: {0}")]
+    Sql(#[from] tenancy_sql::Error),
     /// The PostgreSQL isolation audit failed; the service refuses to start.
     #[error("isolation check failed: {}", .0.join("; "))]
     Isolation(Vec<String>),

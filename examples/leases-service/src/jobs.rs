@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::audit::{self, Entry};
 use crate::db::Db;
-use crate::error::ServiceError;
 use crate::problem::ApiError;
+use sea_query::ExprTrait;
+use tenancy_sql::{Select, col};
 
 /// The subject the worker acts as when it opens an envelope.
 const WORKER: SubjectId = SubjectId::from_u128(0x006a_6f62);
@@ -68,7 +69,7 @@ impl JobQueue {
                     Ok(true) => &worker_stats.ran,
                     Ok(false) => &worker_stats.dropped,
                     Err(e) => {
-                        eprintln!("leases-service: job failed: {e}");
+                        eprintln!("leases-service: job failed: {}", e.status());
                         &worker_stats.dropped
                     }
                 };
@@ -90,14 +91,14 @@ impl JobQueue {
 }
 
 /// Runs one job; `Ok(false)` when it was dropped.
-async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ServiceError> {
+async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ApiError> {
     let tenant = envelope.tenant();
-    let mut tx = db.bound(tenant).await?;
-    // Checked inside the job's transaction, under a share lock on
-    // PostgreSQL: a decommissioning either finished before (the job drops)
-    // or waits until the job committed (and then deletes its event too).
-    let status = tx.tenant_status().await?;
-    if !status.is_some_and(TenantStatus::serves_requests) {
+    // A tenant that stopped serving (decommissioned meanwhile) gets nothing
+    // run for it: its jobs are dropped, never run under another tenant.
+    if !crate::tenants::status(db, tenant)
+        .await?
+        .is_some_and(TenantStatus::serves_requests)
+    {
         return Ok(false);
     }
     // The worker acts inside the envelope's tenant and nowhere else.
@@ -105,15 +106,16 @@ async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ServiceErro
         tenant,
         WORKER,
         RoleName::member(),
-        PermissionSet::parse(["leases:read"]).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        PermissionSet::parse(["leases:read"]).map_err(|_| ApiError::Internal)?,
     );
-    let job = envelope
-        .into_inner(&ctx)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let exists = sqlx::query("SELECT 1 AS one FROM leases WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_param())
-        .bind(&job.lease_id)
-        .fetch_optional(tx.conn())
+    let job = envelope.into_inner(&ctx)?;
+    let mut tx = db.tenant(&ctx).await?;
+    let exists = tx
+        .fetch_optional(
+            Select::from("leases")
+                .column("id")
+                .filter(col("leases", "id").eq(job.lease_id.as_str())),
+        )
         .await?
         .is_some();
     if !exists {

@@ -3,14 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use sea_query::{ExprTrait, Order, Value};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenancy_core::Scoped;
+use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
 use crate::clock::is_date;
-use crate::db::TenantTx;
 use crate::input::{Checks, JsonBody};
 use crate::jobs::ReminderJob;
 use crate::page::{Page, PageRequest};
@@ -40,8 +41,17 @@ pub struct Lease {
     pub updated_at: String,
 }
 
-const COLUMNS: &str =
-    "seq, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at";
+const COLUMNS: [&str; 9] = [
+    "seq",
+    "id",
+    "property_id",
+    "lessee",
+    "start_date",
+    "end_date",
+    "rent_cents",
+    "created_at",
+    "updated_at",
+];
 
 fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
     Ok((
@@ -119,25 +129,46 @@ fn check_fields(lease: &NewLease) -> Result<(), ApiError> {
 
 /// 404 unless the property exists in the transaction's tenant: a property of
 /// another tenant is "not found", exactly like one that never existed.
+/// (`tenancy-sql` checks the reference again on write, and the composite
+/// foreign key a third time.)
 async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
-    sqlx::query("SELECT 1 AS one FROM properties WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_param())
-        .bind(property_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|_| ())
-        .ok_or(ApiError::NotFound)
+    tx.fetch_optional(
+        Select::from("properties")
+            .column("id")
+            .filter(col("properties", "id").eq(property_id)),
+    )
+    .await?
+    .map(|_| ())
+    .ok_or(ApiError::NotFound)
 }
 
-async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<(i64, Lease)>, ApiError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM leases WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(tx.tenant_param())
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Lease>, ApiError> {
+    let row = tx
+        .fetch_optional(
+            Select::from("leases")
+                .columns(COLUMNS)
+                .filter(col("leases", "id").eq(id)),
+        )
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?.map(|(_, l)| l))
+}
+
+fn values(seq: Option<i64>, lease: &Lease) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if let Some(seq) = seq {
+        out.push(("seq", Value::from(seq)));
+        out.push(("id", lease.id.clone().into()));
+        out.push(("created_at", lease.created_at.clone().into()));
+    }
+    out.extend([
+        ("property_id", lease.property_id.clone().into()),
+        ("lessee", lease.lessee.clone().into()),
+        ("start_date", lease.start_date.clone().into()),
+        ("end_date", lease.end_date.clone().into()),
+        ("rent_cents", lease.rent_cents.into()),
+        ("updated_at", lease.updated_at.clone().into()),
+    ]);
+    out
 }
 
 /// `GET /leases` [leases:read], newest first.
@@ -149,14 +180,15 @@ pub async fn list(
 ) -> Result<Json<Page<Lease>>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM leases WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-    ))
-    .bind(tx.tenant_param())
-    .bind(page.before)
-    .bind(page.limit + 1)
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = tx
+        .fetch_all(
+            Select::from("leases")
+                .columns(COLUMNS)
+                .filter(col("leases", "seq").lt(page.before))
+                .order_by(col("leases", "seq"), Order::Desc)
+                .limit(page.fetch()),
+        )
+        .await?;
     tx.commit().await?;
     let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(Page::from_rows(page, rows)))
@@ -172,26 +204,27 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Lease>), ApiError> {
     let ctx = tenant.into_context();
     check_fields(&body)?;
-    let mut tx = state.db.tenant_write(&ctx).await?;
+    let mut tx = state.db.tenant(&ctx).await?;
     property_exists(&mut tx, &body.property_id).await?;
-    let id = crate::clock::new_id()?;
-    let row = sqlx::query(&format!(
-        "INSERT INTO leases (tenant_id, id, property_id, lessee, start_date, end_date, rent_cents, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
-    ))
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .bind(&body.property_id)
-    .bind(body.lessee.trim())
-    .bind(&body.start_date)
-    .bind(&body.end_date)
-    .bind(body.rent_cents)
-    .bind(crate::clock::now())
-    .fetch_one(tx.conn())
-    .await?;
-    audit::record(&mut tx, Entry::by(&ctx, "lease.create", "lease", &id)).await?;
+    let now = crate::clock::now();
+    let lease = Lease {
+        id: crate::clock::new_id()?,
+        property_id: body.property_id,
+        lessee: body.lessee.trim().to_owned(),
+        start_date: body.start_date,
+        end_date: body.end_date,
+        rent_cents: body.rent_cents,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let (columns, row): (Vec<_>, Vec<_>) = values(Some(crate::clock::next_seq()), &lease)
+        .into_iter()
+        .unzip();
+    tx.execute(Insert::into("leases").columns(columns).values(row))
+        .await?;
+    audit::record(&mut tx, Entry::by(&ctx, "lease.create", "lease", &lease.id)).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(from_row(&row)?.1)))
+    Ok((StatusCode::CREATED, Json(lease)))
 }
 
 /// `GET /leases/{id}` [leases:read].
@@ -203,7 +236,7 @@ pub async fn get(
 ) -> Result<Json<Lease>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
-    let (_, lease) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let lease = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(Json(lease))
 }
@@ -218,34 +251,35 @@ pub async fn update(
     JsonBody(patch): JsonBody<LeasePatch>,
 ) -> Result<Json<Lease>, ApiError> {
     let ctx = tenant.into_context();
-    let mut tx = state.db.tenant_write(&ctx).await?;
-    let (_, current) = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let mut tx = state.db.tenant(&ctx).await?;
+    let current = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let merged = NewLease {
-        property_id: patch.property_id.unwrap_or(current.property_id),
-        lessee: patch.lessee.unwrap_or(current.lessee),
-        start_date: patch.start_date.unwrap_or(current.start_date),
-        end_date: patch.end_date.unwrap_or(current.end_date),
+        property_id: patch.property_id.unwrap_or(current.property_id.clone()),
+        lessee: patch.lessee.unwrap_or(current.lessee.clone()),
+        start_date: patch.start_date.unwrap_or(current.start_date.clone()),
+        end_date: patch.end_date.unwrap_or(current.end_date.clone()),
         rent_cents: patch.rent_cents.unwrap_or(current.rent_cents),
     };
     check_fields(&merged)?;
     property_exists(&mut tx, &merged.property_id).await?;
-    let row = sqlx::query(&format!(
-        "UPDATE leases SET property_id = $3, lessee = $4, start_date = $5, end_date = $6, rent_cents = $7, updated_at = $8 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .bind(&merged.property_id)
-    .bind(merged.lessee.trim())
-    .bind(&merged.start_date)
-    .bind(&merged.end_date)
-    .bind(merged.rent_cents)
-    .bind(crate::clock::now())
-    .fetch_one(tx.conn())
-    .await?;
+    let lease = Lease {
+        property_id: merged.property_id,
+        lessee: merged.lessee.trim().to_owned(),
+        start_date: merged.start_date,
+        end_date: merged.end_date,
+        rent_cents: merged.rent_cents,
+        updated_at: crate::clock::now(),
+        ..current
+    };
+    let mut change = Update::table("leases");
+    for (column, value) in values(None, &lease) {
+        change = change.set(column, value);
+    }
+    tx.execute(change.filter(col("leases", "id").eq(id.as_str())))
+        .await?;
     audit::record(&mut tx, Entry::by(&ctx, "lease.update", "lease", &id)).await?;
     tx.commit().await?;
-    Ok(Json(from_row(&row)?.1))
+    Ok(Json(lease))
 }
 
 /// `DELETE /leases/{id}` [leases:write] → 204.
@@ -256,13 +290,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let ctx = tenant.into_context();
-    let mut tx = state.db.tenant_write(&ctx).await?;
-    let deleted = sqlx::query("DELETE FROM leases WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_param())
-        .bind(&id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let mut tx = state.db.tenant(&ctx).await?;
+    let deleted = tx
+        .execute(Delete::from("leases").filter(col("leases", "id").eq(id.as_str())))
+        .await?;
     if deleted == 0 {
         return Err(ApiError::NotFound);
     }
@@ -289,7 +320,7 @@ pub async fn remind(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let ctx = tenant.into_context();
-    let mut tx = state.db.tenant_write(&ctx).await?;
+    let mut tx = state.db.tenant(&ctx).await?;
     fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let job = ReminderJob {
         id: crate::clock::new_id()?,

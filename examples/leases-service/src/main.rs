@@ -44,8 +44,8 @@ async fn run() -> leases_service::Result<()> {
         println!("{}", running.seed_demo().await?);
     }
     let database = match running.backend() {
-        leases_service::db::Backend::Sqlite => "SQLite",
         leases_service::db::Backend::Postgres => "PostgreSQL (row-level security verified)",
+        _ => "SQLite",
     };
     println!(
         "leases-service listening on {} with {database}; Ctrl-C stops it",

@@ -23,6 +23,14 @@ pub struct PageRequest {
     pub before: i64,
 }
 
+impl PageRequest {
+    /// How many rows to fetch: one more than the page, to learn whether a
+    /// next page exists.
+    pub fn fetch(&self) -> u64 {
+        self.limit.unsigned_abs() + 1
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize)]
 pub struct Page<T> {

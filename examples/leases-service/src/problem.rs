@@ -188,6 +188,22 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<tenancy_sql::Error> for ApiError {
+    fn from(error: tenancy_sql::Error) -> Self {
+        match error {
+            // A reference to a row this tenant does not have (another
+            // tenant's, or none): "not found", revealing nothing.
+            tenancy_sql::Error::NotFound { .. } => ApiError::NotFound,
+            tenancy_sql::Error::Access(e) => e.into(),
+            tenancy_sql::Error::Database(e) => e.into(),
+            other => {
+                eprintln!("leases-service: sql error: {other}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<crate::error::ServiceError> for ApiError {
     fn from(error: crate::error::ServiceError) -> Self {
         eprintln!("leases-service: {error}");

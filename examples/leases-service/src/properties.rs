@@ -3,17 +3,19 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use sea_query::{ExprTrait, Order, Value};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tenancy_axum::{Require, Tenant};
+use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
 use crate::input::{Checks, JsonBody};
 use crate::page::{Page, PageRequest};
-use crate::permissions::*;
+use crate::permissions::{PropertiesRead, PropertiesWrite};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use tenancy_axum::{Require, Tenant};
 
 /// A property, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -30,7 +32,7 @@ pub struct Property {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "seq, id, name, address, created_at, updated_at";
+const COLUMNS: [&str; 6] = ["seq", "id", "name", "address", "created_at", "updated_at"];
 
 fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
     Ok((
@@ -43,6 +45,18 @@ fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
             updated_at: row.try_get("updated_at")?,
         },
     ))
+}
+
+/// This tenant's property `id`, if it has one.
+async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiError> {
+    let row = tx
+        .fetch_optional(
+            Select::from("properties")
+                .columns(COLUMNS)
+                .filter(col("properties", "id").eq(id)),
+        )
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?.map(|(_, p)| p))
 }
 
 /// `POST /properties` body.
@@ -66,16 +80,16 @@ pub async fn list(
     _: Require<PropertiesRead>,
     page: PageRequest,
 ) -> Result<Json<Page<Property>>, ApiError> {
-    let ctx = tenant.into_context();
-    let mut tx = state.db.tenant(&ctx).await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM properties WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-    ))
-    .bind(tx.tenant_param())
-    .bind(page.before)
-    .bind(page.limit + 1)
-    .fetch_all(tx.conn())
-    .await?;
+    let mut tx = state.db.tenant(&tenant).await?;
+    let rows = tx
+        .fetch_all(
+            Select::from("properties")
+                .columns(COLUMNS)
+                .filter(col("properties", "seq").lt(page.before))
+                .order_by(col("properties", "seq"), Order::Desc)
+                .limit(page.fetch()),
+        )
+        .await?;
     tx.commit().await?;
     let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(Page::from_rows(page, rows)))
@@ -88,28 +102,32 @@ pub async fn create(
     _: Require<PropertiesWrite>,
     JsonBody(body): JsonBody<NewProperty>,
 ) -> Result<(StatusCode, Json<Property>), ApiError> {
-    let ctx = tenant.into_context();
     Checks::default()
         .text("name", &body.name, 200)
         .text("address", &body.address, 500)
         .finish()?;
-    let id = crate::clock::new_id()?;
     let now = crate::clock::now();
-    let mut tx = state.db.tenant_write(&ctx).await?;
-    let row = sqlx::query(&format!(
-        "INSERT INTO properties (tenant_id, id, name, address, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
-    ))
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .bind(body.name.trim())
-    .bind(body.address.trim())
-    .bind(&now)
-    .fetch_one(tx.conn())
+    let property = Property {
+        id: crate::clock::new_id()?,
+        name: body.name.trim().to_owned(),
+        address: body.address.trim().to_owned(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let mut tx = state.db.tenant(&tenant).await?;
+    tx.execute(Insert::into("properties").columns(COLUMNS).values([
+        Value::from(crate::clock::next_seq()),
+        property.id.clone().into(),
+        property.name.clone().into(),
+        property.address.clone().into(),
+        property.created_at.clone().into(),
+        property.updated_at.clone().into(),
+    ]))
     .await?;
-    audit::record(&mut tx, Entry::by(&ctx, "property.create", "property", &id)).await?;
+    let entry = Entry::by(&tenant, "property.create", "property", &property.id);
+    audit::record(&mut tx, entry).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(from_row(&row)?.1)))
+    Ok((StatusCode::CREATED, Json(property)))
 }
 
 /// `GET /properties/{id}` [properties:read].
@@ -119,18 +137,10 @@ pub async fn get(
     _: Require<PropertiesRead>,
     Path(id): Path<String>,
 ) -> Result<Json<Property>, ApiError> {
-    let ctx = tenant.into_context();
-    let mut tx = state.db.tenant(&ctx).await?;
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM properties WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or(ApiError::NotFound)?;
+    let mut tx = state.db.tenant(&tenant).await?;
+    let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(Json(from_row(&row)?.1))
+    Ok(Json(property))
 }
 
 /// `PATCH /properties/{id}` [properties:write].
@@ -141,7 +151,6 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<PropertyPatch>,
 ) -> Result<Json<Property>, ApiError> {
-    let ctx = tenant.into_context();
     let mut checks = Checks::default();
     if let Some(name) = &patch.name {
         checks.text("name", name, 200);
@@ -150,22 +159,29 @@ pub async fn update(
         checks.text("address", address, 500);
     }
     checks.finish()?;
-    let mut tx = state.db.tenant_write(&ctx).await?;
-    let row = sqlx::query(&format!(
-        "UPDATE properties SET name = COALESCE($3, name), address = COALESCE($4, address), updated_at = $5 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .bind(patch.name.as_deref().map(str::trim))
-    .bind(patch.address.as_deref().map(str::trim))
-    .bind(crate::clock::now())
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, Entry::by(&ctx, "property.update", "property", &id)).await?;
+    let mut tx = state.db.tenant(&tenant).await?;
+    let mut change =
+        Update::table("properties").set("updated_at", Value::from(crate::clock::now()));
+    if let Some(name) = &patch.name {
+        change = change.set("name", Value::from(name.trim().to_owned()));
+    }
+    if let Some(address) = &patch.address {
+        change = change.set("address", Value::from(address.trim().to_owned()));
+    }
+    let changed = tx
+        .execute(change.filter(col("properties", "id").eq(id.as_str())))
+        .await?;
+    if changed == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        Entry::by(&tenant, "property.update", "property", &id),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Json(from_row(&row)?.1))
+    Ok(Json(property))
 }
 
 /// `DELETE /properties/{id}` [properties:write] → 204; 409 while leases
@@ -176,29 +192,30 @@ pub async fn delete(
     _: Require<PropertiesWrite>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = tenant.into_context();
-    let mut tx = state.db.tenant_write(&ctx).await?;
-    let leased = sqlx::query(
-        "SELECT 1 AS one FROM leases WHERE tenant_id = $1 AND property_id = $2 LIMIT 1",
-    )
-    .bind(tx.tenant_param())
-    .bind(&id)
-    .fetch_optional(tx.conn())
-    .await?
-    .is_some();
+    let mut tx = state.db.tenant(&tenant).await?;
+    let leased = tx
+        .fetch_optional(
+            Select::from("leases")
+                .column("id")
+                .filter(col("leases", "property_id").eq(id.as_str()))
+                .limit(1),
+        )
+        .await?
+        .is_some();
     if leased {
         return Err(ApiError::Conflict("leases still name this property".into()));
     }
-    let deleted = sqlx::query("DELETE FROM properties WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_param())
-        .bind(&id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let deleted = tx
+        .execute(Delete::from("properties").filter(col("properties", "id").eq(id.as_str())))
+        .await?;
     if deleted == 0 {
         return Err(ApiError::NotFound);
     }
-    audit::record(&mut tx, Entry::by(&ctx, "property.delete", "property", &id)).await?;
+    audit::record(
+        &mut tx,
+        Entry::by(&tenant, "property.delete", "property", &id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

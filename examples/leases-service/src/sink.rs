@@ -1,7 +1,9 @@
 //! Where the tenancy layer's refusals go: into the refused tenant's own
 //! audit log (so its admins see them), never into another tenant's.
 
-use tenancy_core::{AuditEvent, AuditSink, TenantStatus};
+use tenancy_core::{
+    AuditEvent, AuditSink, PermissionSet, RoleName, SubjectId, TenantContext, TenantStatus,
+};
 
 use crate::audit::{self, Entry};
 use crate::db::Db;
@@ -37,12 +39,19 @@ impl AuditSink for DbAuditSink {
         let db = self.db.clone();
         runtime.spawn(async move {
             let write = async {
-                let mut tx = db.bound(tenant).await?;
                 // A tenant being removed keeps no new rows.
-                let status = tx.tenant_status().await?;
+                let status = crate::tenants::status(&db, tenant).await?;
                 if !matches!(status, Some(TenantStatus::Active | TenantStatus::Suspended)) {
                     return Ok(());
                 }
+                let subject = event.subject.unwrap_or(SubjectId::from_u128(0));
+                let ctx = TenantContext::tenant(
+                    tenant,
+                    subject,
+                    RoleName::viewer(),
+                    PermissionSet::empty(),
+                );
+                let mut tx = db.tenant(&ctx).await?;
                 let entry = Entry {
                     subject: event.subject,
                     action: &event.action,
@@ -50,10 +59,12 @@ impl AuditSink for DbAuditSink {
                     outcome: event.outcome,
                 };
                 audit::record(&mut tx, entry).await?;
-                tx.commit().await
+                tx.commit().await?;
+                Ok(())
             };
-            if let Err(e) = write.await {
-                eprintln!("leases-service: audit write failed: {e}");
+            let result: Result<(), crate::problem::ApiError> = write.await;
+            if let Err(e) = result {
+                eprintln!("leases-service: audit write failed: {}", e.status());
             }
         });
     }

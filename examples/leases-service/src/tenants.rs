@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tenancy_core::{
-    Entitlements, Plan, PlanOverrides, RateQuota, RoleName, SubjectId, TenantContext, TenantEvent,
-    TenantId, TenantSlug, TenantStatus,
+    Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
+    TenantContext, TenantEvent, TenantId, TenantSlug, TenantStatus,
 };
+use tenancy_sql::Delete;
 
 use crate::audit::{self, Entry};
-use crate::db::{Backend, Db, TenantTx};
+use crate::db::{Backend, Db};
 use crate::input::{Checks, JsonBody};
 use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
@@ -166,7 +167,7 @@ impl SqlDirectory {
         value: String,
     ) -> Result<Option<Arc<DirectoryRecord>>, tenancy_axum::Error> {
         let found = async {
-            let mut tx = self.db.global().await?;
+            let mut tx = self.db.platform().begin().await?;
             let row = sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM tenants WHERE {column} = $1"
             ))
@@ -208,9 +209,21 @@ impl TenantDirectory for SqlDirectory {
     }
 }
 
+/// A tenant's status, read fresh from the database.
+pub async fn status(db: &Db, id: TenantId) -> Result<Option<TenantStatus>, ApiError> {
+    let row = sqlx::query("SELECT status FROM tenants WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db.platform())
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<String, _>("status")?.parse().ok(),
+        None => None,
+    })
+}
+
 /// The tenant's row with this slug, if any.
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<TenantRow>, sqlx::Error> {
-    let mut tx = db.global().await?;
+    let mut tx = db.platform().begin().await?;
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1"))
         .bind(slug)
         .fetch_optional(&mut *tx)
@@ -236,53 +249,63 @@ fn validate(checks: &mut Checks, slug: &str, name: &str) -> Option<TenantSlug> {
     parsed.ok()
 }
 
-/// Inserts an active tenant in `tx` (bound to the new tenant's id), and
-/// records `action` in its log. 409 when the slug is taken.
+/// Inserts an active tenant with id `id` in `tx` (platform metadata). 409
+/// when the slug is taken.
 async fn insert(
-    tx: &mut TenantTx,
+    tx: &mut sqlx::AnyConnection,
+    id: TenantId,
     slug: &TenantSlug,
     name: &str,
     plan: PlanName,
-    subject: SubjectId,
-    action: &str,
 ) -> Result<TenantRow, ApiError> {
     let taken = sqlx::query("SELECT 1 AS one FROM tenants WHERE slug = $1")
         .bind(slug.as_str())
-        .fetch_optional(tx.conn())
+        .fetch_optional(&mut *tx)
         .await?
         .is_some();
     if taken {
         return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
     }
-    let id = tx.tenant();
     let inserted = sqlx::query(&format!(
-        "INSERT INTO tenants (id, slug, name, plan, status, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        "INSERT INTO tenants (id, seq, slug, name, plan, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
     ))
     .bind(id.to_string())
+    .bind(crate::clock::next_seq())
     .bind(slug.as_str())
     .bind(name.trim())
     .bind(plan.as_str())
     .bind(TenantStatus::Active.as_str())
     .bind(crate::clock::now())
-    .fetch_one(tx.conn())
+    .fetch_one(&mut *tx)
     .await;
-    let row = match inserted {
-        Ok(row) => row,
+    match inserted {
+        Ok(row) => Ok(from_row(&row)?),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+            Err(ApiError::Conflict(format!("the slug `{slug}` is taken")))
         }
-        Err(e) => return Err(e.into()),
-    };
-    let record = from_row(&row)?;
-    let id_text = id.to_string();
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a lifecycle event in the tenant's own log, as `subject`.
+async fn record_in_tenant(
+    state: &AppState,
+    tenant: TenantId,
+    subject: SubjectId,
+    action: &str,
+) -> Result<(), ApiError> {
+    let ctx = TenantContext::tenant(tenant, subject, RoleName::admin(), PermissionSet::empty());
+    let mut tx = state.db.tenant(&ctx).await?;
+    let id = tenant.to_string();
     let entry = Entry {
         subject: Some(subject),
         action,
-        resource: Some(("tenant", &id_text)),
+        resource: Some(("tenant", &id)),
         outcome: tenancy_core::Outcome::Allowed,
     };
-    audit::record(tx, entry).await?;
-    Ok(record)
+    audit::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn new_tenant_id() -> Result<TenantId, ApiError> {
@@ -297,17 +320,10 @@ pub async fn create(
     name: &str,
     plan: PlanName,
 ) -> Result<TenantRow, ApiError> {
-    let mut tx = state.db.bound(new_tenant_id()?).await?;
-    let record = insert(
-        &mut tx,
-        slug,
-        name,
-        plan,
-        operator.subject(),
-        "tenant.create",
-    )
-    .await?;
+    let mut tx = state.db.platform().begin().await?;
+    let record = insert(&mut tx, new_tenant_id()?, slug, name, plan).await?;
     tx.commit().await?;
+    record_in_tenant(state, record.id, operator.subject(), "tenant.create").await?;
     Ok(record)
 }
 
@@ -337,7 +353,7 @@ pub async fn list_route(
     _: Require<SystemTenants>,
     page: PageRequest,
 ) -> Result<Json<Page<TenantView>>, ApiError> {
-    let mut tx = state.db.global().await?;
+    let mut tx = state.db.platform().begin().await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM tenants WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
     ))
@@ -364,9 +380,8 @@ async fn transition(
     id: TenantId,
     event: TenantEvent,
 ) -> Result<TenantRow, ApiError> {
-    let mut tx = state.db.bound(id).await?;
-    let backend = tx.backend();
-    let mut record = load(tx.conn(), backend, id, true)
+    let mut tx = state.db.platform().begin().await?;
+    let mut record = load(&mut tx, state.db.backend(), id, true)
         .await?
         .filter(|t| t.status != TenantStatus::Deleted)
         .ok_or(ApiError::NotFound)?;
@@ -380,22 +395,12 @@ async fn transition(
     sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
         .bind(next.as_str())
         .bind(id.to_string())
-        .execute(tx.conn())
+        .execute(&mut *tx)
         .await?;
-    let action = format!("tenant.{}", event.as_str());
-    let id_text = id.to_string();
-    audit::record(
-        &mut tx,
-        Entry {
-            subject: Some(operator.subject()),
-            action: &action,
-            resource: Some(("tenant", &id_text)),
-            outcome: tenancy_core::Outcome::Allowed,
-        },
-    )
-    .await?;
     tx.commit().await?;
     state.tenants.invalidate(id);
+    let action = format!("tenant.{}", event.as_str());
+    record_in_tenant(state, id, operator.subject(), &action).await?;
     record.status = next;
     Ok(record)
 }
@@ -430,7 +435,35 @@ pub async fn decommission(
     operator: &TenantContext,
     id: TenantId,
 ) -> Result<(), ApiError> {
-    // The operator reaches the tenant's data only by acting for it.
+    let set_status = |status: TenantStatus| {
+        sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.to_string())
+    };
+    // 1. Mark it: from here on its tokens and queued jobs are refused.
+    let mut tx = state.db.platform().begin().await?;
+    let record = load(&mut tx, state.db.backend(), id, true)
+        .await?
+        .filter(|t| t.status != TenantStatus::Deleted)
+        .ok_or(ApiError::NotFound)?;
+    let mut status = record.status;
+    for event in [TenantEvent::Suspend, TenantEvent::Decommission] {
+        if let Ok(next) = status.apply(event) {
+            status = next;
+        }
+    }
+    if status != TenantStatus::Decommissioning {
+        return Err(ApiError::Conflict(format!(
+            "a {} tenant cannot be decommissioned",
+            record.status
+        )));
+    }
+    set_status(status).execute(&mut *tx).await?;
+    tx.commit().await?;
+    state.tenants.invalidate(id);
+
+    // 2. Delete its data. The operator reaches it only by acting for the
+    //    tenant, with a reason, which is audited.
     let (acting, event) = operator.act_for_tenant(id, "decommission the tenant")?;
     eprintln!(
         "leases-service: audit: {} by {} ({})",
@@ -439,44 +472,15 @@ pub async fn decommission(
         event.reason.as_deref().unwrap_or_default()
     );
     let mut tx = state.db.tenant(&acting).await?;
-    let backend = tx.backend();
-    let record = load(tx.conn(), backend, id, true)
-        .await?
-        .filter(|t| t.status != TenantStatus::Deleted)
-        .ok_or(ApiError::NotFound)?;
-    let mut status = record.status;
-    for event in [
-        TenantEvent::Suspend,
-        TenantEvent::Decommission,
-        TenantEvent::Purge,
-    ] {
-        if let Ok(next) = status.apply(event) {
-            status = next;
-        }
+    for table in crate::db::schema::TENANT_TABLES {
+        tx.execute(Delete::from(table)).await?;
     }
-    if status != TenantStatus::Deleted {
-        return Err(ApiError::Conflict(format!(
-            "a {} tenant cannot be decommissioned",
-            record.status
-        )));
-    }
-    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
-        .bind(TenantStatus::Decommissioning.as_str())
-        .bind(id.to_string())
-        .execute(tx.conn())
-        .await?;
-    for table in ["leases", "properties", "audit_events"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
-            .bind(tx.tenant_param())
-            .execute(tx.conn())
-            .await?;
-    }
-    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
-        .bind(TenantStatus::Deleted.as_str())
-        .bind(id.to_string())
-        .execute(tx.conn())
-        .await?;
     tx.commit().await?;
+
+    // 3. Done: the record stays, `deleted`, and its slug stays taken.
+    set_status(TenantStatus::Deleted)
+        .execute(state.db.platform())
+        .await?;
     state.tenants.invalidate(id);
     Ok(())
 }
@@ -515,7 +519,7 @@ pub async fn create_code_route(
     let plan = PlanName::parse(&body.plan)
         .ok_or_else(|| ApiError::field("plan", "must be `free` or `pro`"))?;
     let code = crate::clock::random_hex(16)?;
-    let mut tx = state.db.global().await?;
+    let mut tx = state.db.platform().begin().await?;
     sqlx::query("INSERT INTO redeem_codes (code, plan, created_at) VALUES ($1, $2, $3)")
         .bind(&code)
         .bind(plan.as_str())
@@ -559,18 +563,20 @@ pub async fn redeem_route(
     let slug = validate(&mut checks, &body.slug, &body.name);
     checks.finish()?;
     let slug = slug.ok_or(ApiError::Internal)?;
-    let mut tx = state.db.bound(new_tenant_id()?).await?;
+    // Spending the code and creating the tenant are one transaction: the
+    // code works once, and a refused request spends nothing.
+    let mut tx = state.db.platform().begin().await?;
     let spent = sqlx::query(
         "UPDATE redeem_codes SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL RETURNING plan",
     )
     .bind(crate::clock::now())
     .bind(&body.code)
-    .fetch_optional(tx.conn())
+    .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound)?;
     let plan = PlanName::parse(&spent.try_get::<String, _>("plan")?).ok_or(ApiError::Internal)?;
+    let record = insert(&mut tx, new_tenant_id()?, &slug, &body.name, plan).await?;
     let admin = SubjectId::from_random_bytes(crate::clock::random_bytes()?);
-    let record = insert(&mut tx, &slug, &body.name, plan, admin, "tenant.redeem").await?;
     let permissions = state
         .roles
         .permissions(&RoleName::admin())
@@ -579,6 +585,7 @@ pub async fn redeem_route(
     let ctx = TenantContext::tenant(record.id, admin, RoleName::admin(), permissions);
     let token = state.tokens.issue(&ctx, state.config.token_lifetime)?;
     tx.commit().await?;
+    record_in_tenant(&state, record.id, admin, "tenant.redeem").await?;
     Ok((
         StatusCode::CREATED,
         Json(Redeemed {

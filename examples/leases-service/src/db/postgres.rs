@@ -1,13 +1,14 @@
 //! PostgreSQL: schema and application role set up as the owner, then every
 //! request runs as the application role, with Row-Level Security forced.
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use tenancy_core::TenantId;
 
-use super::schema::{GLOBAL_TABLES, TENANT_SETTING, TENANT_TABLES, postgres};
+use super::schema::{TENANT_TABLES, migration, schema};
 use crate::config::Config;
 use crate::error::ServiceError;
+use tenancy_sql::{Backend, DEFAULT_TENANT_SETTING as TENANT_SETTING};
 
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -30,8 +31,15 @@ pub(super) async fn prepare(config: &Config) -> Result<AnyPool, ServiceError> {
     sqlx::query("SELECT pg_advisory_xact_lock(7305767)")
         .execute(&mut *tx)
         .await?;
-    for statement in postgres() {
-        sqlx::query(&statement).execute(&mut *tx).await?;
+    let exists = sqlx::query("SELECT to_regclass('tenants')::text AS t")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<Option<String>, _>("t")?
+        .is_some();
+    if !exists {
+        for statement in migration(&schema()?, Backend::Postgres)? {
+            sqlx::query(&statement).execute(&mut *tx).await?;
+        }
     }
     let exists = sqlx::query("SELECT 1 AS one FROM pg_roles WHERE rolname = $1")
         .bind(role)
@@ -62,7 +70,7 @@ pub(super) async fn prepare(config: &Config) -> Result<AnyPool, ServiceError> {
     let (db, schema): (String, String) = (row.try_get("db")?, row.try_get("schema")?);
     let tables = TENANT_TABLES
         .iter()
-        .chain(GLOBAL_TABLES.iter())
+        .chain(["tenants", "redeem_codes"].iter())
         .copied()
         .collect::<Vec<_>>()
         .join(", ");
@@ -128,71 +136,15 @@ pub(crate) fn with_user(url: &str, user: &str, password: Option<&str>) -> Option
     Some(format!("{scheme}://{userinfo}@{host}{tail}"))
 }
 
-/// Fails closed unless tenant isolation holds for the role the pool
-/// connects as: RLS enabled and forced with USING and WITH CHECK on every
-/// tenant table, a role that is neither superuser, BYPASSRLS nor the tables'
-/// owner, and a live probe in which one tenant can neither see nor write
-/// another's rows and an unbound transaction sees nothing.
-pub(super) async fn verify_isolation(pool: &AnyPool) -> Result<(), ServiceError> {
-    let mut problems = Vec::new();
-    let role = sqlx::query(
-        "SELECT current_user::text AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(pool)
-    .await?;
-    let name: String = role.try_get("name")?;
-    if role.try_get::<bool, _>("rolsuper")? {
-        problems.push(format!("role `{name}` is a superuser"));
-    }
-    if role.try_get::<bool, _>("rolbypassrls")? {
-        problems.push(format!("role `{name}` has BYPASSRLS"));
-    }
-    for table in TENANT_TABLES {
-        let row: Option<AnyRow> = sqlx::query(
-            "SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, \
-             pg_get_userbyid(c.relowner) = current_user AS owned, \
-             (SELECT count(*) FROM pg_policies p WHERE p.schemaname = current_schema() \
-              AND p.tablename = c.relname AND p.qual IS NOT NULL AND p.with_check IS NOT NULL) AS policies \
-             FROM pg_class c WHERE c.oid = to_regclass($1)",
-        )
-        .bind(table)
-        .fetch_optional(pool)
-        .await?;
-        let Some(row) = row else {
-            problems.push(format!("table `{table}` is missing"));
-            continue;
-        };
-        if !row.try_get::<bool, _>("enabled")? {
-            problems.push(format!("row-level security is not enabled on `{table}`"));
-        }
-        if !row.try_get::<bool, _>("forced")? {
-            problems.push(format!("row-level security is not forced on `{table}`"));
-        }
-        if row.try_get::<bool, _>("owned")? {
-            problems.push(format!("role `{name}` owns `{table}`"));
-        }
-        if row.try_get::<i64, _>("policies")? == 0 {
-            problems.push(format!("`{table}` has no policy with USING and WITH CHECK"));
-        }
-    }
-    if problems.is_empty() {
-        problems.extend(probe(pool).await?);
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ServiceError::Isolation(problems))
-    }
-}
-
 /// Writes a row as one tenant, then tries to see and write it as another,
 /// and rolls everything back.
-async fn probe(pool: &AnyPool) -> Result<Vec<String>, ServiceError> {
+pub(super) async fn probe(pool: &AnyPool) -> Result<(), ServiceError> {
     let (a, b) = (
         TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),
         TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),
     );
-    let insert = "INSERT INTO audit_events (tenant_id, at, action, outcome) VALUES ($1, '', 'isolation.probe', 'allowed')";
+    let insert = "INSERT INTO audit_events (tenant_id, id, seq, at, action, outcome) \
+                  VALUES ($1, 'probe', 0, '', 'isolation.probe', 'allowed')";
     let count = "SELECT count(*) AS n FROM audit_events WHERE action = 'isolation.probe'";
     let bind = "SELECT set_config($1, $2, true)";
     let mut problems = Vec::new();
@@ -239,7 +191,11 @@ async fn probe(pool: &AnyPool) -> Result<Vec<String>, ServiceError> {
         problems.push("one tenant can write a row of another tenant".into());
     }
     tx.rollback().await?;
-    Ok(problems)
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Isolation(problems))
+    }
 }
 
 #[cfg(test)]

@@ -1,149 +1,112 @@
-//! The schema, per backend.
+//! The schema: declared once for `tenancy-sql`, created with its DDL.
 //!
-//! Tenant tables (`properties`, `leases`, `audit_events`) carry a
-//! `tenant_id` column and are keyed by `(tenant_id, id)`; a lease names its
-//! property through the composite foreign key `(tenant_id, property_id)`, so
-//! the database itself refuses a lease pointing at another tenant's property.
-//! Global tables (`tenants`, `redeem_codes`) are platform metadata.
-//! `seq` orders rows newest first for pagination.
+//! Tenant tables (`properties`, `leases`, `audit_events`) get the tenant
+//! column, a composite primary key `(tenant_id, id)` and, on PostgreSQL,
+//! Row-Level Security enabled and forced; a lease names its property through
+//! the composite foreign key `(tenant_id, property_id)`, so the database
+//! itself refuses a lease pointing at another tenant's property. `tenants`
+//! and `redeem_codes` are platform metadata (system tables). `seq` orders
+//! rows newest first for pagination.
 
-/// Tables that belong to a tenant.
-pub const TENANT_TABLES: [&str; 3] = ["properties", "leases", "audit_events"];
+use sea_query::ColumnDef;
+use tenancy_sql::ddl::Ddl;
+use tenancy_sql::{Backend, Schema};
 
-/// Tables of platform metadata.
-pub const GLOBAL_TABLES: [&str; 2] = ["tenants", "redeem_codes"];
+use crate::error::ServiceError;
 
-/// The PostgreSQL setting that carries the transaction's tenant.
-pub const TENANT_SETTING: &str = "tenancy.tenant_id";
+/// Tables that belong to a tenant, children first (the order to delete in).
+pub const TENANT_TABLES: [&str; 3] = ["leases", "properties", "audit_events"];
 
-/// SQLite: created on first start.
-pub const SQLITE: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS tenants (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        slug TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        plan TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )",
-    "CREATE TABLE IF NOT EXISTS redeem_codes (
-        code TEXT PRIMARY KEY,
-        plan TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        redeemed_at TEXT
-    )",
-    "CREATE TABLE IF NOT EXISTS properties (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        address TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        UNIQUE (tenant_id, id)
-    )",
-    "CREATE TABLE IF NOT EXISTS leases (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        property_id TEXT NOT NULL,
-        lessee TEXT NOT NULL,
-        start_date TEXT NOT NULL,
-        end_date TEXT NOT NULL,
-        rent_cents INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        UNIQUE (tenant_id, id),
-        FOREIGN KEY (tenant_id, property_id) REFERENCES properties (tenant_id, id)
-    )",
-    "CREATE INDEX IF NOT EXISTS leases_by_property ON leases (tenant_id, property_id)",
-    "CREATE TABLE IF NOT EXISTS audit_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant_id TEXT NOT NULL,
-        at TEXT NOT NULL,
-        subject TEXT,
-        action TEXT NOT NULL,
-        resource_type TEXT,
-        resource_id TEXT,
-        outcome TEXT NOT NULL
-    )",
-    "CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_events (tenant_id, seq)",
-    "CREATE INDEX IF NOT EXISTS properties_by_tenant ON properties (tenant_id, seq)",
-    "CREATE INDEX IF NOT EXISTS leases_by_tenant ON leases (tenant_id, seq)",
-];
+/// The schema registry.
+pub fn schema() -> Result<Schema, ServiceError> {
+    Ok(Schema::builder()
+        .system("tenants")
+        .system("redeem_codes")
+        .id(["code"])
+        .tenant("properties")
+        .tenant("leases")
+        .references("property_id", "properties")
+        .tenant("audit_events")
+        .build()?)
+}
 
-/// PostgreSQL: the same tables, with Row-Level Security enabled and forced
-/// on every tenant table.
-pub fn postgres() -> Vec<String> {
-    let mut statements: Vec<String> = [
-        "CREATE TABLE IF NOT EXISTS tenants (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            id TEXT PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
-            name TEXT NOT NULL,
-            plan TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )",
-        "CREATE TABLE IF NOT EXISTS redeem_codes (
-            code TEXT PRIMARY KEY,
-            plan TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            redeemed_at TEXT
-        )",
-        "CREATE TABLE IF NOT EXISTS properties (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            tenant_id TEXT NOT NULL,
-            id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            address TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (tenant_id, id)
-        )",
-        "CREATE TABLE IF NOT EXISTS leases (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            tenant_id TEXT NOT NULL,
-            id TEXT NOT NULL,
-            property_id TEXT NOT NULL,
-            lessee TEXT NOT NULL,
-            start_date TEXT NOT NULL,
-            end_date TEXT NOT NULL,
-            rent_cents BIGINT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (tenant_id, id),
-            FOREIGN KEY (tenant_id, property_id) REFERENCES properties (tenant_id, id)
-        )",
-        "CREATE INDEX IF NOT EXISTS leases_by_property ON leases (tenant_id, property_id)",
-        "CREATE TABLE IF NOT EXISTS audit_events (
-            seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            tenant_id TEXT NOT NULL,
-            at TEXT NOT NULL,
-            subject TEXT,
-            action TEXT NOT NULL,
-            resource_type TEXT,
-            resource_id TEXT,
-            outcome TEXT NOT NULL,
-            PRIMARY KEY (tenant_id, seq)
-        )",
-        "CREATE INDEX IF NOT EXISTS properties_by_tenant ON properties (tenant_id, seq)",
-        "CREATE INDEX IF NOT EXISTS leases_by_tenant ON leases (tenant_id, seq)",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    for table in TENANT_TABLES {
-        let check = format!("tenant_id = current_setting('{TENANT_SETTING}', true)");
-        statements.extend([
-            format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
-            format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"),
-            format!("DROP POLICY IF EXISTS tenant_isolation ON {table}"),
-            format!(
-                "CREATE POLICY tenant_isolation ON {table} USING ({check}) WITH CHECK ({check})"
-            ),
-        ]);
+fn id(name: &str) -> ColumnDef {
+    ColumnDef::new(name.to_owned())
+        .string_len(36)
+        .not_null()
+        .take()
+}
+
+fn text(name: &str) -> ColumnDef {
+    ColumnDef::new(name.to_owned()).text().not_null().take()
+}
+
+fn seq() -> ColumnDef {
+    ColumnDef::new("seq").big_integer().not_null().take()
+}
+
+/// Every statement that creates the schema on `backend`.
+pub fn migration(schema: &Schema, backend: Backend) -> Result<Vec<String>, ServiceError> {
+    let ddl = Ddl::new(schema, backend);
+    let mut out = Vec::new();
+    out.extend(ddl.create_table("tenants", |t| {
+        t.col(id("id").primary_key())
+            .col(seq())
+            .col(
+                ColumnDef::new("slug")
+                    .string_len(63)
+                    .not_null()
+                    .unique_key(),
+            )
+            .col(text("name"))
+            .col(text("plan"))
+            .col(text("status"))
+            .col(text("created_at"));
+    })?);
+    out.extend(ddl.create_table("redeem_codes", |t| {
+        t.col(
+            ColumnDef::new("code")
+                .string_len(64)
+                .not_null()
+                .primary_key(),
+        )
+        .col(text("plan"))
+        .col(text("created_at"))
+        .col(ColumnDef::new("redeemed_at").text().null());
+    })?);
+    out.extend(ddl.create_table("properties", |t| {
+        t.col(id("id"))
+            .col(seq())
+            .col(text("name"))
+            .col(text("address"))
+            .col(text("created_at"))
+            .col(text("updated_at"));
+    })?);
+    out.extend(ddl.create_table("leases", |t| {
+        t.col(id("id"))
+            .col(seq())
+            .col(id("property_id"))
+            .col(text("lessee"))
+            .col(text("start_date"))
+            .col(text("end_date"))
+            .col(ColumnDef::new("rent_cents").big_integer().not_null())
+            .col(text("created_at"))
+            .col(text("updated_at"));
+    })?);
+    out.extend(ddl.create_table("audit_events", |t| {
+        t.col(id("id"))
+            .col(seq())
+            .col(text("at"))
+            .col(ColumnDef::new("subject").text().null())
+            .col(text("action"))
+            .col(ColumnDef::new("resource_type").text().null())
+            .col(ColumnDef::new("resource_id").text().null())
+            .col(text("outcome"));
+    })?);
+    for table in ["properties", "leases", "audit_events"] {
+        out.push(format!(
+            "CREATE INDEX {table}_by_seq ON {table} (tenant_id, seq)"
+        ));
     }
-    statements
+    Ok(out)
 }
