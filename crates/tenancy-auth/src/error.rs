@@ -224,6 +224,12 @@ pub enum ConfigError {
     /// No audience was configured.
     #[error("an audience is required")]
     MissingAudience,
+    /// Both fixed keys and a key source were configured.
+    #[error("configure either keys or a key source, not both")]
+    KeysAndKeySource,
+    /// Two validators of one router share an issuer.
+    #[error("issuer is configured twice")]
+    DuplicateIssuer,
     /// No key was configured.
     #[error("at least one key is required")]
     NoKeys,
@@ -251,6 +257,10 @@ pub enum ConfigError {
     /// A JWKS document could not be read.
     #[error("key set document is not valid")]
     Jwks,
+    /// A key source URL that is not `https` (or `http` to a loopback
+    /// address).
+    #[error("key source url must be https")]
+    InvalidUrl,
 }
 
 impl From<ConfigError> for AuthError {

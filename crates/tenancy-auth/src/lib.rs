@@ -53,8 +53,8 @@
 //!   [`ed_pem`], each pinned to its algorithm, added with
 //!   [`ValidatorBuilder::key`] under a `kid`.
 //! - **A JWKS**: [`parse_jwks`] for a document you hold, or a
-//!   [`CachingKeySource`] over your own [`KeySource`] (fetching the JWKS
-//!   however your service does HTTP), given to
+//!   [`CachingKeySource`] over a [`KeySource`] (`RemoteJwks` with the
+//!   `remote-jwks` feature, or your own), given to
 //!   [`ValidatorBuilder::key_source`]; [`Validator::verify_async`] refreshes
 //!   it on an unknown `kid`, at most once per interval.
 //! - **Rotation**: add the new key, then [`KeySet::retire`] the old one at
@@ -68,9 +68,10 @@
 //!
 //! # What this crate does not do
 //!
-//! - It speaks no HTTP: no status codes, no headers, no fetching. Remote
-//!   JWKS retrieval is a [`KeySource`] the service implements with its own
-//!   client; `tenancy-axum` maps [`AuthError::is_invalid_token`] to 401.
+//! - It speaks no HTTP to clients: no status codes, no headers;
+//!   `tenancy-axum` maps [`AuthError::is_invalid_token`] to 401. The only
+//!   request it ever makes is `RemoteJwks` fetching a configured JWKS URL
+//!   (feature `remote-jwks`).
 //! - It never fetches a key a token points to (`jku`, `x5u`) or trusts a key
 //!   a token carries (`jwk`, `x5c`).
 //! - It does not look tenants up: tenant status, revocation and session
@@ -81,6 +82,7 @@
 //!
 //! | feature | what it adds |
 //! |---------|--------------|
+//! | `remote-jwks` | `RemoteJwks`: a [`KeySource`] fetching a JWKS over HTTPS with reqwest (rustls); redirects not followed, 10 s timeout, 256 KiB limit |
 //! | `aws-lc-rs` | verify and sign with aws-lc-rs instead of the RustCrypto crates: RS256 about 9x and ES256 about 5x faster to verify, at the cost of a C build (a few minutes on a clean build) |
 //!
 //! # Choosing the crypto backend
@@ -126,9 +128,30 @@ pub use key::{
     CachingKeySource, KeySet, KeySource, MAX_KID_LEN, MIN_RSA_BITS, StaticKeySource,
     VerificationKey, is_valid_kid, parse_jwks,
 };
+#[cfg(feature = "remote-jwks")]
+pub use key::{DEFAULT_MAX_JWKS_BYTES, RemoteJwks, RemoteJwksError};
 pub use router::IssuerRouter;
 pub use validator::{
     DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator,
     ValidatorBuilder,
 };
 pub use verified::VerifiedToken;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_across_threads<T: Send + Sync>() {}
+
+    #[test]
+    fn the_public_types_can_be_shared_across_threads() {
+        shared_across_threads::<Validator>();
+        shared_across_threads::<CachedValidator>();
+        shared_across_threads::<IssuerRouter>();
+        shared_across_threads::<Issuer>();
+        shared_across_threads::<VerifiedToken>();
+        shared_across_threads::<AuthError>();
+        shared_across_threads::<KeySet>();
+        shared_across_threads::<CachingKeySource<StaticKeySource>>();
+    }
+}

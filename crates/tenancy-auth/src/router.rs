@@ -48,10 +48,11 @@ impl IssuerRouter {
 
     /// Adds a validator under its issuer; refused when the issuer is taken.
     ///
-    /// All validators of a router must name `iss` the same way.
+    /// The router reads `iss` under that default name, whatever claim names
+    /// the validators use for the other claims.
     pub fn add(&mut self, validator: Arc<Validator>) -> Result<(), AuthError> {
         if self.by_issuer.contains_key(validator.issuer()) {
-            return Err(ConfigError::DuplicateKeyId.into());
+            return Err(ConfigError::DuplicateIssuer.into());
         }
         self.max_token_bytes = self.max_token_bytes.max(validator.max_token_bytes());
         self.by_issuer.insert(validator.issuer().into(), validator);

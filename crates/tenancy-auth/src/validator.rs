@@ -271,7 +271,7 @@ impl ValidatorBuilder {
         let keys = match self.shared {
             Some(shared) => {
                 if !self.keys.is_empty() {
-                    return Err(ConfigError::DuplicateKeyId.into());
+                    return Err(ConfigError::KeysAndKeySource.into());
                 }
                 shared
             }

@@ -2,6 +2,8 @@
 //! `kid`.
 
 mod jwks;
+#[cfg(feature = "remote-jwks")]
+mod remote;
 mod source;
 
 use std::collections::HashMap;
@@ -11,6 +13,8 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
 pub use jwks::parse_jwks;
+#[cfg(feature = "remote-jwks")]
+pub use remote::{DEFAULT_MAX_JWKS_BYTES, RemoteJwks, RemoteJwksError};
 pub use source::{CachingKeySource, KeySource, StaticKeySource};
 
 use crate::crypto;
