@@ -1,6 +1,8 @@
 //! The SQL each backend receives, checked as text: the tenant predicate
 //! stands where it must, and the tenant is always a bound parameter.
 
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
 use tenancy_sql::sea_query::{Alias, Expr, ExprTrait, Order};
 use tenancy_sql::{Backend, Delete, Insert, Schema, Select, Statement, Update, col};
