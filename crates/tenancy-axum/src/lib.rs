@@ -90,6 +90,7 @@
 //! | feature | what it adds |
 //! |---------|--------------|
 //! | `redis` | `RedisRateStore`: the GCRA rate limit in Redis (a Lua script), shared by every instance |
+//! | `sql` | `sql::SqlDirectory` over a global `tenants` table and `sql::Tx`, a tenant-bound transaction per request (committed on success), through `tenancy-sql` |
 
 #![forbid(unsafe_code)]
 
@@ -101,6 +102,8 @@ mod limits;
 pub mod permission;
 pub mod problem;
 pub mod rejection;
+#[cfg(feature = "sql")]
+pub mod sql;
 
 pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
 pub use error::{BoxError, Error, Result};

@@ -61,7 +61,8 @@ impl Shared {
         };
         let verified = self
             .validator
-            .verify(token)
+            .verify_async(token)
+            .await
             .map_err(|e| self.token_refused(e))?;
         if let Some(limit) = self.max_body_bytes {
             let declared = request

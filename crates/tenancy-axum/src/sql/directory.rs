@@ -1,0 +1,194 @@
+//! A tenant directory over a global `tenants` table.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sqlx::Row;
+use tenancy_core::{
+    PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, RoleRegistry, SubjectId,
+    TenantContext, TenantId, TenantSlug, TenantStatus,
+};
+use tenancy_sql::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use tenancy_sql::{Backend, TenantPool};
+
+use crate::directory::{TenantDirectory, TenantRecord};
+use crate::error::Error;
+
+const COLUMNS: [&str; 7] = [
+    "id",
+    "slug",
+    "status",
+    "plan",
+    "rate_per_second",
+    "rate_burst",
+    "max_concurrent",
+];
+
+/// Tenants read from a global table, through `tenancy-sql`'s audited system
+/// transaction (declare the table with `Schema::builder().system("tenants")`).
+///
+/// The table (see [`SqlDirectory::create_table`]) holds each tenant's id
+/// (UUID text), slug, status, plan name and optional overrides of the
+/// plan's rate and concurrency; plans themselves are the service's
+/// configuration, given to [`SqlDirectory::new`]. Every tenant gets the same
+/// role registry ([`RoleRegistry::with_builtins`] unless
+/// [`with_roles`](SqlDirectory::with_roles) says otherwise).
+///
+/// Lookups run only on a [`TenantCache`](crate::TenantCache) miss. A row
+/// naming an unknown plan or status is a directory error (503), never a
+/// silent default.
+pub struct SqlDirectory {
+    pool: TenantPool,
+    operator: TenantContext,
+    plans: BTreeMap<String, Plan>,
+    roles: Arc<RoleRegistry>,
+    table: String,
+}
+
+impl std::fmt::Debug for SqlDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlDirectory")
+            .field("table", &self.table)
+            .field("plans", &self.plans.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn valid_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name.len() <= 63
+}
+
+impl SqlDirectory {
+    /// A directory over the `tenants` table of `pool`, with these plans.
+    pub fn new(pool: TenantPool, plans: impl IntoIterator<Item = Plan>) -> Self {
+        let operator = TenantContext::system(
+            SubjectId::from_u128(0),
+            RoleName::platform_admin(),
+            PermissionSet::parse(["system:tenants"]).unwrap_or_default(),
+        );
+        SqlDirectory {
+            pool,
+            operator,
+            plans: plans
+                .into_iter()
+                .map(|p| (p.name().to_owned(), p))
+                .collect(),
+            roles: Arc::new(RoleRegistry::with_builtins()),
+            table: "tenants".to_owned(),
+        }
+    }
+
+    /// Reads another table than `tenants` (a lowercase SQL identifier).
+    pub fn with_table(mut self, table: &str) -> Result<Self, Error> {
+        if !valid_identifier(table) {
+            return Err(Error::Config(
+                "the tenants table name must be a lowercase identifier",
+            ));
+        }
+        table.clone_into(&mut self.table);
+        Ok(self)
+    }
+
+    /// The role registry every tenant gets.
+    #[must_use]
+    pub fn with_roles(mut self, roles: Arc<RoleRegistry>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// The `CREATE TABLE` statement of the directory's table (the same text
+    /// on PostgreSQL, MySQL/MariaDB and SQLite).
+    pub fn create_table(&self, _backend: Backend) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\
+             id VARCHAR(36) NOT NULL PRIMARY KEY, \
+             slug VARCHAR(63) NOT NULL UNIQUE, \
+             status VARCHAR(16) NOT NULL, \
+             plan VARCHAR(64) NOT NULL, \
+             rate_per_second BIGINT NULL, \
+             rate_burst BIGINT NULL, \
+             max_concurrent BIGINT NULL)",
+            self.table
+        )
+    }
+
+    fn select(&self) -> SelectStatement {
+        Query::select()
+            .columns(COLUMNS.map(Alias::new))
+            .from(Alias::new(&self.table))
+            .to_owned()
+    }
+
+    async fn fetch(&self, stmt: SelectStatement) -> Result<Option<Arc<TenantRecord>>, Error> {
+        let mut tx = self
+            .pool
+            .unscoped_for_system("tenant directory lookup", &self.operator)
+            .await
+            .map_err(Error::directory)?;
+        let rows = tx.fetch_all(&stmt).await.map_err(Error::directory)?;
+        tx.commit().await.map_err(Error::directory)?;
+        match rows.first() {
+            Some(row) => self.record(row).map(|r| Some(Arc::new(r))),
+            None => Ok(None),
+        }
+    }
+
+    fn record(&self, row: &sqlx::any::AnyRow) -> Result<TenantRecord, Error> {
+        let text = |name: &str| row.try_get::<String, _>(name).map_err(Error::directory);
+        let number = |name: &str| {
+            row.try_get::<Option<i64>, _>(name)
+                .map_err(Error::directory)
+                .map(|v| v.and_then(|n| u32::try_from(n).ok()))
+        };
+        let id = TenantId::parse(&text("id")?).map_err(Error::directory)?;
+        let slug = TenantSlug::parse(&text("slug")?).map_err(Error::directory)?;
+        let status: TenantStatus = text("status")?.parse().map_err(Error::directory)?;
+        let plan_name = text("plan")?;
+        let plan = self.plans.get(&plan_name).ok_or(Error::Config(
+            "a tenant names a plan the service does not know",
+        ))?;
+        let mut overrides = PlanOverrides::default();
+        let base = plan.entitlements(&PlanOverrides::default());
+        match (number("rate_per_second")?, number("rate_burst")?) {
+            (Some(rate), burst) => {
+                let burst = burst.unwrap_or(base.rate().burst());
+                overrides = overrides.rate(RateQuota::per_second(rate, burst));
+            }
+            (None, Some(burst)) => {
+                overrides = overrides.rate(RateQuota::every(base.rate().interval(), burst));
+            }
+            (None, None) => {}
+        }
+        if let Some(max) = number("max_concurrent")? {
+            overrides = overrides.max_concurrent(max);
+        }
+        Ok(
+            TenantRecord::new(id, slug, status, plan.entitlements(&overrides))
+                .with_roles(Arc::clone(&self.roles)),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantDirectory for SqlDirectory {
+    async fn by_id(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
+        let stmt = self
+            .select()
+            .and_where(Expr::col(Alias::new("id")).eq(id.to_string()))
+            .to_owned();
+        self.fetch(stmt).await
+    }
+
+    async fn by_slug(&self, slug: &TenantSlug) -> Result<Option<Arc<TenantRecord>>, Error> {
+        let stmt = self
+            .select()
+            .and_where(Expr::col(Alias::new("slug")).eq(slug.as_str()))
+            .to_owned();
+        self.fetch(stmt).await
+    }
+}

@@ -1,0 +1,302 @@
+//! The `sql` feature: the directory over a `tenants` table and the
+//! per-request transaction, on SQLite (always) and PostgreSQL (when
+//! `TENANCY_TEST_POSTGRES_URL` is set).
+
+#![cfg(feature = "sql")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "helpers fail the test loudly"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use common::*;
+use tenancy_axum::input::{Path, Query};
+use tenancy_axum::problem::types;
+use tenancy_axum::sql::{SqlDirectory, Tx, TxLayer};
+use tenancy_axum::{Problem, Require, TenancyLayer, Tenant, TenantRecord};
+use tenancy_core::*;
+use tenancy_sql::sea_query::{ColumnDef, Value};
+use tenancy_sql::{Backend, Insert, Schema, Select, TenantPool, ddl::Ddl};
+
+#[derive(serde::Deserialize)]
+struct Fail {
+    #[serde(default)]
+    fail: bool,
+}
+
+async fn create(
+    mut tx: Tx,
+    _: Require<LeasesWrite>,
+    Path(id): Path<i64>,
+    Query(q): Query<Fail>,
+) -> Result<axum::http::StatusCode, Problem> {
+    tx.execute(
+        Insert::into("leases")
+            .columns(["id", "rent_cents"])
+            .values([Value::from(id), Value::from(1000_i64)]),
+    )
+    .await?;
+    if q.fail {
+        return Err(Problem::conflict("the handler changed its mind"));
+    }
+    Ok(axum::http::StatusCode::CREATED)
+}
+
+async fn count(mut tx: Tx, _: Require<LeasesRead>) -> Result<String, Problem> {
+    Ok(tx
+        .fetch_all(Select::from("leases").all())
+        .await?
+        .len()
+        .to_string())
+}
+
+async fn me(t: Tenant) -> String {
+    t.record().slug.to_string()
+}
+
+struct Db {
+    pool: TenantPool,
+    url: String,
+    cleanup: Option<std::path::PathBuf>,
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}_{}_{nanos}", std::process::id())
+}
+
+async fn sqlite() -> Db {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("tenancy_axum")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let schema = Schema::builder()
+        .system("tenants")
+        .tenant("leases")
+        .build()
+        .unwrap();
+    let pool = TenantPool::connect(&url, schema).await.unwrap();
+    Db {
+        pool,
+        url,
+        cleanup: Some(path),
+    }
+}
+
+async fn setup(db: &Db, table: &str) -> (Router, World, SqlDirectory) {
+    let pool = &db.pool;
+    let directory = SqlDirectory::new(
+        pool.clone(),
+        [
+            Plan::new("standard", RateQuota::per_second(1000, 1000), 100),
+            Plan::new("tiny", RateQuota::per_second(1000, 1000), 100),
+        ],
+    )
+    .with_table(table)
+    .unwrap();
+    let ddl = Ddl::new(pool.schema(), pool.backend());
+    let mut statements = vec![directory.create_table(pool.backend())];
+    statements.extend(
+        ddl.create_table("leases", |t| {
+            t.col(ColumnDef::new("id").big_integer().not_null())
+                .col(ColumnDef::new("rent_cents").big_integer().not_null());
+        })
+        .unwrap(),
+    );
+    for s in statements {
+        sqlx::query(&s).execute(pool.sqlx_pool()).await.unwrap();
+    }
+    let rows = [
+        (1, "active", "standard", "NULL"),
+        (2, "active", "standard", "NULL"),
+        (3, "suspended", "standard", "NULL"),
+        (4, "active", "tiny", "1"),
+    ];
+    for (i, status, plan, rate) in rows {
+        let sql = format!(
+            "INSERT INTO {table} (id, slug, status, plan, rate_per_second, rate_burst, max_concurrent) \
+             VALUES ('{}', '{}', '{status}', '{plan}', {rate}, {rate}, NULL)",
+            tenant_id(i),
+            slug(i)
+        );
+        sqlx::query(&sql).execute(pool.sqlx_pool()).await.unwrap();
+    }
+    let sink = Arc::new(MemoryAuditSink::default());
+    let second = SqlDirectory::new(
+        pool.clone(),
+        [Plan::new("standard", RateQuota::per_second(1, 1), 1)],
+    )
+    .with_table(table)
+    .unwrap();
+    let dir: Arc<dyn tenancy_axum::TenantDirectory> = Arc::new(directory);
+    let layer = TenancyLayer::builder()
+        .validator(validator())
+        .directory(dir)
+        .audit(sink.clone())
+        .build()
+        .unwrap();
+    let w = World {
+        dir: Arc::new(tenancy_axum::MemoryDirectory::new()),
+        audit: sink,
+        issuer: tenancy_auth::Issuer::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
+        layer: layer.clone(),
+    };
+    let app = Router::new()
+        .route("/leases/{id}", post(create))
+        .route("/count", get(count))
+        .route("/me", get(me))
+        .layer(TxLayer::new(pool.clone()))
+        .layer(layer);
+    (app, w, second)
+}
+
+async fn post_lease(app: &Router, token: &str, uri: &str) -> Reply {
+    send(
+        app,
+        request("POST", uri, Some(token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+async fn exercise(db: Db, table: &str) {
+    let (app, w, second) = setup(&db, table).await;
+    let (t1, t2) = (
+        w.token(1, RoleName::member()),
+        w.token(2, RoleName::member()),
+    );
+
+    // Commit on success.
+    assert_eq!(post_lease(&app, &t1, "/leases/1").await.status, 201);
+    assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
+    // Roll back on an error response, after the insert ran.
+    post_lease(&app, &t1, "/leases/2?fail=true")
+        .await
+        .problem(409, types::CONFLICT);
+    assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
+    // Roll back on a refusal by a later extractor too (bad query string).
+    post_lease(&app, &t1, "/leases/3?fail=maybe")
+        .await
+        .problem(400, types::BAD_REQUEST);
+    assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
+    // The other tenant sees none of it, and has its own rows.
+    assert_eq!(get_as(&app, "/count", Some(&t2)).await.text, "0");
+    assert_eq!(post_lease(&app, &t2, "/leases/1").await.status, 201);
+    assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
+    assert_eq!(get_as(&app, "/count", Some(&t2)).await.text, "1");
+
+    // Directory: suspended, unknown, per-tenant overrides from the row.
+    get_as(&app, "/me", Some(&w.token(3, RoleName::member())))
+        .await
+        .problem(403, types::TENANT_UNAVAILABLE);
+    get_as(&app, "/me", Some(&w.token(9, RoleName::member())))
+        .await
+        .problem(403, types::TENANT_UNAVAILABLE);
+    let t4 = w.token(4, RoleName::viewer());
+    assert_eq!(get_as(&app, "/me", Some(&t4)).await.text, "tenant-4");
+    get_as(&app, "/me", Some(&t4))
+        .await
+        .problem(429, types::RATE_LIMITED);
+
+    // A suspension in the table bites once the cache forgets the tenant.
+    let sql = format!(
+        "UPDATE {table} SET status = 'suspended' WHERE id = '{}'",
+        tenant_id(2)
+    );
+    sqlx::query(&sql)
+        .execute(db.pool.sqlx_pool())
+        .await
+        .unwrap();
+    w.layer.cache().invalidate(tenant_id(2));
+    get_as(&app, "/count", Some(&t2))
+        .await
+        .problem(403, types::TENANT_UNAVAILABLE);
+
+    // A system token gets no tenant transaction.
+    get_as(&app, "/count", Some(&w.system_token()))
+        .await
+        .problem(403, types::WRONG_SCOPE);
+
+    // A row naming a plan the service does not know is a directory error.
+    use tenancy_axum::TenantDirectory;
+    assert!(second.by_id(tenant_id(4)).await.is_err());
+    let record: Option<Arc<TenantRecord>> = second.by_id(tenant_id(1)).await.unwrap();
+    assert_eq!(record.unwrap().entitlements.max_concurrent(), 1);
+    let by_slug = second.by_slug(&slug(1)).await.unwrap().unwrap();
+    assert_eq!(by_slug.id, tenant_id(1));
+
+    if let Some(path) = db.cleanup {
+        db.pool.sqlx_pool().close().await;
+        let _ = std::fs::remove_file(path);
+    } else {
+        for s in [
+            format!("DROP TABLE {table}"),
+            "DROP TABLE leases".to_owned(),
+        ] {
+            let _ = sqlx::query(&s).execute(db.pool.sqlx_pool()).await;
+        }
+    }
+    let _ = db.url;
+}
+
+#[tokio::test]
+async fn sqlite_directory_and_transactions() {
+    exercise(sqlite().await, "tenants").await;
+}
+
+#[tokio::test]
+async fn postgres_directory_and_transactions() {
+    let required = std::env::var("TENANCY_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    let Ok(base) = std::env::var("TENANCY_TEST_POSTGRES_URL") else {
+        assert!(
+            !required,
+            "TENANCY_TEST_POSTGRES_URL is required but not set"
+        );
+        println!("skipped: TENANCY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // A database of its own, so runs repeat and run in parallel.
+    let name = unique("tenancy_axum");
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("postgres unreachable: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("TENANCY_TEST_POSTGRES_URL has no database"),
+    };
+    let schema = Schema::builder()
+        .system("tenants")
+        .tenant("leases")
+        .build()
+        .unwrap();
+    let pool = TenantPool::connect(&url, schema).await.unwrap();
+    assert_eq!(pool.backend(), Backend::Postgres);
+    exercise(
+        Db {
+            pool: pool.clone(),
+            url,
+            cleanup: None,
+        },
+        "tenants",
+    )
+    .await;
+    pool.sqlx_pool().close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
