@@ -83,10 +83,11 @@ pub(crate) struct Service {
     pub(crate) db: Db,
     /// A connection that sees every row (the SQLite file, or PostgreSQL as the owner).
     pub(crate) inspect: AnyPool,
-    cleanup: Cleanup,
+    cleanup: Scratch,
 }
 
-enum Cleanup {
+/// A fresh database (and, on PostgreSQL, application role) for one test.
+pub(crate) enum Scratch {
     File(std::path::PathBuf),
     Postgres {
         admin: String,
@@ -95,21 +96,17 @@ enum Cleanup {
     },
 }
 
-impl Service {
-    /// Starts the service on `db` with default settings.
-    pub(crate) async fn start(db: Db) -> Option<Service> {
-        Service::start_with(db, |_| {}).await
-    }
-
-    /// Starts the service on `db`, after `tweak` adjusted the settings.
-    pub(crate) async fn start_with(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<Service> {
+impl Scratch {
+    /// Creates it; returns settings pointing at it, or `None` when the
+    /// backend is not configured (the skip is printed).
+    pub(crate) async fn create(db: Db) -> Option<(Config, Scratch)> {
         sqlx::any::install_default_drivers();
-        let (url, cleanup, role) = match db {
+        let (url, scratch, role) = match db {
             Db::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{}.db", unique("leases_e2e")));
                 (
                     format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::File(path),
+                    Scratch::File(path),
                     None,
                 )
             }
@@ -128,7 +125,7 @@ impl Service {
                 let url = with_database(&admin, &database);
                 (
                     url,
-                    Cleanup::Postgres {
+                    Scratch::Postgres {
                         admin,
                         database,
                         role: role.clone(),
@@ -137,43 +134,34 @@ impl Service {
                 )
             }
         };
-        let mut config = Config::new(url.clone());
+        let mut config = Config::new(url);
         config.addr = "127.0.0.1:0".parse().unwrap();
         config.jwt_secret = Some(SECRET.into());
         if let Some(role) = role {
             config.db_app_role = role;
         }
-        tweak(&mut config);
-        let running = start(config).await.expect("the service starts");
-        let base = running.base_url();
-        let inspect = AnyPool::connect(&url).await.unwrap();
-        Some(Service {
-            running: Some(running),
-            http: reqwest::Client::new(),
-            base,
-            db,
-            inspect,
-            cleanup,
-        })
+        Some((config, scratch))
     }
 
-    pub(crate) fn running(&self) -> &Running {
-        self.running.as_ref().unwrap()
-    }
-
-    /// Stops the service and drops its database.
-    pub(crate) async fn stop(mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown().await.unwrap();
+    /// The owner's (superuser's) URL of the scratch database, on PostgreSQL.
+    pub(crate) fn owner_url(&self) -> Option<String> {
+        match self {
+            Scratch::File(_) => None,
+            Scratch::Postgres {
+                admin, database, ..
+            } => Some(with_database(admin, database)),
         }
-        self.inspect.close().await;
-        match &self.cleanup {
-            Cleanup::File(path) => {
+    }
+
+    /// Drops it.
+    pub(crate) async fn drop_all(&self) {
+        match self {
+            Scratch::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
-            Cleanup::Postgres {
+            Scratch::Postgres {
                 admin,
                 database,
                 role,
@@ -190,6 +178,58 @@ impl Service {
                 pool.close().await;
             }
         }
+    }
+}
+
+impl Service {
+    /// Starts the service on `db` with default settings.
+    pub(crate) async fn start(db: Db) -> Option<Service> {
+        Service::start_with(db, |_| {}).await
+    }
+
+    /// Starts the service on `db`, after `tweak` adjusted the settings.
+    pub(crate) async fn start_with(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<Service> {
+        let (mut config, cleanup) = Scratch::create(db).await?;
+        tweak(&mut config);
+        Some(Service::on(db, config, cleanup).await)
+    }
+
+    /// Starts the service with `config` over the scratch database.
+    pub(crate) async fn on(db: Db, config: Config, cleanup: Scratch) -> Service {
+        let url = config.database_url.clone();
+        let running = start(config).await.expect("the service starts");
+        let base = running.base_url();
+        let inspect = AnyPool::connect(&url).await.unwrap();
+        Service {
+            running: Some(running),
+            http: reqwest::Client::new(),
+            base,
+            db,
+            inspect,
+            cleanup,
+        }
+    }
+
+    pub(crate) fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+
+    /// Stops the service and drops its database.
+    pub(crate) async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.unwrap();
+        }
+        self.inspect.close().await;
+        self.cleanup.drop_all().await;
+    }
+
+    /// Stops the service but keeps its database, for a restart.
+    pub(crate) async fn stop_keeping_data(mut self) -> Scratch {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.unwrap();
+        }
+        self.inspect.close().await;
+        self.cleanup
     }
 
     /// Sends a request; returns the status, the headers and the body as JSON

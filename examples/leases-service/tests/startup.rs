@@ -1,0 +1,123 @@
+//! Start-up: the schema survives a restart, and the service refuses to
+//! start when isolation cannot be guaranteed.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests: any failure should stop them"
+)]
+
+mod support;
+
+use leases_service::{ServiceError, start};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Db, Scratch, Service, token};
+
+on_every_database! {
+    a_restart_keeps_tenants_and_data => restart;
+}
+
+async fn restart(db: Db) {
+    let Some((config, scratch)) = Scratch::create(db).await else {
+        return;
+    };
+    let s = Service::on(db, config.clone(), scratch).await;
+    let acme = s.tenant("acme", "pro").await;
+    let admin = token(&acme, "admin");
+    let r = s
+        .post(
+            "/properties",
+            &admin,
+            json!({"name": "HQ", "address": "1 Main St"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let scratch = s.stop_keeping_data().await;
+
+    let s = Service::on(db, config, scratch).await;
+    let r = s.get("/properties", &admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["items"][0]["name"], "HQ");
+    s.stop().await;
+}
+
+async fn refused(config: leases_service::Config) -> ServiceError {
+    match start(config).await {
+        Ok(_) => panic!("the service started"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn a_secret_under_32_bytes_is_refused() {
+    let (mut config, scratch) = Scratch::create(Db::Sqlite).await.unwrap();
+    config.jwt_secret = Some("too short".into());
+    let e = refused(config).await;
+    assert!(
+        matches!(
+            e,
+            ServiceError::Config {
+                var: "TENANCY_JWT_SECRET",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    scratch.drop_all().await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_to_run_requests_as_a_superuser() {
+    let Some((mut config, scratch)) = Scratch::create(Db::Postgres).await else {
+        return;
+    };
+    // Requests as the owner (a superuser here): RLS would not bind them.
+    config.db_app_url = scratch.owner_url();
+    let e = refused(config).await;
+    assert!(matches!(e, ServiceError::Isolation(_)), "{e}");
+    assert!(e.to_string().contains("superuser"), "{e}");
+    scratch.drop_all().await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_role_that_bypasses_rls() {
+    let Some((config, scratch)) = Scratch::create(Db::Postgres).await else {
+        return;
+    };
+    let s = Service::on(Db::Postgres, config.clone(), scratch).await;
+    let scratch = s.stop_keeping_data().await;
+    let admin = sqlx::AnyPool::connect(&scratch.owner_url().unwrap())
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER ROLE {} BYPASSRLS", config.db_app_role))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let e = refused(config).await;
+    assert!(matches!(e, ServiceError::Isolation(_)), "{e}");
+    scratch.drop_all().await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_tenant_table_without_forced_rls() {
+    let Some((config, scratch)) = Scratch::create(Db::Postgres).await else {
+        return;
+    };
+    let s = Service::on(Db::Postgres, config.clone(), scratch).await;
+    let scratch = s.stop_keeping_data().await;
+    let admin = sqlx::AnyPool::connect(&scratch.owner_url().unwrap())
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE leases NO FORCE ROW LEVEL SECURITY")
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let e = refused(config).await;
+    assert!(matches!(e, ServiceError::Isolation(_)), "{e}");
+    assert!(e.to_string().contains("leases"), "{e}");
+    scratch.drop_all().await;
+}
