@@ -1,12 +1,7 @@
 //! Start-up: the schema survives a restart, and the service refuses to
 //! start when isolation cannot be guaranteed.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "tests: any failure should stop them"
-)]
+#![expect(clippy::panic, reason = "tests: any failure should stop them")]
 
 mod support;
 
