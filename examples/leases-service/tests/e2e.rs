@@ -860,7 +860,7 @@ async fn lifecycle(db: Db) {
 }
 
 async fn wait_for(mut done: impl FnMut() -> bool) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         if done() {
             return;
         }
@@ -923,7 +923,7 @@ async fn jobs(db: Db) {
 }
 
 async fn dropped_job(db: Db) {
-    let Some(s) = Service::start_with(db, |c| c.job_delay = Duration::from_millis(400)).await
+    let Some(s) = Service::start_with(db, |c| c.job_delay = Duration::from_millis(1000)).await
     else {
         return;
     };
