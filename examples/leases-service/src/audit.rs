@@ -88,7 +88,7 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError>
     Ok(())
 }
 
-/// `GET /audit` [audit:read]: this tenant's events, newest first.
+/// `GET /audit` (needs `audit:read`): this tenant's events, newest first.
 pub async fn list(
     State(state): State<AppState>,
     tenant: Tenant,

@@ -171,7 +171,7 @@ fn values(seq: Option<i64>, lease: &Lease) -> Vec<(&'static str, Value)> {
     out
 }
 
-/// `GET /leases` [leases:read], newest first.
+/// `GET /leases` (needs `leases:read`), newest first.
 pub async fn list(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -194,7 +194,7 @@ pub async fn list(
     Ok(Json(Page::from_rows(page, rows)))
 }
 
-/// `POST /leases` [leases:write] → 201; 404 when `property_id` is not a
+/// `POST /leases` (needs `leases:write`) → 201; 404 when `property_id` is not a
 /// property of this tenant.
 pub async fn create(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(lease)))
 }
 
-/// `GET /leases/{id}` [leases:read].
+/// `GET /leases/{id}` (needs `leases:read`).
 pub async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -241,7 +241,7 @@ pub async fn get(
     Ok(Json(lease))
 }
 
-/// `PATCH /leases/{id}` [leases:write]: the merged lease must be valid, and
+/// `PATCH /leases/{id}` (needs `leases:write`): the merged lease must be valid, and
 /// a new `property_id` must be this tenant's.
 pub async fn update(
     State(state): State<AppState>,
@@ -282,7 +282,7 @@ pub async fn update(
     Ok(Json(lease))
 }
 
-/// `DELETE /leases/{id}` [leases:write] → 204.
+/// `DELETE /leases/{id}` (needs `leases:write`) → 204.
 pub async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -311,7 +311,7 @@ pub struct Queued {
     pub status: &'static str,
 }
 
-/// `POST /leases/{id}/reminders` [leases:write] → 202: enqueues a reminder
+/// `POST /leases/{id}/reminders` (needs `leases:write`) → 202: enqueues a reminder
 /// job as a `Scoped` envelope bound to this tenant.
 pub async fn remind(
     State(state): State<AppState>,

@@ -73,7 +73,7 @@ pub struct PropertyPatch {
     address: Option<String>,
 }
 
-/// `GET /properties` [properties:read], newest first.
+/// `GET /properties` (needs `properties:read`), newest first.
 pub async fn list(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -95,7 +95,7 @@ pub async fn list(
     Ok(Json(Page::from_rows(page, rows)))
 }
 
-/// `POST /properties` [properties:write] → 201.
+/// `POST /properties` (needs `properties:write`) → 201.
 pub async fn create(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -130,7 +130,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(property)))
 }
 
-/// `GET /properties/{id}` [properties:read].
+/// `GET /properties/{id}` (needs `properties:read`).
 pub async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -143,7 +143,7 @@ pub async fn get(
     Ok(Json(property))
 }
 
-/// `PATCH /properties/{id}` [properties:write].
+/// `PATCH /properties/{id}` (needs `properties:write`).
 pub async fn update(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -184,7 +184,7 @@ pub async fn update(
     Ok(Json(property))
 }
 
-/// `DELETE /properties/{id}` [properties:write] → 204; 409 while leases
+/// `DELETE /properties/{id}` (needs `properties:write`) → 204; 409 while leases
 /// name it.
 pub async fn delete(
     State(state): State<AppState>,
