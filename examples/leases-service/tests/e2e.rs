@@ -28,6 +28,7 @@ on_every_database! {
     reminder_jobs_run_in_their_tenant => jobs;
     a_decommissioned_tenants_job_is_dropped => dropped_job;
     a_tenant_over_its_rate_gets_429_and_others_do_not => rate_limit;
+    a_tenant_over_its_concurrency_gets_429 => concurrency_limit;
 }
 
 fn lease(property: &str) -> Value {
@@ -980,5 +981,66 @@ async fn rate_limit(db: Db) {
     // The free tenant is admitted again once the rate allows.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(s.get("/properties", &f).await.status, StatusCode::OK);
+    s.stop().await;
+}
+
+async fn concurrency_limit(db: Db) {
+    use tokio::io::AsyncWriteExt;
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let free = s.tenant("small", "free").await;
+    let other = s.tenant("other", "free").await;
+    let t = token(&free, "admin");
+    // Requests whose bodies never finish hold the plan's four slots (a fifth
+    // held one is refused), and nothing else of the tenant is in flight while
+    // they arrive.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut conn = tokio::net::TcpStream::connect(s.running().addr())
+            .await
+            .unwrap();
+        let head = format!(
+            "POST /properties HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {t}\r\n\
+             content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"name\""
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        held.push(conn);
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Probing slower than the plan's rate (10/s) never spends its burst, so
+    // a 429 here can only be the concurrency limit.
+    let mut refused = None;
+    for _ in 0..40 {
+        let r = s.get("/properties", &t).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let r = refused.expect("a fifth request in flight is refused");
+    assert!(r.headers.contains_key("retry-after"));
+    assert!(
+        r.body["type"].as_str().unwrap().contains("concurrent"),
+        "{}",
+        r.text
+    );
+    // Another tenant's slots are its own.
+    assert_eq!(
+        s.get("/properties", &token(&other, "admin")).await.status,
+        StatusCode::OK
+    );
+    // Closing the held requests frees the slots.
+    drop(held);
+    let mut admitted = false;
+    for _ in 0..40 {
+        if s.get("/properties", &t).await.status == StatusCode::OK {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(admitted, "the slots were not released");
     s.stop().await;
 }
