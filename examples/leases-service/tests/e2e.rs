@@ -64,6 +64,15 @@ async fn tokens(db: Db) {
     let good = token(&acme, "admin");
     assert_eq!(s.get("/properties", &good).await.status, StatusCode::OK);
 
+    // Standard variations any JWT library may produce are accepted.
+    let mut variant = claims("tenant", Some(&acme), "member");
+    variant["aud"] = json!(["another-service", support::ISSUER]);
+    variant["jti"] = json!("a-token-id");
+    variant["nbf"] = json!(support::now() - 5);
+    variant["permissions"] = json!(["properties:*"]);
+    let r = s.get("/properties", &sign(&variant, SECRET)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
     let r = s.call(Method::GET, "/properties", None, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(
