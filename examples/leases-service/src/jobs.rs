@@ -3,11 +3,13 @@
 //! that same tenant, and drops it if the tenant no longer serves (for
 //! example, was decommissioned while the job waited).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tenancy_core::{PermissionSet, RoleName, Scoped, SubjectId, TenantContext, TenantStatus};
+use tenancy_core::{
+    PermissionSet, RoleName, Scoped, SubjectId, TenantContext, TenantId, TenantStatus,
+};
 use tokio::sync::mpsc;
 
 use crate::audit::{self, Entry};
@@ -54,6 +56,7 @@ impl JobStats {
 pub struct JobQueue {
     sender: mpsc::UnboundedSender<Scoped<ReminderJob>>,
     stats: Arc<JobStats>,
+    running: Arc<Mutex<Option<TenantId>>>,
 }
 
 impl JobQueue {
@@ -62,10 +65,18 @@ impl JobQueue {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Scoped<ReminderJob>>();
         let stats = Arc::new(JobStats::default());
         let worker_stats = Arc::clone(&stats);
+        let running = Arc::new(Mutex::new(None));
+        let worker_running = Arc::clone(&running);
         tokio::spawn(async move {
             while let Some(envelope) = receiver.recv().await {
                 tokio::time::sleep(delay).await;
-                let counter = match run(&db, envelope).await {
+                // INVARIANT: set before the job checks its tenant's status and
+                // cleared after it committed, so a decommissioning that waits
+                // for it (see `is_running_for`) deletes what it wrote.
+                *lock(&worker_running) = Some(envelope.tenant());
+                let outcome = run(&db, envelope).await;
+                *lock(&worker_running) = None;
+                let counter = match outcome {
                     Ok(true) => &worker_stats.ran,
                     Ok(false) => &worker_stats.dropped,
                     Err(e) => {
@@ -76,7 +87,16 @@ impl JobQueue {
                 counter.fetch_add(1, Ordering::AcqRel);
             }
         });
-        JobQueue { sender, stats }
+        JobQueue {
+            sender,
+            stats,
+            running,
+        }
+    }
+
+    /// True while the worker runs a job of `tenant`.
+    pub fn is_running_for(&self, tenant: TenantId) -> bool {
+        *lock(&self.running) == Some(tenant)
     }
 
     /// Queues a job.
@@ -88,6 +108,10 @@ impl JobQueue {
     pub fn stats(&self) -> &JobStats {
         &self.stats
     }
+}
+
+fn lock(m: &Mutex<Option<TenantId>>) -> std::sync::MutexGuard<'_, Option<TenantId>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs one job; `Ok(false)` when it was dropped.

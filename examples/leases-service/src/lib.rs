@@ -62,7 +62,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenancy_axum::{TenancyLayer, TenantCache};
+use tenancy_axum::{TenancyLayer, TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -166,15 +166,18 @@ pub async fn start(config: Config) -> Result<Running> {
     ));
     // Token, tenant status, plan limits (rate and concurrency), scope and
     // permission checks all come from the tenancy layer.
+    let limits = Arc::new(TenantLimits::in_memory(100_000));
     let layer = TenancyLayer::builder()
         .validator(tokens.validator())
         .cache(Arc::clone(&tenants))
+        .limits(Arc::clone(&limits))
         .audit(Arc::new(DbAuditSink::new(db.clone())))
         .max_body_bytes(MAX_BODY_BYTES as u64)
         .build()?;
     let state = AppState::new(Inner {
         db,
         tenants,
+        limits,
         tokens,
         roles: RoleRegistry::with_builtins(),
         jobs,

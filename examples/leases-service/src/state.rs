@@ -3,7 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tenancy_axum::TenantCache;
+use tenancy_axum::{TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
 
 use crate::auth::Tokens;
@@ -22,6 +22,9 @@ pub struct Inner {
     /// The tenancy layer's tenant cache: invalidated on every status change,
     /// so a suspension or decommissioning bites at once.
     pub tenants: Arc<TenantCache>,
+    /// The tenancy layer's per-tenant limits; also tells how many requests
+    /// of a tenant are in flight.
+    pub limits: Arc<TenantLimits>,
     /// Token verification and issuing.
     pub tokens: Tokens,
     /// The built-in roles every tenant knows.

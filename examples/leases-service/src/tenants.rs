@@ -461,6 +461,9 @@ pub async fn decommission(
     set_status(status).execute(&mut *tx).await?;
     tx.commit().await?;
     state.tenants.invalidate(id);
+    // New requests and jobs of the tenant are refused from here on; let the
+    // ones already in flight finish, so nothing they write outlives step 2.
+    drain(state, id).await;
 
     // 2. Delete its data. The operator reaches it only by acting for the
     //    tenant, with a reason, which is audited.
@@ -483,6 +486,20 @@ pub async fn decommission(
         .await?;
     state.tenants.invalidate(id);
     Ok(())
+}
+
+/// How long a decommissioning waits for the tenant's requests and jobs in
+/// flight before deleting anyway.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until no request or job of `tenant` is in flight in this process.
+async fn drain(state: &AppState, tenant: TenantId) {
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    while (state.limits.in_flight(tenant) > 0 || state.jobs.is_running_for(tenant))
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// `DELETE /system/tenants/{id}` → 204.

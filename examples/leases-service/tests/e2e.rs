@@ -29,6 +29,7 @@ on_every_database! {
     a_decommissioned_tenants_job_is_dropped => dropped_job;
     a_tenant_over_its_rate_gets_429_and_others_do_not => rate_limit;
     a_tenant_over_its_concurrency_gets_429 => concurrency_limit;
+    a_write_in_flight_during_decommissioning_leaves_nothing_behind => write_during_decommission;
 }
 
 fn lease(property: &str) -> Value {
@@ -1051,5 +1052,57 @@ async fn concurrency_limit(db: Db) {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     assert!(admitted, "the slots were not released");
+    s.stop().await;
+}
+
+async fn write_during_decommission(db: Db) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let t = token(&acme, "admin");
+    // A write is admitted, then waits for the rest of its body.
+    let body = json!({"name": "Late", "address": "1 Slow Lane"}).to_string();
+    let (first, rest) = body.split_at(10);
+    let mut conn = tokio::net::TcpStream::connect(s.running().addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /properties HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {t}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{first}",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The tenant is decommissioned meanwhile: the deletion waits for it.
+    let (http, url) = (s.http.clone(), format!("{}/system/tenants/{acme}", s.base));
+    let deletion = tokio::spawn(async move {
+        http.delete(url)
+            .bearer_auth(operator())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !deletion.is_finished(),
+        "deleted while a write was in flight"
+    );
+
+    conn.write_all(rest.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert_eq!(deletion.await.unwrap(), StatusCode::NO_CONTENT);
+    for table in ["properties", "audit_events"] {
+        assert_eq!(
+            s.count_rows(table, &acme).await,
+            0,
+            "{table} kept a late row"
+        );
+    }
     s.stop().await;
 }
