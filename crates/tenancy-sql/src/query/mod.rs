@@ -102,6 +102,20 @@ pub trait Statement: sealed::Sealed {
     /// Renders the statement for `backend` with every tenant table filtered
     /// (or stamped) with `ctx`'s tenant.
     fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared>;
+
+    /// Like [`Statement::prepare`], consuming the statement so nothing is
+    /// copied; the executor calls this for statements passed by value.
+    fn prepare_owned(
+        self,
+        schema: &Schema,
+        backend: Backend,
+        ctx: &TenantContext,
+    ) -> Result<Prepared>
+    where
+        Self: Sized,
+    {
+        self.prepare(schema, backend, ctx)
+    }
 }
 
 impl<T: Statement + ?Sized> Statement for &T {

@@ -363,61 +363,62 @@ impl Select {
         }
     }
 
-    fn build_source(
-        &self,
-        src: &Source,
-        cx: &mut BuildCx<'_>,
-    ) -> Result<(SourceRef, Option<Expr>)> {
+    fn build_source(src: Source, cx: &mut BuildCx<'_>) -> Result<(SourceRef, Option<Expr>)> {
         match src {
             Source::Table { name, alias } => {
-                let table = cx.resolve(name, Access::Read)?;
+                let table = cx.resolve(&name, Access::Read)?;
                 let predicate = match table {
                     Some(t) if t.is_tenant() => Some(tenant_predicate(
-                        alias.as_deref().unwrap_or(name),
+                        alias.as_deref().unwrap_or(&name),
                         t.tenant_column(),
                     )),
                     _ => None,
                 };
-                Ok((SourceRef::Table(name.clone(), alias.clone()), predicate))
+                Ok((SourceRef::Table(name, alias), predicate))
             }
             Source::Sub { select, alias } => {
-                let sub = select.build(cx)?;
-                Ok((SourceRef::Sub(Box::new(sub), alias.clone()), None))
+                let sub = select.build_owned(cx)?;
+                Ok((SourceRef::Sub(Box::new(sub), alias), None))
             }
         }
     }
 
     pub(crate) fn build(&self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
+        self.clone().build_owned(cx)
+    }
+
+    /// Renders the description, consuming it so no expression is copied.
+    pub(crate) fn build_owned(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
         cx.selects += 1;
         let mut q = Query::select();
         let ctes_before = cx.ctes.len();
         if !self.ctes.is_empty() {
             let mut with = WithClause::new();
-            for (name, sub) in &self.ctes {
-                let body = sub.build(cx)?;
-                cx.ctes.push(name.clone());
+            for (name, sub) in self.ctes {
+                let body = sub.build_owned(cx)?;
                 with.cte(
                     CommonTableExpression::new()
                         .query(body)
-                        .table_name(Alias::new(name))
+                        .table_name(Alias::new(&name))
                         .to_owned(),
                 );
+                cx.ctes.push(name);
             }
             q.with_cte(with);
         }
         if self.items.is_empty() {
             return Err(Error::Unsupported("a select needs at least one column"));
         }
-        for item in &self.items {
+        for item in self.items {
             match item {
                 Item::Expr(e, None) => {
-                    q.expr(e.clone());
+                    q.expr(e);
                 }
                 Item::Expr(e, Some(alias)) => {
-                    q.expr_as(e.clone(), Alias::new(alias));
+                    q.expr_as(e, Alias::new(alias));
                 }
                 Item::Sub(sub, alias) => {
-                    let sub = sub.build(cx)?;
+                    let sub = sub.build_owned(cx)?;
                     q.expr_as(
                         Expr::SubQuery(None, Box::new(sub.into())),
                         Alias::new(alias),
@@ -435,8 +436,8 @@ impl Select {
             q.distinct();
         }
         let mut cond = Condition::all();
-        for src in &self.from {
-            let (r, predicate) = self.build_source(src, cx)?;
+        for src in self.from {
+            let (r, predicate) = Self::build_source(src, cx)?;
             match r {
                 SourceRef::Table(name, None) => q.from(Alias::new(name)),
                 SourceRef::Table(name, Some(alias)) => {
@@ -448,8 +449,8 @@ impl Select {
                 cond = cond.add(p);
             }
         }
-        for join in &self.joins {
-            let (r, predicate) = self.build_source(&join.source, cx)?;
+        for join in self.joins {
+            let (r, predicate) = Self::build_source(join.source, cx)?;
             let kind = match join.kind {
                 JoinKind::Inner => JoinType::InnerJoin,
                 JoinKind::Left => JoinType::LeftJoin,
@@ -461,7 +462,7 @@ impl Select {
             if let Some(p) = predicate {
                 on = on.add(p);
             }
-            on = on.add(join.on.clone());
+            on = on.add(join.on);
             match r {
                 SourceRef::Table(name, None) => q.join(kind, Alias::new(name), on),
                 SourceRef::Table(name, Some(alias)) => {
@@ -472,23 +473,23 @@ impl Select {
         }
         // INVARIANT: caller filters are ANDed under the tenant predicates in one
         // `Condition::all`, never chained where an OR could reach them.
-        for f in &self.filters {
+        for f in self.filters {
             cond = cond.add(match f {
-                Filter::Cond(c) => c.clone(),
+                Filter::Cond(c) => c,
                 Filter::Exists { negate, sub } => {
-                    let sub = sub.build(cx)?;
-                    if *negate {
+                    let sub = sub.build_owned(cx)?;
+                    if negate {
                         Expr::not_exists(sub).into_condition()
                     } else {
                         Expr::exists(sub).into_condition()
                     }
                 }
                 Filter::In { negate, expr, sub } => {
-                    let sub = sub.build(cx)?;
-                    if *negate {
-                        expr.clone().not_in_subquery(sub).into_condition()
+                    let sub = sub.build_owned(cx)?;
+                    if negate {
+                        expr.not_in_subquery(sub).into_condition()
                     } else {
-                        expr.clone().in_subquery(sub).into_condition()
+                        expr.in_subquery(sub).into_condition()
                     }
                 }
             });
@@ -497,17 +498,17 @@ impl Select {
             q.cond_where(cond);
         }
         if !self.groups.is_empty() {
-            q.add_group_by(self.groups.iter().cloned());
+            q.add_group_by(self.groups);
         }
         if !self.having.is_empty() {
             let mut h = Condition::all();
-            for c in &self.having {
-                h = h.add(c.clone());
+            for c in self.having {
+                h = h.add(c);
             }
             q.cond_having(h);
         }
-        for (e, o) in &self.orders {
-            q.order_by_expr(e.clone(), o.clone());
+        for (e, o) in self.orders {
+            q.order_by_expr(e, o);
         }
         if let Some(l) = self.limit {
             q.limit(l);
@@ -515,9 +516,9 @@ impl Select {
         if let Some(o) = self.offset {
             q.offset(o);
         }
-        for (ty, arm) in &self.unions {
-            let arm = arm.build(cx)?;
-            q.union(*ty, arm);
+        for (ty, arm) in self.unions {
+            let arm = arm.build_owned(cx)?;
+            q.union(ty, arm);
         }
         cx.ctes.truncate(ctes_before);
         Ok(q)
@@ -539,9 +540,18 @@ pub(crate) fn render_select(q: &SelectStatement, backend: Backend) -> (String, s
 
 impl Statement for Select {
     fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
+        self.clone().prepare_owned(schema, backend, ctx)
+    }
+
+    fn prepare_owned(
+        self,
+        schema: &Schema,
+        backend: Backend,
+        ctx: &TenantContext,
+    ) -> Result<Prepared> {
         let tenant = ctx.require_tenant()?;
         let mut cx = BuildCx::new(schema, backend);
-        let q = self.build(&mut cx)?;
+        let q = self.build_owned(&mut cx)?;
         Prepared::finish(
             render_select(&q, backend),
             backend,

@@ -69,7 +69,7 @@ impl TenantTx {
     /// Renders `stmt` for this transaction's backend and tenant (to inspect
     /// it, or to keep and re-run it cheaply).
     pub fn prepare(&self, stmt: impl Statement) -> Result<Prepared> {
-        stmt.prepare(&self.pool.schema, self.pool.backend, &self.ctx)
+        stmt.prepare_owned(&self.pool.schema, self.pool.backend, &self.ctx)
     }
 
     async fn check_references(&mut self, prepared: &Prepared) -> Result<()> {
