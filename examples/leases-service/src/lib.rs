@@ -29,8 +29,9 @@
 //!   with every release.
 //! - It stores tokens nowhere and revokes none by `jti`; a tenant's tokens stop
 //!   working when the tenant is suspended or decommissioned.
-//! - Its rate and concurrency limits are per process; several instances would
-//!   need a shared limit store.
+//! - Its rate and concurrency limits, and the wait for a tenant's requests in
+//!   flight before its data is deleted, are per process; several instances
+//!   would need a shared limit store and a shared drain.
 //!
 //! # Features
 //!
