@@ -4,8 +4,6 @@
 //! carry a tenant id, and a resource of another tenant is indistinguishable
 //! from one that does not exist.
 
-use std::time::Duration;
-
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -56,13 +54,6 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 422: fields that parsed but are not valid.
     Unprocessable(Vec<FieldError>),
-    /// 429: a per-tenant limit.
-    TooManyRequests {
-        /// When to try again.
-        retry_after: Duration,
-        /// Which limit.
-        detail: String,
-    },
     /// 500: a failure inside the service; details go to the log only.
     Internal,
     /// 503: a dependency is down.
@@ -86,7 +77,6 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -102,7 +92,6 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
             ApiError::Unprocessable(_) => ("validation", "Invalid request fields"),
-            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Internal => ("internal", "Internal server error"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
         }
@@ -124,7 +113,6 @@ impl ApiError {
             ApiError::MethodNotAllowed => "this method is not allowed here".into(),
             ApiError::PayloadTooLarge => "the request body is over 64 KiB".into(),
             ApiError::Unprocessable(errors) => fields(errors),
-            ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::Internal => "the service failed; the request changed nothing".into(),
             ApiError::Unavailable => "a dependency is unavailable; try again".into(),
         }
@@ -144,7 +132,6 @@ impl ApiError {
             ApiError::Conflict(_) => types::CONFLICT.into(),
             ApiError::PayloadTooLarge => types::PAYLOAD_TOO_LARGE.into(),
             ApiError::Unprocessable(_) => types::UNPROCESSABLE.into(),
-            ApiError::TooManyRequests { .. } => types::RATE_LIMITED.into(),
             ApiError::Internal => types::INTERNAL.into(),
             ApiError::Unavailable => types::UNAVAILABLE.into(),
             ApiError::MethodNotAllowed => format!("urn:leases:problem:{kind}"),
@@ -162,9 +149,6 @@ impl ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 );
-            }
-            ApiError::TooManyRequests { retry_after, .. } => {
-                problem = problem.with_retry_after(*retry_after);
             }
             _ => {}
         }

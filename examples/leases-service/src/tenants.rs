@@ -1,4 +1,4 @@
-//! Tenants: plans, the directory the middleware consults, and the platform
+//! Tenants: plans, the directory the tenancy layer consults, and the platform
 //! operator's routes (create, list, suspend, activate, decommission, redeem
 //! codes) plus the public `POST /auth/redeem`.
 
@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 use tenancy_core::{
     Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
     TenantContext, TenantEvent, TenantId, TenantSlug, TenantStatus,
@@ -23,7 +24,6 @@ use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 
 /// The plans a tenant can be on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
