@@ -1,10 +1,13 @@
 //! Claim names and the typed reading of a verified token's claims.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tenancy_core::{Permission, PermissionSet, RoleName, Scope, SubjectId, TenantId};
 
 use crate::error::{AuthError, Claim, ConfigError};
-use crate::json::Members;
+use crate::json::{self, Members};
 
 const CLAIMS: [Claim; 11] = [
     Claim::Subject,
@@ -140,89 +143,81 @@ fn time(value: &Value, claim: Claim, round_up: bool) -> Result<u64, AuthError> {
     Ok(seconds)
 }
 
-pub(crate) struct Reader<'a> {
-    members: &'a Members,
-    names: &'a ClaimNames,
+fn raw_time(raw: &RawValue, claim: Claim, round_up: bool) -> Result<u64, AuthError> {
+    time(&json::value(raw), claim, round_up)
 }
 
-impl<'a> Reader<'a> {
-    pub(crate) fn new(members: &'a Members, names: &'a ClaimNames) -> Self {
+pub(crate) struct Reader<'m, 'a> {
+    members: &'m Members<'a>,
+    names: &'m ClaimNames,
+}
+
+impl<'m, 'a> Reader<'m, 'a> {
+    pub(crate) fn new(members: &'m Members<'a>, names: &'m ClaimNames) -> Self {
         Reader { members, names }
     }
 
-    pub(crate) fn get(&self, claim: Claim) -> Option<&'a Value> {
+    fn get(&self, claim: Claim) -> Option<&'a RawValue> {
         self.members.get(self.names.name(claim))
     }
 
-    fn required(&self, claim: Claim) -> Result<&'a Value, AuthError> {
+    fn required(&self, claim: Claim) -> Result<&'a RawValue, AuthError> {
         self.get(claim).ok_or(AuthError::MissingClaim(claim))
     }
 
-    fn string(&self, claim: Claim) -> Result<&'a str, AuthError> {
-        match self.required(claim)? {
-            Value::String(s) => Ok(s),
-            _ => Err(AuthError::InvalidClaim(claim)),
-        }
+    fn string(&self, claim: Claim) -> Result<Cow<'a, str>, AuthError> {
+        json::string(self.required(claim)?).ok_or(AuthError::InvalidClaim(claim))
     }
 
     /// The issuer, exactly.
-    pub(crate) fn issuer(&self) -> Result<&'a str, AuthError> {
+    pub(crate) fn issuer(&self) -> Result<Cow<'a, str>, AuthError> {
         self.string(Claim::Issuer)
     }
 
     /// True when `aud` (a string or an array of strings) names `audience`.
     pub(crate) fn has_audience(&self, audience: &str) -> Result<bool, AuthError> {
-        match self.required(Claim::Audience)? {
-            Value::String(s) => Ok(s == audience),
-            Value::Array(items) => {
-                let mut found = false;
-                for item in items {
-                    match item {
-                        Value::String(s) => found |= s == audience,
-                        _ => return Err(AuthError::InvalidClaim(Claim::Audience)),
-                    }
-                }
-                Ok(found)
-            }
-            _ => Err(AuthError::InvalidClaim(Claim::Audience)),
+        let raw = self.required(Claim::Audience)?;
+        if let Some(one) = json::string(raw) {
+            return Ok(one == audience);
         }
+        let many = json::strings(raw).ok_or(AuthError::InvalidClaim(Claim::Audience))?;
+        Ok(many.iter().any(|a| a == audience))
     }
 
     /// Every claim this crate uses, typed.
     pub(crate) fn read(&self) -> Result<Claims, AuthError> {
-        let expires_at = time(self.required(Claim::ExpiresAt)?, Claim::ExpiresAt, false)?;
-        let issued_at = time(self.required(Claim::IssuedAt)?, Claim::IssuedAt, true)?;
+        let expires_at = raw_time(self.required(Claim::ExpiresAt)?, Claim::ExpiresAt, false)?;
+        let issued_at = raw_time(self.required(Claim::IssuedAt)?, Claim::IssuedAt, true)?;
         let not_before = self
             .get(Claim::NotBefore)
-            .map(|v| time(v, Claim::NotBefore, true))
+            .map(|v| raw_time(v, Claim::NotBefore, true))
             .transpose()?;
-        let subject = SubjectId::parse(self.string(Claim::Subject)?)
+        let subject = SubjectId::parse(&self.string(Claim::Subject)?)
             .map_err(|_| AuthError::InvalidClaim(Claim::Subject))?;
-        let scope = match self.string(Claim::Scope)? {
+        let scope = match &*self.string(Claim::Scope)? {
             "tenant" => Scope::Tenant,
             "system" => Scope::System,
             _ => return Err(AuthError::InvalidClaim(Claim::Scope)),
         };
         let tenant = match (scope, self.get(Claim::TenantId)) {
             (Scope::Tenant, None) => return Err(AuthError::MissingClaim(Claim::TenantId)),
-            (Scope::Tenant, Some(Value::String(s))) => {
-                Some(TenantId::parse(s).map_err(|_| AuthError::InvalidClaim(Claim::TenantId))?)
+            (Scope::Tenant, Some(raw)) => {
+                let text = json::string(raw).ok_or(AuthError::InvalidClaim(Claim::TenantId))?;
+                Some(TenantId::parse(&text).map_err(|_| AuthError::InvalidClaim(Claim::TenantId))?)
             }
-            (Scope::Tenant, Some(_)) => return Err(AuthError::InvalidClaim(Claim::TenantId)),
             // Present at all, even `null` or empty: a system token names no tenant.
             (Scope::System, Some(_)) => return Err(AuthError::ScopeMismatch),
             (Scope::System, None) => None,
         };
-        let role = RoleName::parse(self.string(Claim::Role)?)
+        let role = RoleName::parse(&self.string(Claim::Role)?)
             .map_err(|_| AuthError::InvalidClaim(Claim::Role))?;
         let permissions = match self.get(Claim::Permissions) {
             None => None,
-            Some(Value::Array(items)) => {
-                let mut grants = Vec::with_capacity(items.len());
-                for item in items {
-                    let Value::String(text) = item else {
-                        return Err(AuthError::InvalidClaim(Claim::Permissions));
-                    };
+            Some(raw) => {
+                let texts =
+                    json::strings(raw).ok_or(AuthError::InvalidClaim(Claim::Permissions))?;
+                let mut grants = Vec::with_capacity(texts.len());
+                for text in &texts {
                     let permission = Permission::parse(text)
                         .map_err(|_| AuthError::InvalidClaim(Claim::Permissions))?;
                     if scope == Scope::Tenant && permission.touches_platform() {
@@ -232,14 +227,13 @@ impl<'a> Reader<'a> {
                 }
                 Some(PermissionSet::from_grants(grants))
             }
-            Some(_) => return Err(AuthError::InvalidClaim(Claim::Permissions)),
         };
         let jti = match self.get(Claim::TokenId) {
             None => None,
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_JTI_LEN => {
-                Some(s.as_str().into())
-            }
-            Some(_) => return Err(AuthError::InvalidClaim(Claim::TokenId)),
+            Some(raw) => match json::string(raw) {
+                Some(s) if !s.is_empty() && s.len() <= MAX_JTI_LEN => Some(Box::from(&*s)),
+                _ => return Err(AuthError::InvalidClaim(Claim::TokenId)),
+            },
         };
         Ok(Claims {
             subject,

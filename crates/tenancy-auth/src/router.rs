@@ -3,8 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::error::{AuthError, Claim, ConfigError, Malformed};
 use crate::json::{Members, ObjectError};
 use crate::token;
@@ -84,13 +82,10 @@ impl IssuerRouter {
             ObjectError::Duplicate => Malformed::DuplicateKey,
             ObjectError::NotAnObject => Malformed::Claims,
         })?;
-        match members.get(Claim::Issuer.default_name()) {
-            Some(Value::String(iss)) => self
-                .by_issuer
-                .get(iss.as_str())
-                .ok_or(AuthError::WrongIssuer),
-            Some(_) => Err(AuthError::InvalidClaim(Claim::Issuer)),
-            None => Err(AuthError::MissingClaim(Claim::Issuer)),
+        match members.text(Claim::Issuer.default_name()) {
+            Ok(Some(iss)) => self.by_issuer.get(&*iss).ok_or(AuthError::WrongIssuer),
+            Ok(None) => Err(AuthError::MissingClaim(Claim::Issuer)),
+            Err(()) => Err(AuthError::InvalidClaim(Claim::Issuer)),
         }
     }
 }

@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde_json::Value;
 
 use crate::error::{AuthError, Malformed};
 use crate::json::{Members, ObjectError};
@@ -12,15 +11,30 @@ use crate::key::is_valid_kid;
 /// Decodes unpadded, canonical base64url (no padding, no whitespace, no
 /// non-zero trailing bits).
 pub(crate) fn b64url(text: &[u8]) -> Result<Vec<u8>, Malformed> {
-    if !text
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(Malformed::Encoding);
-    }
+    // The engine refuses any byte outside the URL-safe alphabet (padding and
+    // whitespace included) and non-zero trailing bits.
     URL_SAFE_NO_PAD
         .decode(text)
         .map_err(|_| Malformed::Encoding)
+}
+
+const fn alphabet() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+}
+
+/// Which bytes may appear in base64url text.
+static BASE64URL: [bool; 256] = alphabet();
+
+/// True when every byte of `text` is in the base64url alphabet.
+fn is_base64url(text: &[u8]) -> bool {
+    text.iter().all(|&b| BASE64URL[usize::from(b)])
 }
 
 /// Encodes unpadded base64url.
@@ -98,22 +112,22 @@ fn parse_header(bytes: &[u8]) -> Result<Header, AuthError> {
             return Err(AuthError::ForbiddenHeader(name));
         }
     }
-    let alg = match members.get("alg") {
-        Some(Value::String(name)) => algorithm(name)?,
+    let alg = match members.text("alg") {
+        Ok(Some(name)) => algorithm(&name)?,
         _ => return Err(Malformed::Header.into()),
     };
-    match members.get("typ") {
-        None => {}
-        Some(Value::String(typ))
+    match members.text("typ") {
+        Ok(None) => {}
+        Ok(Some(typ))
             if typ.eq_ignore_ascii_case("JWT")
                 || typ.eq_ignore_ascii_case("at+jwt")
                 || typ.eq_ignore_ascii_case("application/at+jwt") => {}
-        Some(_) => return Err(Malformed::Header.into()),
+        _ => return Err(Malformed::Header.into()),
     }
-    let kid = match members.get("kid") {
-        None => None,
-        Some(Value::String(kid)) if is_valid_kid(kid) => Some(kid.clone()),
-        Some(_) => return Err(AuthError::InvalidKeyId),
+    let kid = match members.text("kid") {
+        Ok(None) => None,
+        Ok(Some(kid)) if is_valid_kid(&kid) => Some(kid.into_owned()),
+        _ => return Err(AuthError::InvalidKeyId),
     };
     Ok(Header { alg, kid })
 }
@@ -124,14 +138,15 @@ pub(crate) fn split(token: &str, max_bytes: usize) -> Result<Parts<'_>, AuthErro
     if bytes.len() > max_bytes {
         return Err(AuthError::TooLarge { limit: max_bytes });
     }
-    let mut dots = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'.')
-        .map(|(i, _)| i);
-    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+    let Some(first) = token.find('.') else {
         return Err(Malformed::SegmentCount.into());
     };
+    let Some(second) = token[first + 1..].find('.').map(|i| first + 1 + i) else {
+        return Err(Malformed::SegmentCount.into());
+    };
+    if token[second + 1..].contains('.') {
+        return Err(Malformed::SegmentCount.into());
+    }
     let header = &bytes[..first];
     let claims = &bytes[first + 1..second];
     let signature = &bytes[second + 1..];
@@ -142,10 +157,7 @@ pub(crate) fn split(token: &str, max_bytes: usize) -> Result<Parts<'_>, AuthErro
     // The claims are decoded only after the signature verifies; their
     // alphabet is checked now so that a malformed token fails the same way
     // whatever its key.
-    if !claims
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !is_base64url(claims) {
         return Err(Malformed::Encoding.into());
     }
     let signature = b64url(signature)?;

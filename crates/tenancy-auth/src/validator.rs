@@ -428,7 +428,7 @@ impl Validator {
             ObjectError::NotAnObject => Malformed::Claims,
         })?;
         let reader = Reader::new(&members, &self.names);
-        if reader.issuer()? != &*self.issuer {
+        if *reader.issuer()? != *self.issuer {
             return Err(AuthError::WrongIssuer);
         }
         if !reader.has_audience(&self.audience)? {

@@ -2,21 +2,22 @@
 //! symmetric (`oct`) keys.
 
 use jsonwebtoken::Algorithm;
+use std::borrow::Cow;
+
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{KeySet, VerificationKey};
 use crate::error::{AuthError, ConfigError};
 use crate::json::Members;
 
-fn text<'a>(members: &'a Members, name: &str) -> Result<Option<&'a str>, AuthError> {
-    match members.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ConfigError::Jwks.into()),
-    }
+fn text<'a>(members: &Members<'a>, name: &str) -> Result<Option<Cow<'a, str>>, AuthError> {
+    members
+        .text(name)
+        .map_err(|()| AuthError::Config(ConfigError::Jwks))
 }
 
-fn required<'a>(members: &'a Members, name: &str) -> Result<&'a str, AuthError> {
+fn required<'a>(members: &Members<'a>, name: &str) -> Result<Cow<'a, str>, AuthError> {
     text(members, name)?.ok_or(ConfigError::Jwks.into())
 }
 
@@ -52,11 +53,11 @@ impl VerificationKey {
         VerificationKey::from_members(&members)
     }
 
-    fn from_members(jwk: &Members) -> Result<Option<Self>, AuthError> {
+    fn from_members(jwk: &Members<'_>) -> Result<Option<Self>, AuthError> {
         if text(jwk, "use")?.is_some_and(|u| u != "sig") {
             return Ok(None);
         }
-        match jwk.get("key_ops") {
+        match jwk.value("key_ops") {
             None => {}
             Some(Value::Array(ops)) if ops.iter().any(|op| op.as_str() == Some("verify")) => {}
             Some(Value::Array(_)) => return Ok(None),
@@ -64,19 +65,19 @@ impl VerificationKey {
         }
         let alg = match text(jwk, "alg")? {
             None => None,
-            Some(name) => match algorithm(name) {
+            Some(name) => match algorithm(&name) {
                 Some(alg) => Some(alg),
                 None => return Ok(None),
             },
         };
-        let key = match required(jwk, "kty")? {
+        let key = match &*required(jwk, "kty")? {
             "RSA" => VerificationKey::rsa_components(
                 alg.unwrap_or(Algorithm::RS256),
-                required(jwk, "n")?,
-                required(jwk, "e")?,
+                &required(jwk, "n")?,
+                &required(jwk, "e")?,
             )?,
             "EC" => {
-                let curve_alg = match required(jwk, "crv")? {
+                let curve_alg = match &*required(jwk, "crv")? {
                     "P-256" => Algorithm::ES256,
                     "P-384" => Algorithm::ES384,
                     _ => return Ok(None),
@@ -84,7 +85,11 @@ impl VerificationKey {
                 if alg.is_some_and(|a| a != curve_alg) {
                     return Err(ConfigError::AlgorithmMismatch.into());
                 }
-                VerificationKey::ec_components(curve_alg, required(jwk, "x")?, required(jwk, "y")?)?
+                VerificationKey::ec_components(
+                    curve_alg,
+                    &required(jwk, "x")?,
+                    &required(jwk, "y")?,
+                )?
             }
             "OKP" => {
                 if required(jwk, "crv")? != "Ed25519" {
@@ -93,7 +98,7 @@ impl VerificationKey {
                 if alg.is_some_and(|a| a != Algorithm::EdDSA) {
                     return Err(ConfigError::AlgorithmMismatch.into());
                 }
-                VerificationKey::ed_components(required(jwk, "x")?)?
+                VerificationKey::ed_components(&required(jwk, "x")?)?
             }
             "oct" => {
                 let Some(alg) = alg else {
@@ -107,8 +112,8 @@ impl VerificationKey {
         };
         match text(jwk, "kid")? {
             // A token can never carry such a `kid`, so the key is unusable.
-            Some(kid) if !super::is_valid_kid(kid) => Ok(None),
-            Some(kid) => key.with_kid(kid).map(Some),
+            Some(kid) if !super::is_valid_kid(&kid) => Ok(None),
+            Some(kid) => key.with_kid(&kid).map(Some),
             None => Ok(Some(key)),
         }
     }
@@ -132,13 +137,11 @@ impl VerificationKey {
 /// ```
 pub fn parse_jwks(document: &str) -> Result<KeySet, AuthError> {
     let members = Members::parse(document.as_bytes()).map_err(|_| ConfigError::Jwks)?;
-    let Some(Value::Array(keys)) = members.get("keys") else {
-        return Err(ConfigError::Jwks.into());
-    };
+    let keys = members.get("keys").ok_or(ConfigError::Jwks)?;
+    let keys: Vec<&RawValue> = serde_json::from_str(keys.get()).map_err(|_| ConfigError::Jwks)?;
     let mut set = KeySet::new();
     for key in keys {
-        let text = serde_json::to_vec(key).map_err(|_| ConfigError::Jwks)?;
-        let jwk = Members::parse(&text).map_err(|_| ConfigError::Jwks)?;
+        let jwk = Members::parse(key.get().as_bytes()).map_err(|_| ConfigError::Jwks)?;
         if let Some(key) = VerificationKey::from_members(&jwk)? {
             set.insert(key)?;
         }
