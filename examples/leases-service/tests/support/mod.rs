@@ -96,6 +96,17 @@ pub(crate) enum Scratch {
     },
 }
 
+impl Drop for Scratch {
+    /// A test that failed half-way still removes its SQLite file.
+    fn drop(&mut self) {
+        if let Scratch::File(path) = self {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
 impl Scratch {
     /// Creates it; returns settings pointing at it, or `None` when the
     /// backend is not configured (the skip is printed).
