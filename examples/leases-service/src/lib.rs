@@ -10,17 +10,20 @@
 //! sample tenants, tokens and curl lines). The HTTP contract is in this
 //! crate's `README.md`.
 //!
-//! ```no_run
+//! ```
 //! use leases_service::{Config, start};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut config = Config::new("sqlite://leases.db?mode=rwc");
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let mut config = Config::new("sqlite::memory:");
 //! config.addr = "127.0.0.1:0".parse()?;
 //! let running = start(config).await?;
-//! println!("listening on http://{}", running.addr());
+//! println!("listening on {}", running.base_url());
+//! let demo = running.seed_demo().await?; // two tenants, tokens and curl lines
+//! assert!(demo.contains("export ACME_ADMIN_TOKEN="));
 //! running.shutdown().await?;
-//! # Ok(())
-//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # What this crate does not do
