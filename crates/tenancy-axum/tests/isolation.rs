@@ -424,3 +424,38 @@ async fn flood_from_one_tenant_does_not_delay_another() {
         "B's worst latency {worst:?} vs baseline {baseline:?}"
     );
 }
+
+#[tokio::test]
+async fn narrowing_a_tenants_role_takes_effect_with_the_next_record() {
+    let w = World::new();
+    let app = w.app();
+    let token = w.token(3, RoleName::member());
+    let post = || {
+        request("POST", "/leases", Some(&token))
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"unit":"4B","rent":900}"#))
+            .unwrap()
+    };
+    assert_eq!(send(&app, post()).await.status, 201);
+    // The tenant redefines `member` as read-only.
+    let mut roles = RoleRegistry::with_builtins();
+    roles
+        .replace(Role::tenant(
+            RoleName::member(),
+            PermissionSet::parse(["leases:read"]).unwrap(),
+        ))
+        .unwrap();
+    let record = tenancy_axum::TenantRecord::new(
+        tenant_id(3),
+        slug(3),
+        TenantStatus::Active,
+        plan(10_000, 10_000, 1_000),
+    )
+    .with_roles(std::sync::Arc::new(roles));
+    w.dir.insert(record);
+    w.layer.cache().invalidate(tenant_id(3));
+    send(&app, post())
+        .await
+        .problem(403, types::MISSING_PERMISSION);
+    assert_eq!(get_as(&app, "/leases", Some(&token)).await.status, 200);
+}

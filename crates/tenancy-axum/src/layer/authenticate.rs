@@ -100,7 +100,7 @@ impl Shared {
 
     async fn tenant_request(
         &self,
-        verified: &VerifiedToken,
+        verified: &Arc<VerifiedToken>,
         request: &mut Request<Body>,
     ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
         let Some(tenant) = verified.tenant_id() else {
@@ -132,10 +132,13 @@ impl Shared {
         }
         // Roles are the tenant's own, as of now: a token never grants more
         // than the role grants today.
-        let ctx = verified.to_context(&record.roles).map_err(|e| {
-            audit(AuditKind::Denied, "auth.token", &e.to_string());
-            TenancyRejection::InvalidToken(e)
-        })?;
+        let ctx = self
+            .contexts
+            .context(verified, Some(&record), &record.roles)
+            .map_err(|e| {
+                audit(AuditKind::Denied, "auth.token", &e.to_string());
+                TenancyRejection::InvalidToken(e)
+            })?;
         let resolved = self.resolve(request);
         for slug in resolved {
             match slug {
@@ -185,16 +188,19 @@ impl Shared {
 
     async fn system_request(
         &self,
-        verified: &VerifiedToken,
+        verified: &Arc<VerifiedToken>,
         request: &mut Request<Body>,
     ) -> Result<(), TenancyRejection> {
-        let ctx = verified.to_context(&self.platform_roles).map_err(|e| {
-            self.audit.record(
-                denied(AuditKind::Denied, "auth.token", &e.to_string())
-                    .with_subject(verified.subject()),
-            );
-            TenancyRejection::InvalidToken(e)
-        })?;
+        let ctx = self
+            .contexts
+            .context(verified, None, &self.platform_roles)
+            .map_err(|e| {
+                self.audit.record(
+                    denied(AuditKind::Denied, "auth.token", &e.to_string())
+                        .with_subject(verified.subject()),
+                );
+                TenancyRejection::InvalidToken(e)
+            })?;
         let acting = self.acting_request(request).await?;
         request
             .extensions_mut()

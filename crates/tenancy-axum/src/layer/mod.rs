@@ -2,6 +2,7 @@
 
 mod acting;
 mod authenticate;
+mod contexts;
 mod resolve;
 mod service;
 
@@ -54,6 +55,7 @@ pub(crate) struct Shared {
     pub(crate) platform_roles: Arc<RoleRegistry>,
     pub(crate) resolvers: Vec<TenantResolver>,
     pub(crate) max_body_bytes: Option<u64>,
+    pub(crate) contexts: contexts::ContextCache,
 }
 
 /// Authenticates every request and puts it inside exactly one tenant.
@@ -218,6 +220,7 @@ impl TenancyLayerBuilder {
                     .unwrap_or_else(|| Arc::new(RoleRegistry::with_builtins())),
                 resolvers: self.resolvers,
                 max_body_bytes: self.max_body_bytes,
+                contexts: contexts::ContextCache::new(10_000),
             }),
         })
     }

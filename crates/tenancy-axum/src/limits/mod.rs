@@ -144,13 +144,14 @@ impl TenantLimits {
         tenant: TenantId,
         entitlements: &Entitlements,
     ) -> Result<ConcurrencyPermit, LimitError> {
-        self.maybe_evict();
+        let now = self.clock.now();
+        self.maybe_evict(now);
         let permit = self
             .concurrency
             .try_acquire(tenant, entitlements.max_concurrent())?;
         let quota = entitlements.rate();
         let decision = match &self.rate {
-            RateBackend::Local(limiter) => match limiter.check(tenant, &quota) {
+            RateBackend::Local(limiter) => match limiter.check_at(tenant, &quota, now) {
                 Ok(()) => Ok(RateDecision::Allowed),
                 Err(LimitError::RateLimited { retry_after }) => {
                     Ok(RateDecision::Limited { retry_after })
@@ -194,8 +195,8 @@ impl TenantLimits {
         }
     }
 
-    fn maybe_evict(&self) {
-        let now = nanos(self.clock.now());
+    fn maybe_evict(&self, now: Duration) {
+        let now = nanos(now);
         let last = self.last_evict_nanos.load(Ordering::Relaxed);
         if now.saturating_sub(last) < self.evict_every_nanos {
             return;
