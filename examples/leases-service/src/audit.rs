@@ -1,13 +1,12 @@
 //! Each tenant's audit log: written in the same transaction as the change
 //! it records, read newest first by the tenant's admins.
 
-use axum::Json;
 use axum::extract::State;
 use sea_query::{ExprTrait, Order, Value};
 use serde::Serialize;
 use sqlx::Row;
-use tenancy_axum::{Require, Tenant};
-use tenancy_core::{Outcome, SubjectId, TenantContext};
+use tenancy_axum::{Require, ScopedJson, Tenant};
+use tenancy_core::{Outcome, Scoped, SubjectId, TenantContext};
 use tenancy_sql::{Insert, Select, TenantTx, col};
 
 use crate::page::{Page, PageRequest};
@@ -94,7 +93,7 @@ pub async fn list(
     tenant: Tenant,
     _: Require<AuditRead>,
     page: PageRequest,
-) -> Result<Json<Page<AuditItem>>, ApiError> {
+) -> Result<ScopedJson<Page<AuditItem>>, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
     let rows = tx
         .fetch_all(
@@ -113,6 +112,7 @@ pub async fn list(
                 .limit(page.fetch()),
         )
         .await?;
+    let owner = tx.tenant();
     tx.commit().await?;
     let rows = rows
         .into_iter()
@@ -130,5 +130,10 @@ pub async fn list(
             ))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Json(Page::from_rows(page, rows)))
+    // Rows read in the tenant's transaction are bound to it, and opened for
+    // the response only under the request's own context.
+    Ok(ScopedJson::new(
+        &tenant,
+        Scoped::bind(owner, Page::from_rows(page, rows)),
+    ))
 }

@@ -18,7 +18,7 @@ use crate::page::{Page, PageRequest};
 use crate::permissions::*;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use tenancy_axum::{Require, Tenant};
+use tenancy_axum::{Require, ScopedJson, Tenant};
 
 /// A lease, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -177,7 +177,7 @@ pub async fn list(
     tenant: Tenant,
     _: Require<LeasesRead>,
     page: PageRequest,
-) -> Result<Json<Page<Lease>>, ApiError> {
+) -> Result<ScopedJson<Page<Lease>>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let rows = tx
@@ -189,9 +189,15 @@ pub async fn list(
                 .limit(page.fetch()),
         )
         .await?;
+    let owner = tx.tenant();
     tx.commit().await?;
     let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(Page::from_rows(page, rows)))
+    // Rows read in the tenant's transaction are bound to it, and opened for
+    // the response only under the request's own context.
+    Ok(ScopedJson::new(
+        &ctx,
+        Scoped::bind(owner, Page::from_rows(page, rows)),
+    ))
 }
 
 /// `POST /leases` (needs `leases:write`) → 201; 404 when `property_id` is not a
@@ -233,12 +239,13 @@ pub async fn get(
     tenant: Tenant,
     _: Require<LeasesRead>,
     Path(id): Path<String>,
-) -> Result<Json<Lease>, ApiError> {
+) -> Result<ScopedJson<Lease>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let lease = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let owner = tx.tenant();
     tx.commit().await?;
-    Ok(Json(lease))
+    Ok(ScopedJson::new(&ctx, Scoped::bind(owner, lease)))
 }
 
 /// `PATCH /leases/{id}` (needs `leases:write`): the merged lease must be valid, and

@@ -7,7 +7,8 @@ use sea_query::{ExprTrait, Order, Value};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use tenancy_axum::{Require, Tenant};
+use tenancy_axum::{Require, ScopedJson, Tenant};
+use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
@@ -79,7 +80,7 @@ pub async fn list(
     tenant: Tenant,
     _: Require<PropertiesRead>,
     page: PageRequest,
-) -> Result<Json<Page<Property>>, ApiError> {
+) -> Result<ScopedJson<Page<Property>>, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
     let rows = tx
         .fetch_all(
@@ -90,9 +91,15 @@ pub async fn list(
                 .limit(page.fetch()),
         )
         .await?;
+    let owner = tx.tenant();
     tx.commit().await?;
     let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(Page::from_rows(page, rows)))
+    // Rows read in the tenant's transaction are bound to it, and opened for
+    // the response only under the request's own context.
+    Ok(ScopedJson::new(
+        &tenant,
+        Scoped::bind(owner, Page::from_rows(page, rows)),
+    ))
 }
 
 /// `POST /properties` (needs `properties:write`) → 201.
@@ -136,11 +143,12 @@ pub async fn get(
     tenant: Tenant,
     _: Require<PropertiesRead>,
     Path(id): Path<String>,
-) -> Result<Json<Property>, ApiError> {
+) -> Result<ScopedJson<Property>, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
     let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let owner = tx.tenant();
     tx.commit().await?;
-    Ok(Json(property))
+    Ok(ScopedJson::new(&tenant, Scoped::bind(owner, property)))
 }
 
 /// `PATCH /properties/{id}` (needs `properties:write`).
