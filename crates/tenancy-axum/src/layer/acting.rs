@@ -17,11 +17,20 @@ use super::{AuthState, Authenticated};
 /// audit event in the tenant's log, with the operator and the reason. Routes
 /// without this layer refuse system tokens in [`Tenant`](crate::Tenant).
 ///
-/// ```ignore
-/// Router::new()
-///     .route("/leases/{id}", get(show_lease))
-///     .route_layer(OperatorActingLayer::new())
-///     .layer(tenancy_layer)
+/// ```
+/// use axum::{Router, routing::get};
+/// use tenancy_axum::{OperatorActingLayer, Tenant};
+///
+/// async fn show_lease(t: Tenant) -> String {
+///     // `t.acting_reason()` is `Some` when an operator acts for the tenant.
+///     t.acting_reason().unwrap_or("tenant user").to_owned()
+/// }
+///
+/// // Only the support routes let an operator in; add the TenancyLayer
+/// // around the whole router as usual.
+/// let support: Router = Router::new()
+///     .route("/support/leases/{id}", get(show_lease))
+///     .route_layer(OperatorActingLayer::new());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OperatorActingLayer;

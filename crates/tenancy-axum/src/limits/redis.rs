@@ -1,6 +1,7 @@
 //! The GCRA rate limit in Redis, shared by every instance of a service.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tenancy_core::{RateDecision, RateQuota, TenantId};
@@ -35,7 +36,8 @@ return {1, 0}
 /// A [`SharedRateStore`] in Redis, running GCRA as a Lua script.
 ///
 /// It connects lazily, so a service starts while Redis is down; each check
-/// is bounded by a timeout (250 ms by default), after which the
+/// is bounded by a timeout (250 ms by default), and after a failure checks
+/// fail at once for a backoff (1 s by default); then the
 /// [`FailMode`](crate::FailMode) given to
 /// [`TenantLimits::shared`](crate::TenantLimits::shared) decides. Keys expire
 /// once a tenant is back at full burst, so idle tenants cost no memory.
@@ -54,6 +56,12 @@ pub struct RedisRateStore {
     script: redis::Script,
     prefix: String,
     timeout: Duration,
+    /// After a failure, checks fail at once until this many nanoseconds past
+    /// `epoch`, so a down store costs one timeout per `backoff`, not one per
+    /// request.
+    down_until: AtomicU64,
+    backoff: Duration,
+    epoch: Instant,
 }
 
 impl std::fmt::Debug for RedisRateStore {
@@ -75,6 +83,9 @@ impl RedisRateStore {
             script: redis::Script::new(GCRA),
             prefix: "tenancy:rate".to_owned(),
             timeout: Duration::from_millis(250),
+            down_until: AtomicU64::new(0),
+            backoff: Duration::from_secs(1),
+            epoch: Instant::now(),
         })
     }
 
@@ -90,6 +101,17 @@ impl RedisRateStore {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// How long checks fail at once after the store failed (default 1 s).
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    fn elapsed_nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// The key holding `tenant`'s state.
@@ -137,8 +159,22 @@ impl RedisRateStore {
 #[async_trait::async_trait]
 impl SharedRateStore for RedisRateStore {
     async fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
-        tokio::time::timeout(self.timeout, self.step(tenant, quota))
+        if self.elapsed_nanos() < self.down_until.load(Ordering::Relaxed) {
+            return Err(Error::LimitStore(
+                "limit store marked down after a failure".into(),
+            ));
+        }
+        let result = tokio::time::timeout(self.timeout, self.step(tenant, quota))
             .await
-            .map_err(|e| Error::LimitStore(Box::new(e)))?
+            .map_err(|e| Error::LimitStore(Box::new(e)))
+            .and_then(|r| r);
+        if result.is_err() {
+            let backoff = u64::try_from(self.backoff.as_nanos()).unwrap_or(u64::MAX);
+            self.down_until.store(
+                self.elapsed_nanos().saturating_add(backoff),
+                Ordering::Relaxed,
+            );
+        }
+        result
     }
 }
