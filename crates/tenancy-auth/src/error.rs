@@ -251,6 +251,11 @@ pub enum ConfigError {
     /// A limit that makes no sense (zero size, zero lifetime, huge leeway).
     #[error("limit `{0}` is out of range")]
     Limit(&'static str),
+    /// Narrowing asked for permissions a `permissions` claim cannot state
+    /// exactly (a set with exceptions, or a tenant set whose patterns reach
+    /// the platform).
+    #[error("permissions cannot be written as a claim")]
+    PermissionsNotExpressible,
     /// Signing failed.
     #[error("signing failed")]
     Signing,

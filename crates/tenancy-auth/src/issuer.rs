@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 use serde_json::{Map, Value};
-use tenancy_core::{Clock, Scope, TenantContext};
+use tenancy_core::{Clock, PermissionSet, Scope, TenantContext};
 
 use crate::claims::ClaimNames;
 use crate::clock::UnixClock;
@@ -21,7 +21,9 @@ use crate::token::{algorithm_name, b64url_encode};
 pub struct IssueOptions {
     /// Write the context's permissions into the `permissions` claim, so the
     /// token is narrowed to them (by default the claim is absent and the
-    /// token grants whatever the role grants when it is verified).
+    /// token grants whatever the role grants when it is verified). Only a
+    /// plain list of grants can be written: a set with exceptions (such as
+    /// a role's `*:read` minus `audit:*`) is refused rather than widened.
     pub narrow: bool,
     /// A `jti` to include (for revocation).
     pub jti: Option<String>,
@@ -219,11 +221,17 @@ impl Issuer {
         }
         put(Claim::Role, ctx.role().as_str().into());
         if options.narrow {
-            let grants: Vec<Value> = ctx
-                .permissions()
-                .grants()
-                .map(|p| p.to_string().into())
-                .collect();
+            let permissions = ctx.permissions();
+            // INVARIANT: the claim states exactly the context's permissions;
+            // listing grants without their exceptions would widen them.
+            let listed = PermissionSet::from_grants(permissions.grants().cloned());
+            let tenant = ctx.scope() == Scope::Tenant;
+            if listed != *permissions
+                || (tenant && permissions.grants().any(|g| g.touches_platform()))
+            {
+                return Err(ConfigError::PermissionsNotExpressible.into());
+            }
+            let grants: Vec<Value> = permissions.grants().map(|p| p.to_string().into()).collect();
             put(Claim::Permissions, grants.into());
         }
         put(Claim::IssuedAt, now.into());

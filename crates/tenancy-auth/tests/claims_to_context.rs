@@ -499,3 +499,47 @@ fn per_tenant_issuer_speaks_only_for_its_tenant() {
         Err(AuthError::WrongIssuer)
     ));
 }
+
+#[test]
+fn narrowing_never_writes_a_wider_claim_than_the_context() {
+    // A member context carries `*:read` and `*:write` minus `audit:*`: as a
+    // list of grants that would be wider, so it is refused.
+    let member = TenantContext::tenant(
+        tenant(),
+        SubjectId::from_u128(5),
+        RoleName::member(),
+        roles().permissions(&RoleName::member()).unwrap().clone(),
+    );
+    let err = issuer()
+        .issue_with(
+            &member,
+            Duration::from_secs(60),
+            &IssueOptions::new().narrow(),
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AuthError::Config(tenancy_auth::ConfigError::PermissionsNotExpressible)
+    ));
+    // Without narrowing it is fine: the role decides at verification.
+    assert!(issuer().issue(&member, Duration::from_secs(60)).is_ok());
+    // A plain list narrows.
+    let plain = TenantContext::tenant(
+        tenant(),
+        SubjectId::from_u128(5),
+        RoleName::member(),
+        PermissionSet::parse(["leases:read", "units:*"]).unwrap(),
+    );
+    let token = issuer()
+        .issue_with(
+            &plain,
+            Duration::from_secs(60),
+            &IssueOptions::new().narrow(),
+        )
+        .unwrap();
+    let verified = validator().verify(&token).unwrap();
+    assert_eq!(
+        verified.permissions(),
+        Some(&PermissionSet::parse(["leases:read", "units:*"]).unwrap())
+    );
+}
