@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 use tenancy_core::{
     Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
@@ -18,7 +19,7 @@ use tenancy_core::{
 use tenancy_sql::Delete;
 
 use crate::audit::{self, Entry};
-use crate::db::{Backend, Db};
+use crate::db::Db;
 use crate::input::{Checks, JsonBody};
 use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
@@ -126,26 +127,18 @@ fn from_row(row: &AnyRow) -> Result<TenantRow, sqlx::Error> {
 }
 
 const COLUMNS: &str = "seq, id, slug, name, plan, status";
+const COLUMN_NAMES: [&str; 6] = ["seq", "id", "slug", "name", "plan", "status"];
 
-/// Reads one tenant (locking its row on PostgreSQL when `lock`).
-async fn load(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    id: TenantId,
-    lock: bool,
-) -> Result<Option<TenantRow>, sqlx::Error> {
-    let lock = if lock && backend == Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+/// `SELECT <tenant columns> FROM tenants`, for the operator's escape hatch.
+fn select_tenants() -> SelectStatement {
+    Query::select()
+        .columns(COLUMN_NAMES.map(Alias::new))
+        .from(Alias::new("tenants"))
+        .to_owned()
+}
+
+fn column(name: &str) -> Expr {
+    Expr::col(Alias::new(name))
 }
 
 /// The tenant directory the tenancy layer consults (through its cache):
@@ -320,11 +313,45 @@ pub async fn create(
     name: &str,
     plan: PlanName,
 ) -> Result<TenantRow, ApiError> {
-    let mut tx = state.db.platform().begin().await?;
-    let record = insert(&mut tx, new_tenant_id()?, slug, name, plan).await?;
-    tx.commit().await?;
-    record_in_tenant(state, record.id, operator.subject(), "tenant.create").await?;
-    Ok(record)
+    let mut sys = state.db.system(operator, "create a tenant").await?;
+    let taken = sys
+        .fetch_all(select_tenants().and_where(column("slug").eq(slug.as_str())))
+        .await?;
+    if !taken.is_empty() {
+        return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+    }
+    let row = TenantRow {
+        id: new_tenant_id()?,
+        slug: slug.as_str().to_owned(),
+        name: name.trim().to_owned(),
+        plan,
+        status: TenantStatus::Active,
+        seq: crate::clock::next_seq(),
+    };
+    let insert = Query::insert()
+        .into_table(Alias::new("tenants"))
+        .columns(["id", "seq", "slug", "name", "plan", "status", "created_at"].map(Alias::new))
+        .values([
+            Expr::val(row.id.to_string()),
+            Expr::val(row.seq),
+            Expr::val(row.slug.clone()),
+            Expr::val(row.name.clone()),
+            Expr::val(plan.as_str()),
+            Expr::val(row.status.as_str()),
+            Expr::val(crate::clock::now()),
+        ])
+        .map_err(|_| ApiError::Internal)?
+        .to_owned();
+    match sys.execute(&insert).await {
+        Ok(_) => {}
+        Err(tenancy_sql::Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    sys.commit().await?;
+    record_in_tenant(state, row.id, operator.subject(), "tenant.create").await?;
+    Ok(row)
 }
 
 /// `POST /system/tenants {slug, name, plan}` → 201.
@@ -349,19 +376,20 @@ pub async fn create_route(
 /// `GET /system/tenants`: every tenant, newest first.
 pub async fn list_route(
     State(state): State<AppState>,
-    _: SystemAdmin,
+    operator: SystemAdmin,
     _: Require<SystemTenants>,
     page: PageRequest,
 ) -> Result<Json<Page<TenantView>>, ApiError> {
-    let mut tx = state.db.platform().begin().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM tenants WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
-    ))
-    .bind(page.before)
-    .bind(page.limit + 1)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let mut sys = state.db.system(&operator, "list tenants").await?;
+    let rows = sys
+        .fetch_all(
+            select_tenants()
+                .and_where(column("seq").lt(page.before))
+                .order_by(Alias::new("seq"), Order::Desc)
+                .limit(page.fetch()),
+        )
+        .await?;
+    sys.commit().await?;
     let rows = rows
         .iter()
         .map(|row| from_row(row).map(|t| (t.seq, TenantView::from(&t))))
@@ -380,9 +408,19 @@ async fn transition(
     id: TenantId,
     event: TenantEvent,
 ) -> Result<TenantRow, ApiError> {
-    let mut tx = state.db.platform().begin().await?;
-    let mut record = load(&mut tx, state.db.backend(), id, true)
-        .await?
+    let action = format!("tenant.{}", event.as_str());
+    let mut sys = state.db.system(operator, &action).await?;
+    let found = sys
+        .fetch_all(
+            select_tenants()
+                .and_where(column("id").eq(id.to_string()))
+                .lock(LockType::Update),
+        )
+        .await?;
+    let mut record = found
+        .first()
+        .map(from_row)
+        .transpose()?
         .filter(|t| t.status != TenantStatus::Deleted)
         .ok_or(ApiError::NotFound)?;
     let next = record.status.apply(event).map_err(|_| {
@@ -392,14 +430,15 @@ async fn transition(
             event.as_str()
         ))
     })?;
-    sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
-        .bind(next.as_str())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    sys.execute(
+        Query::update()
+            .table(Alias::new("tenants"))
+            .value(Alias::new("status"), next.as_str())
+            .and_where(column("id").eq(id.to_string())),
+    )
+    .await?;
+    sys.commit().await?;
     state.tenants.invalidate(id);
-    let action = format!("tenant.{}", event.as_str());
     record_in_tenant(state, id, operator.subject(), &action).await?;
     record.status = next;
     Ok(record)
@@ -436,14 +475,25 @@ pub async fn decommission(
     id: TenantId,
 ) -> Result<(), ApiError> {
     let set_status = |status: TenantStatus| {
-        sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(id.to_string())
+        Query::update()
+            .table(Alias::new("tenants"))
+            .value(Alias::new("status"), status.as_str())
+            .and_where(column("id").eq(id.to_string()))
+            .to_owned()
     };
     // 1. Mark it: from here on its tokens and queued jobs are refused.
-    let mut tx = state.db.platform().begin().await?;
-    let record = load(&mut tx, state.db.backend(), id, true)
-        .await?
+    let mut sys = state.db.system(operator, "decommission a tenant").await?;
+    let found = sys
+        .fetch_all(
+            select_tenants()
+                .and_where(column("id").eq(id.to_string()))
+                .lock(LockType::Update),
+        )
+        .await?;
+    let record = found
+        .first()
+        .map(from_row)
+        .transpose()?
         .filter(|t| t.status != TenantStatus::Deleted)
         .ok_or(ApiError::NotFound)?;
     let mut status = record.status;
@@ -458,8 +508,8 @@ pub async fn decommission(
             record.status
         )));
     }
-    set_status(status).execute(&mut *tx).await?;
-    tx.commit().await?;
+    sys.execute(&set_status(status)).await?;
+    sys.commit().await?;
     state.tenants.invalidate(id);
     // New requests and jobs of the tenant are refused from here on; let the
     // ones already in flight finish, so nothing they write outlives step 2.
@@ -481,9 +531,12 @@ pub async fn decommission(
     tx.commit().await?;
 
     // 3. Done: the record stays, `deleted`, and its slug stays taken.
-    set_status(TenantStatus::Deleted)
-        .execute(state.db.platform())
+    let mut sys = state
+        .db
+        .system(operator, "finish decommissioning a tenant")
         .await?;
+    sys.execute(&set_status(TenantStatus::Deleted)).await?;
+    sys.commit().await?;
     state.tenants.invalidate(id);
     Ok(())
 }
@@ -529,21 +582,26 @@ pub struct CodeView {
 /// `POST /system/redeem-codes {plan}` → 201 `{code}`.
 pub async fn create_code_route(
     State(state): State<AppState>,
-    _: SystemAdmin,
+    operator: SystemAdmin,
     _: Require<SystemTenants>,
     JsonBody(body): JsonBody<NewCode>,
 ) -> Result<(StatusCode, Json<CodeView>), ApiError> {
     let plan = PlanName::parse(&body.plan)
         .ok_or_else(|| ApiError::field("plan", "must be `free` or `pro`"))?;
     let code = crate::clock::random_hex(16)?;
-    let mut tx = state.db.platform().begin().await?;
-    sqlx::query("INSERT INTO redeem_codes (code, plan, created_at) VALUES ($1, $2, $3)")
-        .bind(&code)
-        .bind(plan.as_str())
-        .bind(crate::clock::now())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let mut sys = state.db.system(&operator, "create a redeem code").await?;
+    let insert = Query::insert()
+        .into_table(Alias::new("redeem_codes"))
+        .columns(["code", "plan", "created_at"].map(Alias::new))
+        .values([
+            Expr::val(code.clone()),
+            Expr::val(plan.as_str()),
+            Expr::val(crate::clock::now()),
+        ])
+        .map_err(|_| ApiError::Internal)?
+        .to_owned();
+    sys.execute(&insert).await?;
+    sys.commit().await?;
     Ok((StatusCode::CREATED, Json(CodeView { code })))
 }
 

@@ -12,13 +12,32 @@ pub mod schema;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use tenancy_core::TenantContext;
+use std::sync::Arc;
+
+use tenancy_core::{AuditEvent, AuditSink, TenantContext};
 use tenancy_sql::TenantPool;
-pub use tenancy_sql::{Backend, TenantTx};
+pub use tenancy_sql::{Backend, SystemTx, TenantTx};
 
 use crate::config::Config;
 use crate::error::ServiceError;
 use crate::problem::ApiError;
+
+/// Where the SQL layer's own events go (an operator's use of the escape
+/// hatch, a prevented leak): standard error, as platform-level audit lines.
+#[derive(Debug)]
+struct LogAuditSink;
+
+impl AuditSink for LogAuditSink {
+    fn record(&self, event: AuditEvent) {
+        eprintln!(
+            "leases-service: audit: {} {} by {} ({})",
+            event.action,
+            event.outcome.as_str(),
+            event.subject.map(|s| s.to_string()).unwrap_or_default(),
+            event.reason.as_deref().unwrap_or_default()
+        );
+    }
+}
 
 /// The pool requests run on.
 #[derive(Debug, Clone)]
@@ -67,11 +86,13 @@ impl Db {
                 .await?;
             migrate(&pool, Backend::Sqlite).await?;
             Ok(Db {
-                pool: TenantPool::from_pool(pool, schema::schema()?)?,
+                pool: TenantPool::from_pool(pool, schema::schema()?)?
+                    .with_audit_sink(Arc::new(LogAuditSink)),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = postgres::prepare(config).await?;
-            let pool = TenantPool::from_pool(pool, schema::schema()?)?;
+            let pool = TenantPool::from_pool(pool, schema::schema()?)?
+                .with_audit_sink(Arc::new(LogAuditSink));
             // Fails closed: RLS enabled and forced with USING and WITH CHECK,
             // a role that is not superuser, BYPASSRLS or owner…
             pool.verify_isolation().await.map_err(|e| match e {
@@ -99,6 +120,17 @@ impl Db {
     /// A transaction that reaches `ctx`'s tenant only.
     pub async fn tenant(&self, ctx: &TenantContext) -> Result<TenantTx, ApiError> {
         Ok(self.pool.begin(ctx).await?)
+    }
+
+    /// The audited escape hatch for a platform operator: a transaction over
+    /// `tenants` and `redeem_codes` only (tenant tables are refused), which
+    /// records a system-access event with `reason`.
+    pub async fn system(
+        &self,
+        operator: &TenantContext,
+        reason: &str,
+    ) -> Result<SystemTx, ApiError> {
+        Ok(self.pool.unscoped_for_system(reason, operator).await?)
     }
 
     /// Plain SQL for platform metadata (`tenants`, `redeem_codes`) only.
