@@ -66,6 +66,15 @@
 //! [`ec_pem`]: VerificationKey::ec_pem
 //! [`ed_pem`]: VerificationKey::ed_pem
 //!
+//! # Hooks and the cache
+//!
+//! [`ValidationHooks`] run after every successful verification, cached or
+//! not: [`TenantStatusHook`] (suspended or gone tenants), [`RevocationList`]
+//! (by `jti`) and [`SessionPolicy`] (a per-tenant maximum token age), or any
+//! closure. [`CachedValidator`] keeps verified tokens (exact bytes only,
+//! dropped at `exp` and on key changes) so a repeated token costs a hash and
+//! a comparison instead of a signature check.
+//!
 //! # What this crate does not do
 //!
 //! - It speaks no HTTP to clients: no status codes, no headers;
