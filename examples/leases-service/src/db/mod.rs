@@ -5,7 +5,10 @@
 //! added by the library, never written by hand, and on PostgreSQL the tenant
 //! is also bound per transaction so Row-Level Security refuses anything a
 //! statement could miss. Platform metadata (`tenants`, `redeem_codes`) is
-//! administered with plain SQL on the same pool.
+//! reached by operators through the audited escape hatch ([`Db::system`]),
+//! and by the service itself (token checks, redeeming a code, the job
+//! worker) with plain SQL on the same pool, which never touches a tenant
+//! table.
 
 mod postgres;
 pub mod schema;
