@@ -64,6 +64,18 @@
 //! 6. Extractors refuse what the route does not allow: a system token on a
 //!    tenant route, a tenant token on a system route, a missing permission.
 //!
+//! # Platform operators
+//!
+//! A system-scope token reaches platform routes ([`SystemAdmin`], and
+//! [`Require`] of a `system:…` permission) and is refused on tenant routes.
+//! On the routes wrapped in [`OperatorActingLayer`] an operator may act for
+//! one tenant, naming it (the [`ACT_FOR_HEADER`] header, or the host or path
+//! through a [`TenantResolver`]) and giving a reason ([`ACT_REASON_HEADER`]);
+//! each such request records a `SystemAccess` audit event in that tenant's
+//! log, and [`Tenant`] then carries the acting context.
+//!
+//! # Statuses
+//!
 //! | status | when | `type` |
 //! |--------|------|--------|
 //! | 401 | no token, or an invalid one (`WWW-Authenticate: Bearer error="invalid_token"`) | [`problem::types::INVALID_TOKEN`] |
@@ -107,7 +119,7 @@ pub mod sql;
 
 pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
 pub use error::{BoxError, Error, Result};
-pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, input};
+pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, context_from, input};
 pub use layer::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, OperatorActingLayer, OperatorActingService, TenancyLayer,
     TenancyLayerBuilder, TenancyService, TenantResolver,

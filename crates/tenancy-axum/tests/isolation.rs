@@ -459,3 +459,28 @@ async fn narrowing_a_tenants_role_takes_effect_with_the_next_record() {
         .problem(403, types::MISSING_PERMISSION);
     assert_eq!(get_as(&app, "/leases", Some(&token)).await.status, 200);
 }
+
+#[tokio::test]
+async fn middleware_behind_the_layer_reads_the_context() {
+    async fn stamp(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        let role = tenancy_axum::context_from(request.extensions())
+            .map_or("none".to_owned(), |c| c.role().to_string());
+        let mut response = next.run(request).await;
+        response
+            .headers_mut()
+            .insert("x-role", role.parse().unwrap());
+        response
+    }
+    let w = World::new();
+    let app = routes()
+        .route_layer(axum::middleware::from_fn(stamp))
+        .layer(w.layer.clone());
+    let r = get_as(&app, "/me", Some(&w.token(1, RoleName::viewer()))).await;
+    assert_eq!(r.headers["x-role"], "viewer");
+    let bare = routes().route_layer(axum::middleware::from_fn(stamp));
+    let r = get_as(&bare, "/me", Some(&w.token(1, RoleName::viewer()))).await;
+    assert_eq!(r.headers["x-role"], "none");
+}

@@ -12,9 +12,21 @@ pub use scoped::ScopedJson;
 pub use system::SystemAdmin;
 pub use tenant::Tenant;
 
-use tenancy_core::{AuditEvent, AuditKind, Outcome};
+use axum::http::Extensions;
+use tenancy_core::{AuditEvent, AuditKind, Outcome, TenantContext};
 
-use crate::layer::AuthState;
+use crate::layer::{AuthState, Authenticated};
+
+/// The context the [`TenancyLayer`](crate::TenancyLayer) left in a request's
+/// extensions, for middleware that runs after it (handlers use [`Tenant`],
+/// [`SystemAdmin`] or [`Require`]). `None` when the layer is not in front.
+///
+/// This is the context as authenticated: a system token acting for a
+/// tenant shows as acting only on routes behind
+/// [`OperatorActingLayer`](crate::OperatorActingLayer).
+pub fn context_from(extensions: &Extensions) -> Option<&TenantContext> {
+    extensions.get::<Authenticated>().map(|a| &a.0.ctx)
+}
 
 /// Records a refusal by an extractor in the audit sink.
 pub(crate) fn audit_denied(state: &AuthState, action: &str, reason: &str) {
