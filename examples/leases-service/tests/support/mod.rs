@@ -100,7 +100,7 @@ impl Drop for Scratch {
     /// A test that failed half-way still removes its SQLite file.
     fn drop(&mut self) {
         if let Scratch::File(path) = self {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
         }
@@ -168,7 +168,7 @@ impl Scratch {
     pub(crate) async fn drop_all(&self) {
         match self {
             Scratch::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
