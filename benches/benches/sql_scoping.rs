@@ -1,0 +1,311 @@
+//! tenancy-sql: the cost of scoping, of re-binding a prepared statement, and
+//! of a tenant-bound PostgreSQL transaction, each next to its baseline in the
+//! same run.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "bench harness"
+)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
+use tenancy_sql::sea_query::{
+    Alias, Condition, Expr, ExprTrait, JoinType, PostgresQueryBuilder, Query, Value,
+};
+use tenancy_sql::{Backend, Schema, Select, Statement, col};
+
+fn schema() -> Schema {
+    Schema::builder()
+        .tenant("owners")
+        .tenant("properties")
+        .references("owner_id", "owners")
+        .tenant("leases")
+        .references("property_id", "properties")
+        .tenant("payments")
+        .references("lease_id", "leases")
+        .build()
+        .unwrap()
+}
+
+fn ctx(t: u128) -> TenantContext {
+    TenantContext::tenant(
+        TenantId::from_u128(t),
+        SubjectId::from_u128(1),
+        RoleName::member(),
+        PermissionSet::all(),
+    )
+}
+
+fn scoped_three_joins() -> Select {
+    Select::from("leases")
+        .column_of("leases", "id")
+        .column_of("leases", "lessee")
+        .column_of("properties", "name")
+        .column_of("payments", "amount_cents")
+        .column_of("owners", "name")
+        .inner_join(
+            "properties",
+            col("properties", "id").equals(("leases", "property_id")),
+        )
+        .inner_join(
+            "payments",
+            col("payments", "lease_id").equals(("leases", "id")),
+        )
+        .inner_join(
+            "owners",
+            col("owners", "id").equals(("properties", "owner_id")),
+        )
+        .filter(col("leases", "rent_cents").gt(1000))
+        .filter(col("leases", "lessee").like("a%"))
+        .filter(col("payments", "amount_cents").lt(5000))
+}
+
+/// The same statement written by hand in sea-query, tenant conditions included.
+fn by_hand(tenant: &str) -> (String, tenancy_sql::sea_query::Values) {
+    let t =
+        |table: &'static str| Expr::col((Alias::new(table), Alias::new("tenant_id"))).eq(tenant);
+    Query::select()
+        .column((Alias::new("leases"), Alias::new("id")))
+        .column((Alias::new("leases"), Alias::new("lessee")))
+        .column((Alias::new("properties"), Alias::new("name")))
+        .column((Alias::new("payments"), Alias::new("amount_cents")))
+        .column((Alias::new("owners"), Alias::new("name")))
+        .from(Alias::new("leases"))
+        .join(
+            JoinType::InnerJoin,
+            Alias::new("properties"),
+            Condition::all()
+                .add(t("properties"))
+                .add(col("properties", "id").equals(("leases", "property_id"))),
+        )
+        .join(
+            JoinType::InnerJoin,
+            Alias::new("payments"),
+            Condition::all()
+                .add(t("payments"))
+                .add(col("payments", "lease_id").equals(("leases", "id"))),
+        )
+        .join(
+            JoinType::InnerJoin,
+            Alias::new("owners"),
+            Condition::all()
+                .add(t("owners"))
+                .add(col("owners", "id").equals(("properties", "owner_id"))),
+        )
+        .cond_where(
+            Condition::all()
+                .add(t("leases"))
+                .add(col("leases", "rent_cents").gt(1000))
+                .add(col("leases", "lessee").like("a%"))
+                .add(col("payments", "amount_cents").lt(5000)),
+        )
+        .build(PostgresQueryBuilder)
+}
+
+fn building(c: &mut Criterion) {
+    let schema = schema();
+    let acme = ctx(1);
+    let tenant = TenantId::from_u128(1).to_string();
+    let mut g = c.benchmark_group("sql_select_three_joins");
+    g.bench_function("hand_written_sea_query", |b| {
+        b.iter(|| black_box(by_hand(black_box(&tenant))))
+    });
+    g.bench_function("scoped", |b| {
+        b.iter(|| {
+            black_box(
+                scoped_three_joins()
+                    .prepare_owned(&schema, Backend::Postgres, black_box(&acme))
+                    .unwrap(),
+            )
+        })
+    });
+    g.finish();
+
+    let globex = ctx(2);
+    let prepared = scoped_three_joins()
+        .prepare(&schema, Backend::Postgres, &acme)
+        .unwrap();
+    let mut g = c.benchmark_group("sql_prepared_for_another_tenant");
+    g.bench_function("rebuild", |b| {
+        b.iter(|| {
+            black_box(
+                scoped_three_joins()
+                    .prepare_owned(&schema, Backend::Postgres, black_box(&globex))
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("rebind", |b| {
+        b.iter(|| black_box(prepared.rebind(black_box(&globex)).unwrap()))
+    });
+    g.finish();
+}
+
+mod postgres {
+    use super::*;
+    use sqlx::any::AnyPoolOptions;
+    use sqlx::{Executor, Row};
+    use tenancy_sql::TenantPool;
+    use tenancy_sql::ddl::Ddl;
+    use tenancy_sql::sea_query::ColumnDef;
+
+    pub(super) struct Setup {
+        pub(super) rt: tokio::runtime::Runtime,
+        pub(super) app: TenantPool,
+        pub(super) owner: sqlx::AnyPool,
+        root: sqlx::AnyPool,
+        name: String,
+        role: String,
+    }
+
+    fn with_user_and_db(url: &str, user: Option<&str>, db: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (auth, hostpath) = rest
+            .split_once('@')
+            .map_or((None, rest), |(a, h)| (Some(a), h));
+        let host = hostpath.split(['/', '?']).next().unwrap();
+        let auth = user.or(auth).map(|u| format!("{u}@")).unwrap_or_default();
+        format!("{scheme}://{auth}{host}/{db}")
+    }
+
+    pub(super) fn setup() -> Option<Setup> {
+        let url = std::env::var("TENANCY_TEST_POSTGRES_URL").ok()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let name = format!("tenancy_bench_{}", std::process::id());
+        let role = format!("tenancy_bench_app_{}", std::process::id());
+        let schema = Schema::builder().tenant("leases").build().unwrap();
+        let (app, owner, root) = rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            let root = AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+            root.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.unwrap();
+            let owner = AnyPoolOptions::new()
+                .max_connections(4)
+                .connect(&with_user_and_db(&url, None, &name))
+                .await
+                .unwrap();
+            let ddl = Ddl::new(&schema, Backend::Postgres);
+            let mut sql = ddl
+                .create_table("leases", |t| {
+                    t.col(ColumnDef::new("id").big_integer().not_null())
+                        .col(ColumnDef::new("lessee").text().not_null());
+                })
+                .unwrap();
+            sql.extend(ddl.app_role(&role, None, "public"));
+            sql.push(format!("GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""));
+            for s in sql {
+                owner.execute(s.as_str()).await.unwrap();
+            }
+            for t in 1..=20u128 {
+                let tenant = TenantId::from_u128(t);
+                for id in 1..=10 {
+                    owner
+                        .execute(
+                            format!("INSERT INTO leases (tenant_id, id, lessee) VALUES ('{tenant}', {id}, 'l{id}')")
+                                .as_str(),
+                        )
+                        .await
+                        .unwrap();
+                }
+            }
+            let app = TenantPool::connect_with(
+                &with_user_and_db(&url, Some(&role), &name),
+                schema,
+                AnyPoolOptions::new().max_connections(4),
+            )
+            .await
+            .unwrap();
+            (app, owner, root)
+        });
+        Some(Setup {
+            rt,
+            app,
+            owner,
+            root,
+            name,
+            role,
+        })
+    }
+
+    impl Setup {
+        pub(super) fn teardown(self) {
+            let Setup {
+                rt,
+                app,
+                owner,
+                root,
+                name,
+                role,
+            } = self;
+            rt.block_on(async {
+                app.sqlx_pool().close().await;
+                owner.close().await;
+                root.execute(format!("DROP DATABASE \"{name}\" WITH (FORCE)").as_str())
+                    .await
+                    .unwrap();
+                root.execute(format!("DROP ROLE \"{role}\"").as_str())
+                    .await
+                    .unwrap();
+            });
+        }
+    }
+
+    pub(super) fn bench(c: &mut Criterion) {
+        let Some(s) = setup() else {
+            println!("skipped: TENANCY_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let acme = ctx(3);
+        let tenant = TenantId::from_u128(3).to_string();
+        let literal =
+            format!("SELECT id, lessee FROM leases WHERE tenant_id = '{tenant}' AND id = $1");
+        let mut g = c.benchmark_group("sql_postgres_one_query");
+        g.bench_function("literal_tenant_no_transaction", |b| {
+            b.iter(|| {
+                s.rt.block_on(async {
+                    let rows = sqlx::query(&literal)
+                        .bind(5_i64)
+                        .fetch_all(&s.owner)
+                        .await
+                        .unwrap();
+                    assert_eq!(rows[0].get::<i64, _>(0), 5);
+                })
+            })
+        });
+        let q = Select::from("leases")
+            .column("id")
+            .column("lessee")
+            .filter(col("leases", "id").eq(Value::from(5_i64)));
+        g.bench_function("tenant_bound_transaction_commit", |b| {
+            b.iter(|| {
+                s.rt.block_on(async {
+                    let mut tx = s.app.begin(&acme).await.unwrap();
+                    let rows = tx.fetch_all(&q).await.unwrap();
+                    assert_eq!(rows[0].get::<i64, _>(0), 5);
+                    tx.commit().await.unwrap();
+                })
+            })
+        });
+        g.bench_function("tenant_bound_transaction_read_then_drop", |b| {
+            b.iter(|| {
+                s.rt.block_on(async {
+                    let mut tx = s.app.begin(&acme).await.unwrap();
+                    let rows = tx.fetch_all(&q).await.unwrap();
+                    assert_eq!(rows[0].get::<i64, _>(0), 5);
+                })
+            })
+        });
+        g.finish();
+        s.teardown();
+    }
+}
+
+criterion_group!(benches, building, postgres::bench);
+criterion_main!(benches);
