@@ -25,17 +25,19 @@ pub(crate) fn scan(sql: &str) -> Keywords {
             b'"' | b'`' | b'\'' => {
                 // Skip to the closing quote; a doubled quote stays inside.
                 i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == c {
-                        if bytes.get(i + 1) == Some(&c) {
-                            i += 2;
-                            continue;
+                loop {
+                    match bytes[i..].iter().position(|&b| b == c) {
+                        Some(at) if bytes.get(i + at + 1) == Some(&c) => i += at + 2,
+                        Some(at) => {
+                            i += at + 1;
+                            break;
                         }
-                        break;
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
                     }
-                    i += 1;
                 }
-                i += 1;
             }
             b';' => {
                 k.semicolons += 1;
@@ -83,6 +85,14 @@ mod tests {
                 semicolons: 0
             }
         );
+    }
+
+    #[test]
+    fn doubled_and_unterminated_quotes_are_handled() {
+        assert_eq!(scan("SELECT 'it''s a select' FROM t").selects, 1);
+        assert_eq!(scan(r#"SELECT "a""select" FROM t"#).selects, 1);
+        assert_eq!(scan(r#"SELECT "unterminated select"#).selects, 1);
+        assert_eq!(scan("SELECT '").selects, 1);
     }
 
     #[test]

@@ -87,7 +87,15 @@ pub struct Select {
 impl Select {
     /// A SELECT with no FROM clause yet.
     pub fn new() -> Self {
-        Select::default()
+        // Typical statements have a handful of items, joins and filters;
+        // sizing once avoids regrowing while the description is built.
+        Select {
+            items: Vec::with_capacity(8),
+            from: Vec::with_capacity(1),
+            joins: Vec::with_capacity(4),
+            filters: Vec::with_capacity(4),
+            ..Select::default()
+        }
     }
 
     /// `SELECT … FROM table`.
