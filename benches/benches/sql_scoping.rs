@@ -173,7 +173,9 @@ mod postgres {
     }
 
     pub(super) fn setup() -> Option<Setup> {
-        let url = std::env::var("TENANCY_TEST_POSTGRES_URL").ok()?;
+        let url = std::env::var("TENANCY_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
