@@ -4,8 +4,17 @@
 //! `cargo bench -p tenancy-benches --bench axum_layer`. Two groups:
 //! - `axum_layer/in_process`: requests through `tower::ServiceExt::oneshot`
 //!   on a current-thread runtime: the layer's own cost, undiluted;
-//! - `axum_layer/loopback`: HTTP/1.1 on 127.0.0.1 with one keep-alive
-//!   connection and a bounded request loop, as a service sees it.
+//! - `axum_layer/loopback`: HTTP/1.1 on 127.0.0.1, the server on its own
+//!   thread with one tokio worker, a client keeping 16 keep-alive
+//!   connections busy for a bounded number of requests; the time is per
+//!   request (the inverse of throughput).
+//!
+//! After the groups, `interleaved` runs every contender in turn for 7 rounds
+//! (so a change in the machine's load hits all alike) and prints the median
+//! time per request, the throughput as a ratio to `bare`, and the overhead
+//! in ns. The loopback client is reqwest on one thread, which is slower than
+//! wrk: on loopback it, not the server, sets the pace, so the in-process
+//! figures are the ones that show the layer's cost.
 //!
 //! Contenders: `bare` (no auth), `decode_middleware` (`jsonwebtoken::decode`
 //! of the HS256 token on every request, claims into the extensions) and
@@ -22,7 +31,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use tenancy_auth::{CachedValidator, Issuer, Validator};
@@ -187,6 +196,35 @@ fn in_process(c: &mut Criterion) {
     group.finish();
 }
 
+/// Connections the loopback client keeps busy at once (wrk's `-c`).
+const CONNECTIONS: u64 = 16;
+
+/// Serves `app` on 127.0.0.1 from its own thread and single-threaded runtime
+/// (one tokio worker, as a service measured with wrk would run), until the
+/// returned sender is dropped.
+fn serve(app: Router) -> Option<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    listener.set_nonblocking(true).ok()?;
+    let addr = listener.local_addr().ok()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                        stopped.await.ok();
+                    });
+                    server.await.ok();
+                }
+            });
+        }
+    });
+    Some((addr, stop))
+}
+
 fn loopback(c: &mut Criterion) {
     let apps = apps();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -195,21 +233,15 @@ fn loopback(c: &mut Criterion) {
         .ok();
     let Some(rt) = rt else { return };
     let mut group = c.benchmark_group("axum_layer/loopback");
-    group.measurement_time(Duration::from_secs(3));
+    group.measurement_time(Duration::from_secs(4));
     group.warm_up_time(Duration::from_secs(1));
-    group.sample_size(30);
+    group.sample_size(20);
     for (name, app) in [
         ("bare", apps.bare.clone()),
         ("decode_middleware", apps.decode.clone()),
         ("tenancy_layer", apps.layer.clone()),
     ] {
-        let served = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
-            let addr = listener.local_addr().ok()?;
-            let server = tokio::spawn(async move { axum::serve(listener, app).await });
-            Some((addr, server))
-        });
-        let Some((addr, server)) = served else {
+        let Some((addr, stop)) = serve(app) else {
             continue;
         };
         let client = reqwest::Client::builder().no_proxy().build().ok();
@@ -217,24 +249,132 @@ fn loopback(c: &mut Criterion) {
         let url = format!("http://{addr}/leases");
         let ok = rt.block_on(client.get(&url).bearer_auth(&apps.token).send());
         assert_eq!(ok.map(|r| r.status()).ok(), Some(StatusCode::OK));
+        // Time per request with CONNECTIONS requests in flight: the inverse
+        // of throughput, so ratios compare like wrk's requests per second.
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
+                    let per_connection = iters.div_ceil(CONNECTIONS);
                     let start = Instant::now();
-                    for _ in 0..iters {
-                        let r = client.get(&url).bearer_auth(&apps.token).send().await;
-                        if let Ok(r) = r {
-                            std::hint::black_box(r.bytes().await.ok());
-                        }
+                    let tasks: Vec<_> = (0..CONNECTIONS)
+                        .map(|_| {
+                            let (client, url, token) =
+                                (client.clone(), url.clone(), apps.token.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..per_connection {
+                                    let r = client.get(&url).bearer_auth(&token).send().await;
+                                    if let Ok(r) = r {
+                                        std::hint::black_box(r.bytes().await.ok());
+                                    }
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.ok();
                     }
                     start.elapsed()
                 })
             });
         });
-        server.abort();
+        drop(stop);
     }
     group.finish();
 }
 
+/// Median per-request time of each contender over rounds that take turns,
+/// so a change in the machine's load hits every contender alike. Printed as
+/// ratios to `bare` after the criterion groups; the time spent is bounded by
+/// the fixed request counts.
+fn interleaved_summary() {
+    const ROUNDS: usize = 7;
+    let apps = apps();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok();
+    let Some(rt) = rt else { return };
+    let contenders = [
+        ("bare", apps.bare.clone()),
+        ("decode_middleware", apps.decode.clone()),
+        ("tenancy_layer", apps.layer.clone()),
+    ];
+    let mut in_process = vec![Vec::new(); contenders.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, app)) in contenders.iter().enumerate() {
+            let n = 20_000;
+            let elapsed = rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let r = app.clone().oneshot(request(&apps.token)).await;
+                    std::hint::black_box(r.map(|r| r.status()).ok());
+                }
+                start.elapsed()
+            });
+            in_process[i].push(elapsed.as_secs_f64() * 1e9 / f64::from(n));
+        }
+    }
+    let servers: Vec<_> = contenders
+        .iter()
+        .filter_map(|(_, app)| serve(app.clone()))
+        .collect();
+    let client = reqwest::Client::builder().no_proxy().build().ok();
+    let Some(client) = client else { return };
+    let mut loopback = vec![Vec::new(); servers.len()];
+    for _ in 0..ROUNDS {
+        for (i, (addr, _)) in servers.iter().enumerate() {
+            let url = format!("http://{addr}/leases");
+            let per_connection = 250_u32;
+            let elapsed = rt.block_on(async {
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..CONNECTIONS)
+                    .map(|_| {
+                        let (client, url, token) =
+                            (client.clone(), url.clone(), apps.token.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..per_connection {
+                                let r = client.get(&url).bearer_auth(&token).send().await;
+                                if let Ok(r) = r {
+                                    std::hint::black_box(r.bytes().await.ok());
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.ok();
+                }
+                start.elapsed()
+            });
+            let requests = f64::from(per_connection) * CONNECTIONS as f64;
+            loopback[i].push(elapsed.as_secs_f64() * 1e9 / requests);
+        }
+    }
+    drop(servers);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (label, results) in [("in_process", &mut in_process), ("loopback", &mut loopback)] {
+        let medians: Vec<f64> = results.iter_mut().map(median).collect();
+        let Some(&bare) = medians.first() else {
+            continue;
+        };
+        println!("axum_layer interleaved {label} ({ROUNDS} rounds, median ns per request):");
+        for ((name, _), ns) in contenders.iter().zip(&medians) {
+            println!(
+                "  {name:<18} {ns:>9.0} ns  throughput {:.2}x bare  overhead {:>6.0} ns",
+                bare / ns,
+                ns - bare
+            );
+        }
+    }
+}
+
 criterion_group!(benches, in_process, loopback);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    interleaved_summary();
+    Criterion::default().configure_from_args().final_summary();
+}
