@@ -104,6 +104,25 @@
 //!   column must hold the context's tenant, or the result is withheld and an
 //!   audit event recorded.
 //!
+//! # Costs and known limits
+//!
+//! - A tenant-bound PostgreSQL transaction costs one round trip for `BEGIN`
+//!   and the tenant binding together, one per statement, one for `COMMIT`.
+//!   Dropping a read-only transaction instead of committing defers its
+//!   `ROLLBACK` to the pool's release check. sqlx has no pipeline mode, so
+//!   the binding cannot share the statement's round trip.
+//! - The tripwire sees only columns named like a tenant column: a result
+//!   without one cannot be checked (register views as tenant tables, or make
+//!   them `security_invoker` so RLS applies; `verify_isolation` flags them).
+//! - The raw-SQL guard counts the `SELECT`s in the rendered text. It stops a
+//!   raw sea-query subquery or `Expr::cust` text from slipping a table past
+//!   the scoping by mistake; it is not a parser for hostile SQL written by
+//!   the developer.
+//! - Rows come back as sqlx `AnyRow`, so column types are those the `Any`
+//!   driver decodes (integers, floats, text, booleans, bytes): keep
+//!   timestamps as text or integers, and cast `SUM` over integers on
+//!   PostgreSQL (it returns `numeric`).
+//!
 //! # What this crate does not do
 //!
 //! - It does not parse SQL: raw SQL runs only on [`TenantPool::sqlx_pool`],

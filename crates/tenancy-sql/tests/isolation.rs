@@ -684,6 +684,14 @@ async fn tripwire_withholds_rows_from_a_misregistered_view() {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, AuditKind::LeakPrevented);
         assert_eq!(events[0].tenant, Some(TenantId::from_u128(A)));
+        // Known gap, asserted so closing it is noticed: rows that do not
+        // return a tenant column cannot be checked, so a misregistered view
+        // still leaks ids. On PostgreSQL `verify_isolation` flags such a view.
+        let ids = tx
+            .fetch_all(Select::from("all_leases").column("id"))
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 6, "{}", db.backend);
         drop(tx);
         db.admin.execute("DROP VIEW all_leases").await.unwrap();
     });
