@@ -177,3 +177,23 @@ fn a_system_context_without_a_tenant_cannot_scope_anything() {
             .is_err()
     );
 }
+
+#[test]
+fn upsert_do_nothing_keeps_the_tenant_in_the_target() {
+    let q = Insert::into("properties")
+        .columns(["id", "name"])
+        .values([tenancy_sql::sea_query::Value::from(1), "a".into()])
+        .on_conflict_do_nothing(["id"]);
+    check(
+        q.clone(),
+        Backend::Sqlite,
+        r#"INSERT INTO "properties" ("id", "name", "tenant_id") VALUES (?, ?, ?) ON CONFLICT ("tenant_id", "id") DO NOTHING"#,
+        1,
+    );
+    check(
+        q,
+        Backend::MySql,
+        "INSERT INTO `properties` (`id`, `name`, `tenant_id`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `tenant_id` = `tenant_id`",
+        1,
+    );
+}
