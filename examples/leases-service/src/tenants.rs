@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement};
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 use tenancy_core::{
     Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
