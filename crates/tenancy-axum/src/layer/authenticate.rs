@@ -59,11 +59,14 @@ impl Shared {
                 return Err(rejection);
             }
         };
-        let verified = self
-            .validator
-            .verify_async(token)
-            .await
-            .map_err(|e| self.token_refused(e))?;
+        // INVARIANT: the hot path stays synchronous; the slow paths are
+        // boxed so their state does not inflate every request's future.
+        let verified = match self.validator.verify(token) {
+            // A key the validator does not know yet: refresh the key source.
+            Err(AuthError::UnknownKey) => Box::pin(self.validator.verify_async(token)).await,
+            other => other,
+        }
+        .map_err(|e| self.token_refused(e))?;
         if let Some(limit) = self.max_body_bytes {
             let declared = request
                 .headers()
@@ -77,7 +80,7 @@ impl Shared {
         match verified.scope() {
             Scope::Tenant => self.tenant_request(&verified, request).await,
             Scope::System => {
-                self.system_request(&verified, request).await?;
+                Box::pin(self.system_request(&verified, request)).await?;
                 Ok(None)
             }
         }
@@ -114,7 +117,11 @@ impl Shared {
                     .with_subject(subject),
             );
         };
-        let record = match self.cache.get(tenant).await {
+        let cached = match self.cache.cached(tenant) {
+            Some(hit) => Ok(hit),
+            None => Box::pin(self.cache.get(tenant)).await,
+        };
+        let record = match cached {
             Ok(Some(record)) => record,
             Ok(None) => {
                 audit(AuditKind::Denied, "tenant.status", "tenant is unknown");
@@ -153,16 +160,16 @@ impl Shared {
                 }
             }
         }
-        let permit = self
-            .limits
-            .admit(tenant, &record.entitlements)
-            .await
-            .map_err(|e| {
-                if !matches!(e, LimitError::StoreUnavailable) {
-                    audit(AuditKind::Limited, "tenant.limit", &e.to_string());
-                }
-                TenancyRejection::Limited(e)
-            })?;
+        let admitted = match self.limits.admit_local(tenant, &record.entitlements) {
+            Some(local) => local,
+            None => Box::pin(self.limits.admit(tenant, &record.entitlements)).await,
+        };
+        let permit = admitted.map_err(|e| {
+            if !matches!(e, LimitError::StoreUnavailable) {
+                audit(AuditKind::Limited, "tenant.limit", &e.to_string());
+            }
+            TenancyRejection::Limited(e)
+        })?;
         request
             .extensions_mut()
             .insert(Authenticated(Arc::new(AuthState {

@@ -144,33 +144,60 @@ impl TenantLimits {
         tenant: TenantId,
         entitlements: &Entitlements,
     ) -> Result<ConcurrencyPermit, LimitError> {
-        let now = self.clock.now();
-        self.maybe_evict(now);
+        let store = match &self.rate {
+            RateBackend::Local(limiter) => {
+                return self.admit_with(tenant, entitlements, |now| {
+                    limiter.check_at(tenant, &entitlements.rate(), now)
+                });
+            }
+            RateBackend::Shared(store) => store,
+        };
+        self.maybe_evict(self.clock.now());
         let permit = self
             .concurrency
             .try_acquire(tenant, entitlements.max_concurrent())?;
-        let quota = entitlements.rate();
-        let decision = match &self.rate {
-            RateBackend::Local(limiter) => match limiter.check_at(tenant, &quota, now) {
-                Ok(()) => Ok(RateDecision::Allowed),
-                Err(LimitError::RateLimited { retry_after }) => {
-                    Ok(RateDecision::Limited { retry_after })
-                }
-                Err(e) => Err(e),
-            },
-            RateBackend::Shared(store) => store
-                .check(tenant, &quota)
-                .await
-                .map_err(|_| LimitError::StoreUnavailable),
-        };
-        match decision {
+        match store.check(tenant, &entitlements.rate()).await {
             Ok(RateDecision::Allowed) => Ok(permit),
             Ok(RateDecision::Limited { retry_after }) => {
                 Err(LimitError::RateLimited { retry_after })
             }
             Err(_) if self.fail_mode == FailMode::Open => Ok(permit),
+            Err(_) => Err(LimitError::StoreUnavailable),
+        }
+    }
+
+    /// Concurrency first (a refusal there spends no rate), then the rate.
+    fn admit_with(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+        rate: impl FnOnce(Duration) -> Result<(), LimitError>,
+    ) -> Result<ConcurrencyPermit, LimitError> {
+        let now = self.clock.now();
+        self.maybe_evict(now);
+        let permit = self
+            .concurrency
+            .try_acquire(tenant, entitlements.max_concurrent())?;
+        match rate(now) {
+            Ok(()) => Ok(permit),
+            Err(LimitError::StoreUnavailable) if self.fail_mode == FailMode::Open => Ok(permit),
             Err(e) => Err(e),
         }
+    }
+
+    /// [`admit`](Self::admit) without waiting, for limits kept in this
+    /// process; `None` for a shared store, which needs `admit`.
+    pub fn admit_local(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
+        let RateBackend::Local(limiter) = &self.rate else {
+            return None;
+        };
+        Some(self.admit_with(tenant, entitlements, |now| {
+            limiter.check_at(tenant, &entitlements.rate(), now)
+        }))
     }
 
     /// How many requests of `tenant` are in flight in this instance.
