@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::audit::{AuditEvent, AuditKind, Outcome};
 use crate::error::AccessError;
 use crate::id::{SubjectId, TenantId};
-use crate::permission::{PLATFORM_RESOURCE, Permission, PermissionSet};
+use crate::permission::{Permission, PermissionSet, platform_permissions};
 use crate::role::RoleName;
 
 /// Whether a context acts inside one tenant or on the platform.
@@ -70,11 +70,6 @@ pub struct TenantContext {
     permissions: Arc<PermissionSet>,
 }
 
-fn platform() -> PermissionSet {
-    PermissionSet::from_grants([Permission::parse(&format!("{PLATFORM_RESOURCE}:*"))
-        .unwrap_or_else(|_| unreachable!("the platform pattern is valid"))])
-}
-
 impl TenantContext {
     /// A context inside `tenant`. Platform permissions are removed from
     /// `permissions`, whatever the caller passed.
@@ -85,7 +80,7 @@ impl TenantContext {
         permissions: PermissionSet,
     ) -> Self {
         let permissions = if permissions.touches_platform() {
-            permissions.difference(&platform())
+            permissions.difference(&platform_permissions())
         } else {
             permissions
         };

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::context::Scope;
 use crate::error::{ParseError, ParseKind, ParseReason, RoleError};
-use crate::permission::{PLATFORM_RESOURCE, Permission, PermissionSet};
+use crate::permission::{PermissionSet, platform_permissions};
 
 /// A role's name: 1 to 64 characters of `[a-z0-9_-]`, starting with a letter
 /// or digit.
@@ -187,11 +187,6 @@ pub struct RoleRegistry {
 
 const MAX_DEPTH: usize = 32;
 
-fn platform() -> PermissionSet {
-    PermissionSet::from_grants([Permission::parse(&format!("{PLATFORM_RESOURCE}:*"))
-        .unwrap_or_else(|_| unreachable!("the platform pattern is valid"))])
-}
-
 fn grants(texts: &[&str]) -> PermissionSet {
     PermissionSet::parse(texts).unwrap_or_else(|_| unreachable!("built-in grants are valid"))
 }
@@ -205,12 +200,12 @@ impl RoleRegistry {
     /// A registry holding the four built-in roles.
     pub fn with_builtins() -> Self {
         // Tenant roles never reach the platform; only admins read the audit log.
-        let audit = grants(&["audit:*"]).union(&platform());
+        let audit = grants(&["audit:*"]).union(&platform_permissions());
         let builtins = [
             Role::system(RoleName::platform_admin(), PermissionSet::all()),
             Role::tenant(
                 RoleName::admin(),
-                PermissionSet::all().difference(&platform()),
+                PermissionSet::all().difference(&platform_permissions()),
             ),
             Role::tenant(
                 RoleName::member(),
@@ -326,6 +321,7 @@ impl RoleRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Permission;
 
     fn name(text: &str) -> RoleName {
         RoleName::parse(text).unwrap()

@@ -19,3 +19,11 @@ pub use set::PermissionSet;
 ///
 /// Tenant-scope roles and tokens can never hold a permission on it.
 pub const PLATFORM_RESOURCE: &str = "system";
+
+/// The set of every platform permission (`system:*`).
+pub(crate) fn platform_permissions() -> PermissionSet {
+    PermissionSet::from_grants([Permission::from_parts(
+        pattern::Part::Name(PLATFORM_RESOURCE.into()),
+        pattern::Part::Any,
+    )])
+}
