@@ -331,14 +331,16 @@ mod tests {
         Permission::parse(text).unwrap()
     }
 
-    /// A tenant's custom ladder: each role inherits the one before it.
+    /// A tenant's own ladder (guest, basic, advanced, company, admin), each
+    /// role inheriting the one before it, in a registry without built-ins.
     fn ladder() -> RoleRegistry {
-        let mut roles = RoleRegistry::with_builtins();
+        let mut roles = RoleRegistry::empty();
         let steps = [
             ("guest", &["catalog:read"][..]),
             ("basic", &["orders:read", "orders:write"][..]),
             ("advanced", &["reports:read"][..]),
             ("company", &["users:read", "users:write"][..]),
+            ("admin", &["billing:*"][..]),
         ];
         let mut previous: Option<RoleName> = None;
         for (role, grants) in steps {
@@ -349,15 +351,6 @@ mod tests {
             roles.define(r).unwrap();
             previous = Some(name(role));
         }
-        roles
-            .define(
-                Role::tenant(
-                    name("tenant-owner"),
-                    PermissionSet::parse(["billing:*"]).unwrap(),
-                )
-                .inherit(name("company")),
-            )
-            .unwrap();
         roles
     }
 
@@ -372,7 +365,7 @@ mod tests {
         assert!(!guest.allows(&perm("orders:read")));
         assert!(
             roles
-                .permissions(&name("tenant-owner"))
+                .permissions(&name("admin"))
                 .unwrap()
                 .allows(&perm("billing:pay"))
         );
