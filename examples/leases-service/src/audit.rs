@@ -6,7 +6,7 @@ use sea_query::{ExprTrait, Order, Value};
 use serde::Serialize;
 use sqlx::Row;
 use tenancy_axum::{Require, ScopedJson, Tenant};
-use tenancy_core::{Outcome, Scoped, SubjectId, TenantContext};
+use tenancy_core::{Outcome, Scope, Scoped, SubjectId, TenantContext};
 use tenancy_sql::{Insert, Select, TenantTx, col};
 
 use crate::page::{Page, PageRequest};
@@ -31,11 +31,44 @@ pub struct AuditItem {
     pub outcome: String,
 }
 
+/// The subject a tenant's log shows for a platform operator's actions: an
+/// operator's own id never appears in a tenant's log.
+pub const PLATFORM_SUBJECT: &str = "platform";
+
+/// Who acted, as a tenant's log shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A subject of the tenant.
+    Subject(SubjectId),
+    /// A platform operator (system scope), shown as [`PLATFORM_SUBJECT`].
+    Platform,
+    /// Nobody known.
+    Unknown,
+}
+
+impl Actor {
+    /// `ctx`'s subject, or the platform for a system-scope context.
+    pub fn of(ctx: &TenantContext) -> Self {
+        match ctx.scope() {
+            Scope::System => Actor::Platform,
+            _ => Actor::Subject(ctx.subject()),
+        }
+    }
+
+    fn text(self) -> Option<String> {
+        match self {
+            Actor::Subject(subject) => Some(subject.to_string()),
+            Actor::Platform => Some(PLATFORM_SUBJECT.to_owned()),
+            Actor::Unknown => None,
+        }
+    }
+}
+
 /// An event to record.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
     /// Who acted.
-    pub subject: Option<SubjectId>,
+    pub subject: Actor,
     /// What happened.
     pub action: &'a str,
     /// The resource's kind and id.
@@ -48,7 +81,7 @@ impl<'a> Entry<'a> {
     /// An allowed action by `ctx`'s subject on a resource.
     pub fn by(ctx: &TenantContext, action: &'a str, kind: &'a str, id: &'a str) -> Self {
         Entry {
-            subject: Some(ctx.subject()),
+            subject: Actor::of(ctx),
             action,
             resource: Some((kind, id)),
             outcome: Outcome::Allowed,
@@ -76,7 +109,7 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError>
                 Value::from(crate::clock::new_id()?),
                 Value::from(crate::clock::next_seq()),
                 Value::from(crate::clock::now()),
-                Value::from(entry.subject.map(|s| s.to_string())),
+                Value::from(entry.subject.text()),
                 Value::from(entry.action.to_owned()),
                 text(entry.resource.map(|(kind, _)| kind)),
                 text(entry.resource.map(|(_, id)| id)),

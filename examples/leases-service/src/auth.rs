@@ -11,8 +11,6 @@ use tenancy_core::TenantContext;
 use crate::config::Config;
 use crate::error::ServiceError;
 
-/// The longest lifetime (`exp - iat`) a token may have.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How many verified tokens the cache keeps.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -20,6 +18,7 @@ const CACHE_CAPACITY: usize = 10_000;
 pub struct Tokens {
     validator: Arc<CachedValidator>,
     issuer: Issuer,
+    max_lifetime: Duration,
 }
 
 impl Tokens {
@@ -28,12 +27,13 @@ impl Tokens {
         let validator = Validator::builder()
             .issuer(&config.issuer)
             .audience(&config.audience)
-            .max_lifetime(MAX_TOKEN_LIFETIME)
+            .max_lifetime(config.max_token_lifetime)
             .hs256_secret(secret)
             .build()?;
         Ok(Tokens {
             validator: Arc::new(CachedValidator::new(Arc::new(validator), CACHE_CAPACITY)),
             issuer: Issuer::hs256(secret, &config.issuer, &config.audience)?,
+            max_lifetime: config.max_token_lifetime,
         })
     }
 
@@ -44,6 +44,6 @@ impl Tokens {
 
     /// A token for `ctx` (its role's full permissions), valid for `lifetime`.
     pub fn issue(&self, ctx: &TenantContext, lifetime: Duration) -> Result<String, ServiceError> {
-        Ok(self.issuer.issue(ctx, lifetime.min(MAX_TOKEN_LIFETIME))?)
+        Ok(self.issuer.issue(ctx, lifetime.min(self.max_lifetime))?)
     }
 }

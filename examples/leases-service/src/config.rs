@@ -13,6 +13,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://leases.db?mode=rwc";
 pub const DEFAULT_ISSUER: &str = "leases-service";
 /// Default PostgreSQL role the service acts as (never a superuser).
 pub const DEFAULT_DB_APP_ROLE: &str = "leases_app";
+/// The default longest token lifetime (`exp - iat`) accepted: 30 days.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The shortest HS256 secret accepted (256 bits).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -45,6 +47,9 @@ pub struct Config {
     pub job_delay: Duration,
     /// Lifetime of the tokens the service issues itself (redeem, demo).
     pub token_lifetime: Duration,
+    /// `TENANCY_JWT_MAX_LIFETIME_SECS`: the longest lifetime (`exp - iat`) a
+    /// token may have; longer-lived tokens are refused.
+    pub max_token_lifetime: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -73,6 +78,7 @@ impl Config {
             db_app_url: None,
             job_delay: Duration::ZERO,
             token_lifetime: Duration::from_secs(24 * 3600),
+            max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
         }
     }
 
@@ -105,6 +111,13 @@ impl Config {
             })?;
             config.job_delay = Duration::from_millis(ms);
         }
+        if let Some(secs) = var("TENANCY_JWT_MAX_LIFETIME_SECS") {
+            let secs = secs.parse().map_err(|_| ServiceError::Config {
+                var: "TENANCY_JWT_MAX_LIFETIME_SECS",
+                reason: "not a number of seconds".into(),
+            })?;
+            config.max_token_lifetime = Duration::from_secs(secs);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -117,6 +130,12 @@ impl Config {
             return Err(ServiceError::Config {
                 var: "TENANCY_JWT_SECRET",
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        if self.max_token_lifetime.is_zero() {
+            return Err(ServiceError::Config {
+                var: "TENANCY_JWT_MAX_LIFETIME_SECS",
+                reason: "must be at least one second".into(),
             });
         }
         let role = &self.db_app_role;

@@ -192,12 +192,20 @@ pub async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceErr
     out.push_str(&exports);
     let auth = |who: &str| format!("-H \"Authorization: Bearer ${who}_TOKEN\"");
     let _ = writeln!(out, "\n# acme's properties and leases, as acme's member");
-    let _ = writeln!(out, "curl -s {base_url}/properties {}", auth("ACME_MEMBER"));
-    let _ = writeln!(out, "curl -s {base_url}/leases {}", auth("ACME_MEMBER"));
+    let _ = writeln!(
+        out,
+        "curl -s -w '\\n' {base_url}/properties {}",
+        auth("ACME_MEMBER")
+    );
+    let _ = writeln!(
+        out,
+        "curl -s -w '\\n' {base_url}/leases {}",
+        auth("ACME_MEMBER")
+    );
     let _ = writeln!(out, "\n# globex sees only its own");
     let _ = writeln!(
         out,
-        "curl -s {base_url}/properties {}",
+        "curl -s -w '\\n' {base_url}/properties {}",
         auth("GLOBEX_ADMIN")
     );
     if let Some(Some(acme_property)) = first_properties.first() {
@@ -207,14 +215,14 @@ pub async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceErr
         );
         let _ = writeln!(
             out,
-            "curl -s -i {base_url}/properties/{acme_property} {}",
+            "curl -s -w '\\n' -i {base_url}/properties/{acme_property} {}",
             auth("GLOBEX_ADMIN")
         );
     }
     let _ = writeln!(out, "\n# a viewer cannot write: 403");
     let _ = writeln!(
         out,
-        "curl -s -i -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
+        "curl -s -w '\\n' -i -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
         auth("ACME_VIEWER")
     );
     let _ = writeln!(
@@ -223,22 +231,26 @@ pub async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceErr
     );
     let _ = writeln!(
         out,
-        "curl -s -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
+        "curl -s -w '\\n' -X POST {base_url}/properties {} -H 'content-type: application/json' -d '{{\"name\": \"Annex\", \"address\": \"3 Side Street\"}}'",
         auth("ACME_MEMBER")
     );
-    let _ = writeln!(out, "curl -s {base_url}/audit {}", auth("ACME_ADMIN"));
+    let _ = writeln!(
+        out,
+        "curl -s -w '\\n' {base_url}/audit {}",
+        auth("ACME_ADMIN")
+    );
     let _ = writeln!(
         out,
         "\n# the platform operator lists tenants and makes a redeem code"
     );
     let _ = writeln!(
         out,
-        "curl -s {base_url}/system/tenants {}",
+        "curl -s -w '\\n' {base_url}/system/tenants {}",
         auth("OPERATOR")
     );
     let _ = writeln!(
         out,
-        "curl -s -X POST {base_url}/system/redeem-codes {} -H 'content-type: application/json' -d '{{\"plan\": \"free\"}}'",
+        "curl -s -w '\\n' -X POST {base_url}/system/redeem-codes {} -H 'content-type: application/json' -d '{{\"plan\": \"free\"}}'",
         auth("OPERATOR")
     );
     Ok(out)

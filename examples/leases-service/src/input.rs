@@ -1,161 +1,281 @@
-//! Reading request bodies and list queries, with field-level errors.
+//! Reading request bodies and ids, with field-level errors.
+//!
+//! A body is read in two steps: it must be a JSON document (else 400) that
+//! is an object (else 422), and then each field is checked on its own, so a
+//! client learns about every invalid field at once. Details speak JSON
+//! (`must be a string`, `must be an integer`), never the service's types.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tenancy_core::TenantId;
 
 use crate::problem::{ApiError, FieldError};
 
 /// The most a request body may hold.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A JSON body. Syntax errors are 400; a missing or mistyped field is 422
-/// naming the field; over [`MAX_BODY_BYTES`] is 413. Unknown fields are
-/// ignored: in particular a tenant named in a body means nothing, since the
-/// tenant comes from the token alone.
+/// The field name a problem uses for the body as a whole.
+pub const BODY_FIELD: &str = "(body)";
+
+/// A body the service reads field by field, collecting every failure.
+pub trait FromJson: Sized {
+    /// Reads the fields from `body`; `None` when any failed (each failure
+    /// recorded in `body`).
+    fn from_json(body: &mut Fields) -> Option<Self>;
+}
+
+/// A body with no fields: any JSON object.
+impl FromJson for () {
+    fn from_json(_: &mut Fields) -> Option<Self> {
+        Some(())
+    }
+}
+
+/// A JSON object body. Syntax errors are 400; anything but an object, or a
+/// missing, mistyped or invalid field, is 422 naming every field at fault;
+/// over [`MAX_BODY_BYTES`] is 413. Unknown fields are ignored: in
+/// particular a tenant named in a body means nothing, since the tenant comes
+/// from the token alone.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// Like [`JsonBody`], but an empty body is allowed (`None`); a body that is
+/// present must still be a JSON object.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest {
+                detail: "the request body could not be read".into(),
+                errors: Vec::new(),
+            }
+        }
+    })
+}
+
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest {
-                    detail: "the request body could not be read".into(),
-                    errors: Vec::new(),
-                }
-            }
-        })?;
+        let bytes = read_bytes(req, state).await?;
         parse(&bytes).map(JsonBody)
     }
 }
 
-/// Parses a JSON document into `T` with the errors described on [`JsonBody`].
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        parse(&bytes).map(|v| OptionalJsonBody(Some(v)))
+    }
+}
+
+/// Parses a JSON object into `T` with the errors described on [`JsonBody`].
+pub fn parse<T: FromJson>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    // Syntax first: a document that is not JSON at all is a 400 even when a
-    // type error comes earlier in it.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| ApiError::BadRequest {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
         detail: format!(
             "malformed JSON: {}",
             e.to_string().split(" at line ").next().unwrap_or_default()
         ),
         errors: Vec::new(),
     })?;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        // serde_json appends " at line L column C"; the field says more.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        if inner.is_data() {
-            let field = match message.strip_prefix("missing field `") {
-                Some(rest) => {
-                    let name = rest.trim_end_matches('`');
-                    if path == "." {
-                        name.to_owned()
-                    } else {
-                        format!("{path}.{name}")
-                    }
-                }
-                None if message.starts_with("unknown field `") => message
-                    .trim_start_matches("unknown field `")
-                    .split('`')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                None => path,
-            };
-            ApiError::Unprocessable(vec![FieldError::new(field, message)])
-        } else {
-            ApiError::BadRequest {
-                detail: format!("malformed JSON: {message}"),
-                errors: Vec::new(),
-            }
-        }
-    })?;
-    de.end().map_err(|_| ApiError::BadRequest {
-        detail: "malformed JSON: trailing characters after the document".into(),
+    let Value::Object(map) = value else {
+        return Err(ApiError::field(BODY_FIELD, "must be a JSON object"));
+    };
+    let mut fields = Fields {
+        map,
         errors: Vec::new(),
-    })?;
-    Ok(value)
+    };
+    let value = T::from_json(&mut fields);
+    match value {
+        Some(value) if fields.errors.is_empty() => Ok(value),
+        _ if !fields.errors.is_empty() => Err(ApiError::Unprocessable(fields.errors)),
+        _ => Err(ApiError::Internal),
+    }
 }
 
-/// Collects validation failures so a client sees all of them at once.
-#[derive(Debug, Default)]
-pub struct Checks(Vec<FieldError>);
+/// The fields of a JSON object body, and the failures found so far.
+#[derive(Debug)]
+pub struct Fields {
+    map: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
 
-impl Checks {
+impl Fields {
     /// Records a failure of `field` unless `ok`.
-    pub fn check(&mut self, ok: bool, field: &str, detail: &str) -> &mut Self {
+    pub fn check(&mut self, ok: bool, field: &str, detail: &str) {
         if !ok {
-            self.0.push(FieldError::new(field, detail));
+            self.errors.push(FieldError::new(field, detail));
         }
-        self
     }
 
-    /// A text field: trimmed, 1 to `max` characters.
-    pub fn text(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
-        let value = value.trim();
-        self.check(!value.is_empty(), field, "must not be empty");
-        self.check(
-            value.chars().count() <= max,
-            field,
-            &format!("must be at most {max} characters"),
-        )
+    fn take<T>(
+        &mut self,
+        name: &str,
+        optional: bool,
+        convert: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        let failed = |fields: &mut Self, detail: String| {
+            fields.errors.push(FieldError::new(name, detail));
+            None
+        };
+        match self.map.get(name) {
+            None if optional => Some(None),
+            None => failed(self, "is required".into()),
+            // `null` is not a value of any field: a field that may be left
+            // out is left out, not nulled.
+            Some(Value::Null) => failed(self, "must not be null".into()),
+            Some(value) => match convert(value) {
+                Ok(v) => Some(Some(v)),
+                Err(detail) => failed(self, detail),
+            },
+        }
     }
 
-    /// `Ok` when nothing failed, else a 422 listing every failure.
-    pub fn finish(&mut self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
+    /// A field that must be present; `None` when it failed (recorded).
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        convert: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<T> {
+        self.take(name, false, convert).flatten()
+    }
+
+    /// A field that may be left out (`Some(None)`); `None` when it failed
+    /// (recorded). `null` is a failure.
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        convert: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        self.take(name, true, convert)
+    }
+}
+
+/// Any string, as sent.
+pub fn string(value: &Value) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "must be a string".into())
+}
+
+/// A text field: a string, trimmed, 1 to `max` characters.
+pub fn text(max: usize) -> impl FnOnce(&Value) -> Result<String, String> {
+    move |value| {
+        let text = string(value)?;
+        let text = text.trim();
+        if text.is_empty() {
+            Err("must not be empty".into())
+        } else if text.chars().count() > max {
+            Err(format!("must be at most {max} characters"))
         } else {
-            Err(ApiError::Unprocessable(std::mem::take(&mut self.0)))
+            Ok(text.to_owned())
         }
     }
+}
+
+/// An integer in `min..=max`.
+pub fn integer(min: i64, max: i64) -> impl FnOnce(&Value) -> Result<i64, String> {
+    move |value| {
+        let range = || format!("must be an integer from {min} to {max}");
+        match value {
+            Value::Number(n) => match n.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(range()),
+            },
+            _ => Err(range()),
+        }
+    }
+}
+
+/// A date `YYYY-MM-DD`.
+pub fn date(value: &Value) -> Result<String, String> {
+    match value.as_str() {
+        Some(text) if crate::clock::is_date(text) => Ok(text.to_owned()),
+        _ => Err("must be a date `YYYY-MM-DD`".into()),
+    }
+}
+
+/// A resource id: a UUID in any letter case, returned in the canonical
+/// lower-case form every id is stored and looked up in.
+pub fn id(value: &Value) -> Result<String, String> {
+    value
+        .as_str()
+        .and_then(canonical_id)
+        .ok_or_else(|| "must be a UUID".into())
+}
+
+/// The canonical (lower-case, hyphenated) text of the UUID `text`, read
+/// with the same parser as tenant ids; `None` if it is not one.
+pub fn canonical_id(text: &str) -> Option<String> {
+    TenantId::parse(text).ok().map(|id| id.to_string())
+}
+
+/// A resource id in a path: its canonical text, or 404 (a malformed id
+/// names nothing).
+pub fn path_id(text: &str) -> Result<String, ApiError> {
+    canonical_id(text).ok_or(ApiError::NotFound)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
-    #[derive(Debug, Deserialize)]
-    #[expect(dead_code, reason = "fields are read by serde only")]
+    #[derive(Debug)]
     struct Lease {
         lessee: String,
         rent_cents: i64,
     }
 
-    fn fields(e: ApiError) -> (u16, Vec<String>) {
+    impl FromJson for Lease {
+        fn from_json(body: &mut Fields) -> Option<Self> {
+            let lessee = body.required("lessee", text(10));
+            let rent_cents = body.required("rent_cents", integer(0, 100));
+            Some(Lease {
+                lessee: lessee?,
+                rent_cents: rent_cents?,
+            })
+        }
+    }
+
+    fn fields(e: ApiError) -> (u16, Vec<String>, String) {
         let status = e.status().as_u16();
+        let detail = e.to_problem().detail().unwrap_or_default().to_owned();
         match e {
-            ApiError::Unprocessable(errors) => {
-                (status, errors.into_iter().map(|e| e.field).collect())
-            }
-            _ => (status, Vec::new()),
+            ApiError::Unprocessable(errors) => (
+                status,
+                errors.into_iter().map(|e| e.field).collect(),
+                detail,
+            ),
+            _ => (status, Vec::new(), detail),
         }
     }
 
     #[test]
-    fn each_failure_names_its_field_or_is_a_syntax_error() {
+    fn every_failure_names_its_field_or_is_a_syntax_error() {
         let check = |body: &str, status: u16, field: &[&str]| {
-            let (s, f) = fields(parse::<Lease>(body.as_bytes()).unwrap_err());
+            let (s, f, detail) = fields(parse::<Lease>(body.as_bytes()).unwrap_err());
             assert_eq!(
                 (s, f.iter().map(String::as_str).collect::<Vec<_>>()),
                 (status, field.to_vec()),
                 "{body}"
+            );
+            assert!(
+                !detail.contains("i64") && !detail.contains("struct"),
+                "{detail}"
             );
         };
         check(
@@ -163,12 +283,29 @@ mod tests {
             422,
             &["rent_cents"],
         );
+        check(
+            r#"{"lessee": 5, "rent_cents": "x"}"#,
+            422,
+            &["lessee", "rent_cents"],
+        );
+        check(r#"{"lessee": null}"#, 422, &["lessee", "rent_cents"]);
         check(r#"{"lessee": "a"}"#, 422, &["rent_cents"]);
+        check(r#"["a", 1]"#, 422, &[BODY_FIELD]);
         check("[1, 2", 400, &[]);
         check(r#"{"lessee": "a", "rent_cents": 1"#, 400, &[]);
         check(r#"{"lessee": "a", "rent_cents": 1} x"#, 400, &[]);
         check("", 400, &[]);
-        let ignored = parse::<Lease>(br#"{"lessee": "a", "rent_cents": 1, "tenant_id": "x"}"#);
-        assert!(ignored.is_ok(), "unknown fields are ignored");
+        let ignored = parse::<Lease>(br#"{"lessee": " a ", "rent_cents": 1, "tenant_id": "x"}"#);
+        assert_eq!(
+            ignored.map(|l| (l.lessee, l.rent_cents)).ok(),
+            Some(("a".into(), 1))
+        );
+    }
+
+    #[test]
+    fn ids_are_canonical_in_any_case() {
+        let lower = "0b8f5c1e-4a4e-4f0e-9a59-2d6c2f8c7a10";
+        assert_eq!(canonical_id(&lower.to_uppercase()).as_deref(), Some(lower));
+        assert_eq!(canonical_id("not-a-uuid"), None);
     }
 }

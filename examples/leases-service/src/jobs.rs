@@ -146,7 +146,7 @@ async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ApiError> {
         return Ok(false);
     }
     let entry = Entry {
-        subject: Some(job.requested_by),
+        subject: crate::audit::Actor::Subject(job.requested_by),
         action: "lease.reminder.sent",
         resource: Some(("lease", &job.lease_id)),
         outcome: tenancy_core::Outcome::Allowed,

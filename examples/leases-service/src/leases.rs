@@ -4,15 +4,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sea_query::{ExprTrait, Order, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
-use crate::clock::is_date;
-use crate::input::{Checks, JsonBody};
+use crate::input::{
+    Fields, FromJson, JsonBody, OptionalJsonBody, date, id as resource_id, integer, path_id, text,
+};
 use crate::jobs::ReminderJob;
 use crate::page::{Page, PageRequest};
 use crate::permissions::*;
@@ -70,7 +71,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
 }
 
 /// `POST /leases` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct NewLease {
     property_id: String,
     lessee: String,
@@ -79,8 +80,28 @@ pub struct NewLease {
     rent_cents: i64,
 }
 
+impl FromJson for NewLease {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let property_id = body.required("property_id", resource_id);
+        let lessee = body.required("lessee", text(200));
+        let start_date = body.required("start_date", date);
+        let end_date = body.required("end_date", date);
+        let rent_cents = body.required("rent_cents", integer(0, MAX_RENT_CENTS));
+        if let (Some(start), Some(end)) = (&start_date, &end_date) {
+            body.check(end > start, "end_date", "must be after `start_date`");
+        }
+        Some(NewLease {
+            property_id: property_id?,
+            lessee: lessee?,
+            start_date: start_date?,
+            end_date: end_date?,
+            rent_cents: rent_cents?,
+        })
+    }
+}
+
 /// `PATCH /leases/{id}` body: the fields to change.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct LeasePatch {
     property_id: Option<String>,
     lessee: Option<String>,
@@ -89,42 +110,35 @@ pub struct LeasePatch {
     rent_cents: Option<i64>,
 }
 
+impl FromJson for LeasePatch {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let property_id = body.optional("property_id", resource_id);
+        let lessee = body.optional("lessee", text(200));
+        let start_date = body.optional("start_date", date);
+        let end_date = body.optional("end_date", date);
+        let rent_cents = body.optional("rent_cents", integer(0, MAX_RENT_CENTS));
+        Some(LeasePatch {
+            property_id: property_id?,
+            lessee: lessee?,
+            start_date: start_date?,
+            end_date: end_date?,
+            rent_cents: rent_cents?,
+        })
+    }
+}
+
 /// The largest rent accepted, in cents (a sanity bound, not a business rule).
 const MAX_RENT_CENTS: i64 = 1_000_000_000_000;
 
+/// The checks across fields of a merged lease (each field was checked on
+/// its own when read).
 fn check_fields(lease: &NewLease) -> Result<(), ApiError> {
-    let mut checks = Checks::default();
-    checks
-        .check(
-            tenancy_core::TenantId::parse(&lease.property_id).is_ok(),
-            "property_id",
-            "must be a property id (UUID)",
-        )
-        .text("lessee", &lease.lessee, 200)
-        .check(
-            is_date(&lease.start_date),
-            "start_date",
-            "must be a date `YYYY-MM-DD`",
-        )
-        .check(
-            is_date(&lease.end_date),
-            "end_date",
-            "must be a date `YYYY-MM-DD`",
-        )
-        .check(
-            (0..=MAX_RENT_CENTS).contains(&lease.rent_cents),
-            "rent_cents",
-            "must be from 0 to 1000000000000",
-        );
-    if is_date(&lease.start_date) && is_date(&lease.end_date) {
-        // ISO dates order as text.
-        checks.check(
-            lease.end_date > lease.start_date,
-            "end_date",
-            "must be after `start_date`",
-        );
+    // ISO dates order as text.
+    if lease.end_date > lease.start_date {
+        Ok(())
+    } else {
+        Err(ApiError::field("end_date", "must be after `start_date`"))
     }
-    checks.finish()
 }
 
 /// 404 unless the property exists in the transaction's tenant: a property of
@@ -209,14 +223,13 @@ pub async fn create(
     JsonBody(body): JsonBody<NewLease>,
 ) -> Result<(StatusCode, Json<Lease>), ApiError> {
     let ctx = tenant.into_context();
-    check_fields(&body)?;
     let mut tx = state.db.tenant(&ctx).await?;
     property_exists(&mut tx, &body.property_id).await?;
     let now = crate::clock::now();
     let lease = Lease {
         id: crate::clock::new_id()?,
         property_id: body.property_id,
-        lessee: body.lessee.trim().to_owned(),
+        lessee: body.lessee,
         start_date: body.start_date,
         end_date: body.end_date,
         rent_cents: body.rent_cents,
@@ -240,6 +253,7 @@ pub async fn get(
     _: Require<LeasesRead>,
     Path(id): Path<String>,
 ) -> Result<ScopedJson<Lease>, ApiError> {
+    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let lease = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
@@ -257,6 +271,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<LeasePatch>,
 ) -> Result<Json<Lease>, ApiError> {
+    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let current = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
@@ -271,7 +286,7 @@ pub async fn update(
     property_exists(&mut tx, &merged.property_id).await?;
     let lease = Lease {
         property_id: merged.property_id,
-        lessee: merged.lessee.trim().to_owned(),
+        lessee: merged.lessee,
         start_date: merged.start_date,
         end_date: merged.end_date,
         rent_cents: merged.rent_cents,
@@ -296,6 +311,7 @@ pub async fn delete(
     _: Require<LeasesWrite>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let deleted = tx
@@ -325,7 +341,9 @@ pub async fn remind(
     tenant: Tenant,
     _: Require<LeasesWrite>,
     Path(id): Path<String>,
+    OptionalJsonBody(_): OptionalJsonBody<()>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
+    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;

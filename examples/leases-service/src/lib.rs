@@ -78,7 +78,8 @@ use crate::auth::Tokens;
 use crate::db::Db;
 use crate::input::MAX_BODY_BYTES;
 use crate::jobs::{JobQueue, JobStats};
-use crate::sink::DbAuditSink;
+use crate::page::CursorKey;
+use crate::sink::{DbAuditSink, SinkStats};
 use crate::state::{AppState, Inner};
 use crate::tenants::SqlDirectory;
 
@@ -91,6 +92,7 @@ const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
 pub struct Running {
     addr: SocketAddr,
     state: AppState,
+    audit: Arc<SinkStats>,
     generated_secret: Option<String>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
@@ -126,6 +128,11 @@ impl Running {
         self.state.jobs.stats()
     }
 
+    /// What the audit path for the tenancy layer's refusals did so far.
+    pub fn audit_stats(&self) -> &SinkStats {
+        &self.audit
+    }
+
     /// Seeds the demo tenants and returns the text to print.
     pub async fn seed_demo(&self) -> Result<String> {
         demo::seed(&self.state, &self.base_url()).await
@@ -149,10 +156,13 @@ impl Running {
     }
 }
 
-/// Connects to the database (creating and, on PostgreSQL, verifying the
-/// schema), binds `config.addr` and serves in the background.
+/// Binds `config.addr`, connects to the database (creating and, on
+/// PostgreSQL, verifying the schema) and serves in the background. The
+/// address is bound first, so a busy port leaves nothing behind.
 pub async fn start(config: Config) -> Result<Running> {
     config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
     let (secret, generated_secret) = match &config.jwt_secret {
         Some(secret) => (secret.clone(), None),
         None => {
@@ -171,11 +181,13 @@ pub async fn start(config: Config) -> Result<Running> {
     // Token, tenant status, plan limits (rate and concurrency), scope and
     // permission checks all come from the tenancy layer.
     let limits = Arc::new(TenantLimits::in_memory(100_000));
+    let sink = DbAuditSink::new(db.clone());
+    let audit = sink.stats();
     let layer = TenancyLayer::builder()
         .validator(tokens.validator())
         .cache(Arc::clone(&tenants))
         .limits(Arc::clone(&limits))
-        .audit(Arc::new(DbAuditSink::new(db.clone())))
+        .audit(Arc::new(sink))
         .max_body_bytes(MAX_BODY_BYTES as u64)
         .build()?;
     let state = AppState::new(Inner {
@@ -186,9 +198,8 @@ pub async fn start(config: Config) -> Result<Running> {
         roles: RoleRegistry::with_builtins(),
         jobs,
         config: config.clone(),
+        cursors: CursorKey::derive(secret.as_bytes()),
     });
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
     let (shutdown, stop) = oneshot::channel::<()>();
     let app = routes::router(state.clone(), layer);
     let task = tokio::spawn(async move {
@@ -201,6 +212,7 @@ pub async fn start(config: Config) -> Result<Running> {
     Ok(Running {
         addr,
         state,
+        audit,
         generated_secret,
         shutdown,
         task,

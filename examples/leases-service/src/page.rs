@@ -7,27 +7,142 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
 use crate::problem::{ApiError, FieldError};
+use crate::state::AppState;
 
 /// The default page size.
 pub const DEFAULT_LIMIT: i64 = 20;
 /// The largest page size.
 pub const MAX_LIMIT: i64 = 100;
 
+/// The server key cursors are sealed with: a cursor is opaque (the position
+/// is encrypted), cannot be forged, and works only on the list it came from.
+#[derive(Clone)]
+pub struct CursorKey(Arc<[u8; 64]>);
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(..)")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The tag's length in bytes (128 bits).
+const TAG_BYTES: usize = 16;
+
+impl CursorKey {
+    /// A key derived from the service's secret (so cursors survive a restart
+    /// with the same secret, and say nothing about it).
+    pub fn derive(secret: &[u8]) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"leases-service cursor key\0")
+            .chain_update(secret)
+            .finalize();
+        // HMAC pads a short key with zeros to its block size; doing it here
+        // makes the key's length fixed, and keying infallible.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&digest);
+        CursorKey(Arc::new(key))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
+        let mut mac = <HmacSha256 as KeyInit>::new(&(*self.0).into());
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac
+    }
+
+    fn tag(&self, list: &str, position: i64) -> HmacSha256 {
+        self.mac(&[b"tag", list.as_bytes(), &position.to_be_bytes()])
+    }
+
+    fn stream(&self, tag: &[u8]) -> [u8; 32] {
+        self.mac(&[b"enc", tag]).finalize().into_bytes().into()
+    }
+
+    /// Seals `position` of `list` into a cursor: a tag over the list and the
+    /// position, then the position encrypted under a keystream derived from
+    /// the tag (a deterministic, misuse-resistant construction).
+    pub fn seal(&self, list: &str, position: i64) -> String {
+        let tag = self.tag(list, position).finalize().into_bytes();
+        let tag = &tag[..TAG_BYTES];
+        let stream = self.stream(tag);
+        let mut out = String::with_capacity(2 * (TAG_BYTES + 8));
+        let hidden = position
+            .to_be_bytes()
+            .into_iter()
+            .zip(stream)
+            .map(|(p, k)| p ^ k);
+        for byte in tag.iter().copied().chain(hidden) {
+            out.push_str(&format!("{byte:02x}"));
+        }
+        out
+    }
+
+    /// Opens a cursor from [`CursorKey::seal`] for `list`; `None` for a
+    /// forged or altered cursor, or one of another list.
+    pub fn open(&self, list: &str, cursor: &str) -> Option<i64> {
+        if cursor.len() != 2 * (TAG_BYTES + 8) {
+            return None;
+        }
+        let bytes = (0..cursor.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let (tag, hidden) = bytes.split_at(TAG_BYTES);
+        let stream = self.stream(tag);
+        let mut position = [0u8; 8];
+        for (i, (h, k)) in hidden.iter().zip(stream).enumerate() {
+            position[i] = h ^ k;
+        }
+        let position = i64::from_be_bytes(position);
+        // Constant-time comparison, by the MAC itself.
+        let same = self.tag(list, position).verify_truncated_left(tag).is_ok();
+        (same && position > 0).then_some(position)
+    }
+}
+
 /// Which page a list request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PageRequest {
     /// How many items at most.
     pub limit: i64,
     /// Only items older than this position (exclusive).
     pub before: i64,
+    /// The list (its path): cursors are bound to it.
+    list: String,
+    key: CursorKey,
 }
 
 impl PageRequest {
+    /// The first page of `list`, `limit` items long.
+    pub fn first(list: &str, limit: i64, key: CursorKey) -> Self {
+        PageRequest {
+            limit,
+            before: i64::MAX,
+            list: list.to_owned(),
+            key,
+        }
+    }
+
     /// How many rows to fetch: one more than the page, to learn whether a
     /// next page exists.
     pub fn fetch(&self) -> u64 {
         self.limit.unsigned_abs() + 1
+    }
+
+    /// The cursor for the items after `position` in this list.
+    pub fn cursor(&self, position: i64) -> String {
+        self.key.seal(&self.list, position)
     }
 }
 
@@ -47,7 +162,7 @@ impl<T> Page<T> {
         let more = rows.len() as i64 > request.limit;
         rows.truncate(request.limit as usize);
         let next_cursor = if more {
-            rows.last().map(|(position, _)| encode_cursor(*position))
+            rows.last().map(|(position, _)| request.cursor(*position))
         } else {
             None
         };
@@ -58,34 +173,13 @@ impl<T> Page<T> {
     }
 }
 
-const CURSOR_PREFIX: &str = "p1:";
-
-/// Hides a position behind an opaque token.
-pub fn encode_cursor(position: i64) -> String {
-    format!("{CURSOR_PREFIX}{position}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Reads a token from [`encode_cursor`].
-pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    if !cursor.len().is_multiple_of(2) || cursor.len() > 64 {
-        return None;
-    }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let position: i64 = text.strip_prefix(CURSOR_PREFIX)?.parse().ok()?;
-    (position > 0).then_some(position)
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
+impl FromRequestParts<AppState> for PageRequest {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::BadRequest {
@@ -103,12 +197,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
                 _ => return Err(bad("limit", "must be an integer from 1 to 100")),
             },
         };
-        let before = match params.get("cursor") {
-            None => i64::MAX,
-            Some(text) => decode_cursor(text)
-                .ok_or_else(|| bad("cursor", "is not a cursor from this list"))?,
-        };
-        Ok(PageRequest { limit, before })
+        let mut page = PageRequest::first(parts.uri.path(), limit, state.cursors.clone());
+        if let Some(text) = params.get("cursor") {
+            page.before = page
+                .key
+                .open(&page.list, text)
+                .ok_or_else(|| bad("cursor", "is not a cursor from this list"))?;
+        }
+        Ok(page)
     }
 }
 
@@ -116,23 +212,45 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
 mod tests {
     use super::*;
 
+    fn key() -> CursorKey {
+        CursorKey::derive(b"a test secret of thirty-two bytes")
+    }
+
     #[test]
     fn cursor_roundtrips_and_refuses_forgeries() {
-        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
-        assert_eq!(decode_cursor("42"), None);
-        assert_eq!(decode_cursor("zz"), None);
-        assert_eq!(decode_cursor(&encode_cursor(-1)), None);
+        let key = key();
+        let cursor = key.seal("/properties", 1_763_800_000_123_456);
+        assert_eq!(
+            key.open("/properties", &cursor),
+            Some(1_763_800_000_123_456)
+        );
+        assert!(
+            !cursor.contains("1763800000123456")
+                && !cursor.contains(&format!("{:x}", 1_763_800_000_123_456_i64)),
+            "the position shows through: {cursor}"
+        );
+        assert_eq!(key.open("/leases", &cursor), None, "another list's cursor");
+        let other = CursorKey::derive(b"another secret of thirty-two bytes");
+        assert_eq!(other.open("/properties", &cursor), None, "another key");
+        let mut flipped = cursor.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(key.open("/properties", &flipped), None, "an altered cursor");
+        assert_eq!(key.open("/properties", "42"), None);
+        assert_eq!(key.open("/properties", "zz"), None);
+        assert_eq!(key.open("/properties", &key.seal("/properties", -1)), None);
     }
 
     #[test]
     fn next_cursor_only_when_more_rows_exist() {
-        let request = PageRequest {
-            limit: 2,
-            before: i64::MAX,
-        };
-        let page = Page::from_rows(request, vec![(9, 'a'), (7, 'b'), (3, 'c')]);
+        let request = PageRequest::first("/leases", 2, key());
+        let page = Page::from_rows(request.clone(), vec![(9, 'a'), (7, 'b'), (3, 'c')]);
         assert_eq!(page.items, vec!['a', 'b']);
-        assert_eq!(page.next_cursor.as_deref().and_then(decode_cursor), Some(7));
+        assert_eq!(
+            page.next_cursor.and_then(|c| key().open("/leases", &c)),
+            Some(7)
+        );
         let last = Page::from_rows(request, vec![(3, 'c')]);
         assert_eq!(last.next_cursor, None);
     }

@@ -8,7 +8,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tenancy_axum::Problem;
-use tenancy_axum::problem::types;
+
+use crate::input::MAX_BODY_BYTES;
+
+/// Every problem `type` is this prefix and a kebab-case name, the tenancy
+/// layer's namespace (`urn:tenancy:problem:not-found`).
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:tenancy:problem:";
 use tenancy_core::AccessError;
 
 /// One field that failed to parse or validate.
@@ -46,6 +51,9 @@ pub enum ApiError {
     Forbidden(String),
     /// 404: nothing with that id in this tenant.
     NotFound,
+    /// 404 outside a tenant (an unknown path, tenant or redeem code), saying
+    /// what was not found.
+    Absent(&'static str),
     /// 405: the path exists, the method does not.
     MethodNotAllowed,
     /// 409: the request conflicts with the current state.
@@ -72,7 +80,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::Absent(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -82,18 +90,20 @@ impl ApiError {
         }
     }
 
+    /// The `type` suffix and the title, in the tenancy layer's namespace and
+    /// wording, so a client sees one vocabulary whichever part refused.
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
-            ApiError::BadRequest { .. } => ("bad-request", "Bad request"),
-            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
-            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::NotFound => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
-            ApiError::Conflict(_) => ("conflict", "Conflict"),
-            ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
-            ApiError::Unprocessable(_) => ("validation", "Invalid request fields"),
-            ApiError::Internal => ("internal", "Internal server error"),
-            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::BadRequest { .. } => ("bad-request", "bad request"),
+            ApiError::Unauthorized(_) => ("invalid-token", "invalid token"),
+            ApiError::Forbidden(_) => ("missing-permission", "forbidden"),
+            ApiError::NotFound | ApiError::Absent(_) => ("not-found", "not found"),
+            ApiError::MethodNotAllowed => ("method-not-allowed", "method not allowed"),
+            ApiError::Conflict(_) => ("conflict", "conflict"),
+            ApiError::PayloadTooLarge => ("payload-too-large", "payload too large"),
+            ApiError::Unprocessable(_) => ("unprocessable", "invalid field"),
+            ApiError::Internal => ("internal", "internal error"),
+            ApiError::Unavailable => ("unavailable", "service unavailable"),
         }
     }
 
@@ -110,8 +120,12 @@ impl ApiError {
             ApiError::Unauthorized(detail) => (*detail).into(),
             ApiError::Forbidden(detail) | ApiError::Conflict(detail) => detail.clone(),
             ApiError::NotFound => "no such resource in this tenant".into(),
+            ApiError::Absent(detail) => (*detail).into(),
             ApiError::MethodNotAllowed => "this method is not allowed here".into(),
-            ApiError::PayloadTooLarge => "the request body is over 64 KiB".into(),
+            // Word for word what the tenancy layer says for a declared length.
+            ApiError::PayloadTooLarge => {
+                format!("request body is larger than {MAX_BODY_BYTES} bytes")
+            }
             ApiError::Unprocessable(errors) => fields(errors),
             ApiError::Internal => "the service failed; the request changed nothing".into(),
             ApiError::Unavailable => "a dependency is unavailable; try again".into(),
@@ -124,18 +138,7 @@ impl ApiError {
     pub fn to_problem(&self) -> Problem {
         let status = self.status();
         let (kind, title) = self.kind();
-        let type_uri = match self {
-            ApiError::BadRequest { .. } => types::BAD_REQUEST.into(),
-            ApiError::Unauthorized(_) => types::INVALID_TOKEN.into(),
-            ApiError::Forbidden(_) => types::MISSING_PERMISSION.into(),
-            ApiError::NotFound => types::NOT_FOUND.into(),
-            ApiError::Conflict(_) => types::CONFLICT.into(),
-            ApiError::PayloadTooLarge => types::PAYLOAD_TOO_LARGE.into(),
-            ApiError::Unprocessable(_) => types::UNPROCESSABLE.into(),
-            ApiError::Internal => types::INTERNAL.into(),
-            ApiError::Unavailable => types::UNAVAILABLE.into(),
-            ApiError::MethodNotAllowed => format!("urn:leases:problem:{kind}"),
-        };
+        let type_uri = format!("{PROBLEM_TYPE_PREFIX}{kind}");
         let mut problem = Problem::new(status, type_uri, title).with_detail(self.detail());
         match self {
             ApiError::BadRequest { errors, .. } | ApiError::Unprocessable(errors)

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sea_query::{ExprTrait, Order, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenancy_axum::{Require, ScopedJson, Tenant};
@@ -12,7 +12,7 @@ use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
-use crate::input::{Checks, JsonBody};
+use crate::input::{Fields, FromJson, JsonBody, path_id, text};
 use crate::page::{Page, PageRequest};
 use crate::permissions::{PropertiesRead, PropertiesWrite};
 use crate::problem::ApiError;
@@ -61,17 +61,39 @@ async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiError
 }
 
 /// `POST /properties` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct NewProperty {
     name: String,
     address: String,
 }
 
+impl FromJson for NewProperty {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let name = body.required("name", text(200));
+        let address = body.required("address", text(500));
+        Some(NewProperty {
+            name: name?,
+            address: address?,
+        })
+    }
+}
+
 /// `PATCH /properties/{id}` body: the fields to change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct PropertyPatch {
     name: Option<String>,
     address: Option<String>,
+}
+
+impl FromJson for PropertyPatch {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let name = body.optional("name", text(200));
+        let address = body.optional("address", text(500));
+        Some(PropertyPatch {
+            name: name?,
+            address: address?,
+        })
+    }
 }
 
 /// `GET /properties` (needs `properties:read`), newest first.
@@ -109,15 +131,11 @@ pub async fn create(
     _: Require<PropertiesWrite>,
     JsonBody(body): JsonBody<NewProperty>,
 ) -> Result<(StatusCode, Json<Property>), ApiError> {
-    Checks::default()
-        .text("name", &body.name, 200)
-        .text("address", &body.address, 500)
-        .finish()?;
     let now = crate::clock::now();
     let property = Property {
         id: crate::clock::new_id()?,
-        name: body.name.trim().to_owned(),
-        address: body.address.trim().to_owned(),
+        name: body.name,
+        address: body.address,
         created_at: now.clone(),
         updated_at: now,
     };
@@ -144,6 +162,7 @@ pub async fn get(
     _: Require<PropertiesRead>,
     Path(id): Path<String>,
 ) -> Result<ScopedJson<Property>, ApiError> {
+    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let owner = tx.tenant();
@@ -159,22 +178,15 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<PropertyPatch>,
 ) -> Result<Json<Property>, ApiError> {
-    let mut checks = Checks::default();
-    if let Some(name) = &patch.name {
-        checks.text("name", name, 200);
-    }
-    if let Some(address) = &patch.address {
-        checks.text("address", address, 500);
-    }
-    checks.finish()?;
+    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let mut change =
         Update::table("properties").set("updated_at", Value::from(crate::clock::now()));
     if let Some(name) = &patch.name {
-        change = change.set("name", Value::from(name.trim().to_owned()));
+        change = change.set("name", Value::from(name.clone()));
     }
     if let Some(address) = &patch.address {
-        change = change.set("address", Value::from(address.trim().to_owned()));
+        change = change.set("address", Value::from(address.clone()));
     }
     let changed = tx
         .execute(change.filter(col("properties", "id").eq(id.as_str())))
@@ -200,6 +212,7 @@ pub async fn delete(
     _: Require<PropertiesWrite>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let leased = tx
         .fetch_optional(

@@ -65,7 +65,7 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound
+    ApiError::Absent("no such path")
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -10,6 +10,7 @@ use crate::auth::Tokens;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::JobQueue;
+use crate::page::CursorKey;
 
 /// Shared state; cheap to clone.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct Inner {
     pub jobs: JobQueue,
     /// The settings it started with.
     pub config: Config,
+    /// Seals list cursors.
+    pub cursors: CursorKey,
 }
 
 impl AppState {

@@ -18,9 +18,9 @@ use tenancy_core::{
 };
 use tenancy_sql::Delete;
 
-use crate::audit::{self, Entry};
+use crate::audit::{self, Actor, Entry};
 use crate::db::Db;
-use crate::input::{Checks, JsonBody};
+use crate::input::{Fields, FromJson, JsonBody, string, text};
 use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
 use crate::problem::ApiError;
@@ -225,21 +225,36 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<TenantRow>, sqlx::Err
     row.as_ref().map(from_row).transpose()
 }
 
-/// `POST /system/tenants` and `POST /auth/redeem` bodies name these.
-#[derive(Debug, Deserialize)]
+/// `POST /system/tenants {slug, name, plan}` body.
+#[derive(Debug)]
 pub struct NewTenant {
-    slug: String,
+    slug: TenantSlug,
     name: String,
-    plan: String,
+    plan: PlanName,
 }
 
-fn validate(checks: &mut Checks, slug: &str, name: &str) -> Option<TenantSlug> {
-    let parsed = TenantSlug::parse(slug);
-    if let Err(e) = &parsed {
-        checks.check(false, "slug", &e.to_string());
+fn slug(value: &serde_json::Value) -> Result<TenantSlug, String> {
+    TenantSlug::parse(&string(value)?).map_err(|e| e.to_string())
+}
+
+fn plan(value: &serde_json::Value) -> Result<PlanName, String> {
+    value
+        .as_str()
+        .and_then(PlanName::parse)
+        .ok_or_else(|| "must be `free` or `pro`".into())
+}
+
+impl FromJson for NewTenant {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let slug = body.required("slug", slug);
+        let name = body.required("name", text(200));
+        let plan = body.required("plan", plan);
+        Some(NewTenant {
+            slug: slug?,
+            name: name?,
+            plan: plan?,
+        })
     }
-    checks.text("name", name, 200);
-    parsed.ok()
 }
 
 /// Inserts an active tenant with id `id` in `tx` (platform metadata). 409
@@ -280,18 +295,23 @@ async fn insert(
     }
 }
 
-/// Records a lifecycle event in the tenant's own log, as `subject`.
+/// Records a lifecycle event in the tenant's own log, as `actor` (the
+/// platform, for an operator: a tenant's log never shows an operator's id).
 async fn record_in_tenant(
     state: &AppState,
     tenant: TenantId,
-    subject: SubjectId,
+    actor: Actor,
     action: &str,
 ) -> Result<(), ApiError> {
+    let subject = match actor {
+        Actor::Subject(subject) => subject,
+        Actor::Platform | Actor::Unknown => SubjectId::from_u128(0),
+    };
     let ctx = TenantContext::tenant(tenant, subject, RoleName::admin(), PermissionSet::empty());
     let mut tx = state.db.tenant(&ctx).await?;
     let id = tenant.to_string();
     let entry = Entry {
-        subject: Some(subject),
+        subject: actor,
         action,
         resource: Some(("tenant", &id)),
         outcome: tenancy_core::Outcome::Allowed,
@@ -350,7 +370,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     sys.commit().await?;
-    record_in_tenant(state, row.id, operator.subject(), "tenant.create").await?;
+    record_in_tenant(state, row.id, Actor::of(operator), "tenant.create").await?;
     Ok(row)
 }
 
@@ -361,15 +381,7 @@ pub async fn create_route(
     _: Require<SystemTenants>,
     JsonBody(body): JsonBody<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
-    let mut checks = Checks::default();
-    let slug = validate(&mut checks, &body.slug, &body.name);
-    let plan = PlanName::parse(&body.plan);
-    checks.check(plan.is_some(), "plan", "must be `free` or `pro`");
-    checks.finish()?;
-    let (Some(slug), Some(plan)) = (slug, plan) else {
-        return Err(ApiError::Internal);
-    };
-    let record = create(&state, &operator, &slug, &body.name, plan).await?;
+    let record = create(&state, &operator, &body.slug, &body.name, body.plan).await?;
     Ok((StatusCode::CREATED, Json(TenantView::from(&record))))
 }
 
@@ -397,8 +409,18 @@ pub async fn list_route(
     Ok(Json(Page::from_rows(page, rows)))
 }
 
+const NO_SUCH_TENANT: &str = "no such tenant";
+
 fn parse_id(text: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(text).map_err(|_| ApiError::NotFound)
+    TenantId::parse(text).map_err(|_| ApiError::Absent(NO_SUCH_TENANT))
+}
+
+/// `a` or `an`, for the status's name.
+fn article(status: TenantStatus) -> &'static str {
+    match status.as_str().chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
 }
 
 /// Moves a tenant through `events`, recording each in its log.
@@ -421,11 +443,13 @@ async fn transition(
         .first()
         .map(from_row)
         .transpose()?
-        .filter(|t| t.status != TenantStatus::Deleted)
-        .ok_or(ApiError::NotFound)?;
+        // A `deleted` tenant still exists (its record and slug stay), so
+        // acting on it is a conflict with its state, not "not found".
+        .ok_or(ApiError::Absent(NO_SUCH_TENANT))?;
     let next = record.status.apply(event).map_err(|_| {
         ApiError::Conflict(format!(
-            "a {} tenant cannot {}",
+            "{} {} tenant cannot {}",
+            article(record.status),
             record.status,
             event.as_str()
         ))
@@ -439,7 +463,7 @@ async fn transition(
     .await?;
     sys.commit().await?;
     state.tenants.invalidate(id);
-    record_in_tenant(state, id, operator.subject(), &action).await?;
+    record_in_tenant(state, id, Actor::of(operator), &action).await?;
     record.status = next;
     Ok(record)
 }
@@ -494,8 +518,9 @@ pub async fn decommission(
         .first()
         .map(from_row)
         .transpose()?
-        .filter(|t| t.status != TenantStatus::Deleted)
-        .ok_or(ApiError::NotFound)?;
+        // A `deleted` tenant still exists (its record and slug stay), so
+        // acting on it is a conflict with its state, not "not found".
+        .ok_or(ApiError::Absent(NO_SUCH_TENANT))?;
     let mut status = record.status;
     for event in [TenantEvent::Suspend, TenantEvent::Decommission] {
         if let Ok(next) = status.apply(event) {
@@ -504,7 +529,8 @@ pub async fn decommission(
     }
     if status != TenantStatus::Decommissioning {
         return Err(ApiError::Conflict(format!(
-            "a {} tenant cannot be decommissioned",
+            "{} {} tenant cannot be decommissioned",
+            article(record.status),
             record.status
         )));
     }
@@ -567,9 +593,17 @@ pub async fn delete_route(
 }
 
 /// `POST /system/redeem-codes {plan}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct NewCode {
-    plan: String,
+    plan: PlanName,
+}
+
+impl FromJson for NewCode {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        Some(NewCode {
+            plan: body.required("plan", plan)?,
+        })
+    }
 }
 
 /// A one-time onboarding code.
@@ -586,8 +620,7 @@ pub async fn create_code_route(
     _: Require<SystemTenants>,
     JsonBody(body): JsonBody<NewCode>,
 ) -> Result<(StatusCode, Json<CodeView>), ApiError> {
-    let plan = PlanName::parse(&body.plan)
-        .ok_or_else(|| ApiError::field("plan", "must be `free` or `pro`"))?;
+    let plan = body.plan;
     let code = crate::clock::random_hex(16)?;
     let mut sys = state.db.system(&operator, "create a redeem code").await?;
     let insert = Query::insert()
@@ -606,11 +639,27 @@ pub async fn create_code_route(
 }
 
 /// `POST /auth/redeem {code, slug, name}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Redeem {
     code: String,
-    slug: String,
+    slug: TenantSlug,
     name: String,
+}
+
+impl FromJson for Redeem {
+    fn from_json(body: &mut Fields) -> Option<Self> {
+        let code = body.required("code", |value| match value.as_str() {
+            Some(code) if !code.is_empty() && code.len() <= 128 => Ok(code.to_owned()),
+            _ => Err("must be a redeem code".into()),
+        });
+        let slug = body.required("slug", slug);
+        let name = body.required("name", text(200));
+        Some(Redeem {
+            code: code?,
+            slug: slug?,
+            name: name?,
+        })
+    }
 }
 
 /// The new tenant and its first admin's token.
@@ -629,15 +678,7 @@ pub async fn redeem_route(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Redeem>,
 ) -> Result<(StatusCode, Json<Redeemed>), ApiError> {
-    let mut checks = Checks::default();
-    checks.check(
-        !body.code.is_empty() && body.code.len() <= 128,
-        "code",
-        "must be a redeem code",
-    );
-    let slug = validate(&mut checks, &body.slug, &body.name);
-    checks.finish()?;
-    let slug = slug.ok_or(ApiError::Internal)?;
+    let slug = body.slug;
     // Spending the code and creating the tenant are one transaction: the
     // code works once, and a refused request spends nothing.
     let mut tx = state.db.platform().begin().await?;
@@ -648,7 +689,7 @@ pub async fn redeem_route(
     .bind(&body.code)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(ApiError::NotFound)?;
+    .ok_or(ApiError::Absent("no such redeem code, or it was used"))?;
     let plan = PlanName::parse(&spent.try_get::<String, _>("plan")?).ok_or(ApiError::Internal)?;
     let record = insert(&mut tx, new_tenant_id()?, &slug, &body.name, plan).await?;
     let admin = SubjectId::from_random_bytes(crate::clock::random_bytes()?);
@@ -660,7 +701,7 @@ pub async fn redeem_route(
     let ctx = TenantContext::tenant(record.id, admin, RoleName::admin(), permissions);
     let token = state.tokens.issue(&ctx, state.config.token_lifetime)?;
     tx.commit().await?;
-    record_in_tenant(&state, record.id, admin, "tenant.redeem").await?;
+    record_in_tenant(&state, record.id, Actor::Subject(admin), "tenant.redeem").await?;
     Ok((
         StatusCode::CREATED,
         Json(Redeemed {

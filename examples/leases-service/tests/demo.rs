@@ -42,6 +42,9 @@ async fn printed_tokens_and_curl_lines_work(db: Db) {
     assert!(curls.len() >= 8, "{text}");
     for line in &curls {
         assert!(line.contains(&format!("{}/", s.base)), "{line}");
+        // Pasted output ends each answer with a newline, so answers do not
+        // run together with each other or the prompt.
+        assert!(line.starts_with("curl -s -w '\\n' "), "{line}");
         let var = line
             .split("Bearer $")
             .nth(1)

@@ -30,6 +30,15 @@ on_every_database! {
     a_tenant_over_its_rate_gets_429_and_others_do_not => rate_limit;
     a_tenant_over_its_concurrency_gets_429 => concurrency_limit;
     a_write_in_flight_during_decommissioning_leaves_nothing_behind => write_during_decommission;
+    tokens_of_any_standard_lifetime_up_to_the_cap_work => token_lifetime_cap;
+    upper_case_ids_name_the_same_resources => upper_case_ids;
+    a_flood_of_429s_writes_a_bounded_audit_trail => bounded_refusal_audit;
+    every_body_must_be_a_json_object => bodies_are_objects;
+    validation_reports_every_field_in_json_terms => every_invalid_field;
+    a_cursor_is_sealed_and_bound_to_its_list => sealed_cursors;
+    problems_speak_one_vocabulary => one_problem_vocabulary;
+    a_busy_port_leaves_no_database_behind => busy_port;
+    operator_actions_show_the_platform_in_a_tenants_log => platform_subject;
 }
 
 fn lease(property: &str) -> Value {
@@ -626,6 +635,15 @@ async fn validation(db: Db) {
 /// POSTs `body` with `Transfer-Encoding: chunked` (no declared length)
 /// over a raw connection; returns the status code.
 async fn chunked_post(s: &Service, path: &str, token: &str, body: &[u8]) -> u16 {
+    let text = chunked_post_text(s, path, token, body).await;
+    text.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Like [`chunked_post`]; returns the whole response as text.
+async fn chunked_post_text(s: &Service, path: &str, token: &str, body: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut conn = tokio::net::TcpStream::connect(s.running().addr())
         .await
@@ -649,11 +667,7 @@ async fn chunked_post(s: &Service, path: &str, token: &str, body: &[u8]) -> u16 
     let _ = conn.write_all(b"0\r\n\r\n").await;
     let mut response = Vec::new();
     let _ = conn.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response);
-    text.split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 async fn pagination(db: Db) {
@@ -848,16 +862,17 @@ async fn lifecycle(db: Db) {
     assert_eq!(s.count_rows("properties", &acme).await, 0);
     assert_eq!(s.count_rows("properties", &globex).await, 1);
     assert_eq!(s.get("/properties", &g).await.status, StatusCode::OK);
-    assert_eq!(
-        s.delete(&format!("/system/tenants/{acme}"), &op)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let r = s
-        .post(&format!("/system/tenants/{acme}/activate"), &op, json!({}))
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A deleted tenant still exists (its record and slug stay): acting on
+    // it again conflicts with its state, as the contract says.
+    let r = s.delete(&format!("/system/tenants/{acme}"), &op).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("a deleted tenant"), "{}", r.text);
+    for action in ["activate", "suspend"] {
+        let r = s
+            .post(&format!("/system/tenants/{acme}/{action}"), &op, json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{action}: {}", r.text);
+    }
     // The slug stays taken, so a new tenant cannot inherit old links.
     let r = s
         .post(
@@ -1104,5 +1119,524 @@ async fn write_during_decommission(db: Db) {
             "{table} kept a late row"
         );
     }
+    s.stop().await;
+}
+
+/// A token of `role` in `tenant` living `lifetime` seconds (`exp - iat`).
+fn living(tenant: &str, role: &str, lifetime: u64) -> String {
+    let mut c = claims("tenant", Some(tenant), role);
+    c["iat"] = json!(support::now() - 60);
+    c["exp"] = json!(support::now() - 60 + lifetime);
+    sign(&c, SECRET)
+}
+
+const DAY: u64 = 24 * 3600;
+
+async fn token_lifetime_cap(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    // Long-lived tokens as other issuers mint them: 20 days is within the
+    // default cap of 30 days; a year is not.
+    let r = s
+        .get("/properties", &living(&acme, "admin", 20 * DAY))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = s
+        .get("/properties", &living(&acme, "admin", 30 * DAY))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = s
+        .get("/properties", &living(&acme, "admin", 365 * DAY))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    s.stop().await;
+
+    // The cap is configurable (`TENANCY_JWT_MAX_LIFETIME_SECS`).
+    let Some(s) = Service::start_with(db, |c| {
+        c.max_token_lifetime = Duration::from_secs(3600);
+    })
+    .await
+    else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let r = s.get("/properties", &living(&acme, "admin", 1800)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = s
+        .get("/properties", &living(&acme, "admin", 2 * 3600))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    s.stop().await;
+}
+
+async fn upper_case_ids(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let globex = s.tenant("globex", "pro").await;
+    let a = token(&acme, "admin");
+    let prop = property(&s, &a, "Harbour View").await;
+    let upper = prop.to_uppercase();
+    assert_ne!(prop, upper);
+
+    let r = s.get(&format!("/properties/{upper}"), &a).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["id"], prop.as_str());
+    let r = s
+        .patch(&format!("/properties/{upper}"), &a, json!({"name": "Quay"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let r = s.post("/leases", &a, lease(&upper)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["property_id"], prop.as_str(), "stored canonical");
+    let lease_id = r.body["id"].as_str().unwrap().to_owned();
+    let lease_upper = lease_id.to_uppercase();
+    let r = s.get(&format!("/leases/{lease_upper}"), &a).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["property_id"], prop.as_str());
+    // The property is named by the upper-cased lease: deleting it conflicts.
+    let r = s.delete(&format!("/properties/{upper}"), &a).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = s
+        .patch(
+            &format!("/leases/{lease_upper}"),
+            &a,
+            json!({"property_id": upper}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["property_id"], prop.as_str());
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/leases/{lease_upper}/reminders"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+
+    // Another tenant still finds nothing, whatever the case.
+    let g = token(&globex, "admin");
+    assert_eq!(
+        s.get(&format!("/properties/{upper}"), &g).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.post("/leases", &g, lease(&upper)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The audit log names resources canonically.
+    let r = s.get("/audit", &a).await;
+    let ids: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["resource_id"].as_str())
+        .collect();
+    assert!(ids.contains(&prop.as_str()), "{}", r.text);
+    assert!(ids.iter().all(|id| *id == id.to_lowercase()), "{}", r.text);
+
+    let r = s.delete(&format!("/leases/{lease_upper}"), &a).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = s.delete(&format!("/properties/{upper}"), &a).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(s.count_rows("properties", &acme).await, 0);
+    s.stop().await;
+}
+
+async fn bounded_refusal_audit(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "free").await;
+    let a = token(&acme, "admin");
+    let started = std::time::Instant::now();
+    let mut limited = 0;
+    for _ in 0..150 {
+        if s.get("/properties", &a).await.status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs();
+    assert!(limited >= 50, "only {limited} requests were limited");
+    // Let the writer drain what was queued.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    use sqlx::Row;
+    let rows: i64 = sqlx::query(
+        "SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'tenant.limit'",
+    )
+    .bind(&acme)
+    .fetch_one(&s.inspect)
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    // At most one row per tenant per second, however many were refused.
+    assert!(rows >= 1, "no refusal was audited");
+    assert!(
+        rows <= elapsed as i64 + 2,
+        "{rows} audit rows for {limited} refusals in {elapsed} s"
+    );
+    let stats = s.running().audit_stats();
+    assert!(
+        stats.coalesced() + rows as u64 >= limited,
+        "uncounted refusals"
+    );
+    assert_eq!(stats.dropped(), 0);
+    s.stop().await;
+}
+
+/// Sends `body` as JSON text, whatever it holds.
+async fn raw(s: &Service, method: Method, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let r = s
+        .http
+        .request(method, format!("{}{path}", s.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn bodies_are_objects(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let a = token(&acme, "admin");
+    let prop = property(&s, &a, "Harbour View").await;
+    let r = s.post("/leases", &a, lease(&prop)).await;
+    let reminders = format!("/leases/{}/reminders", r.body["id"].as_str().unwrap());
+
+    let (status, body) = raw(&s, Method::POST, &reminders, &a, "{not json").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = raw(&s, Method::POST, &reminders, &a, "[1]").await;
+    assert_eq!(status, 422, "{body}");
+    for fine in ["", "{}", r#"{"note": "pay up"}"#] {
+        let (status, body) = raw(&s, Method::POST, &reminders, &a, fine).await;
+        assert_eq!(status, 202, "{fine:?}: {body}");
+    }
+
+    // serde reads a struct from a sequence; the service does not.
+    let (status, body) = raw(
+        &s,
+        Method::POST,
+        "/properties",
+        &a,
+        r#"["Annex", "3 Side St"]"#,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "(body)", "{body}");
+    assert_eq!(
+        body["errors"][0]["detail"], "must be a JSON object",
+        "{body}"
+    );
+    for other in ["\"Annex\"", "42", "null", "true"] {
+        let (status, body) = raw(&s, Method::POST, "/properties", &a, other).await;
+        assert_eq!(status, 422, "{other}: {body}");
+    }
+    let (status, _) = raw(
+        &s,
+        Method::POST,
+        "/system/tenants",
+        &operator(),
+        r#"["globex", "Globex", "free"]"#,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(s.count_rows("properties", &acme).await, 1);
+    s.stop().await;
+}
+
+async fn every_invalid_field(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let a = token(&acme, "admin");
+    let prop = property(&s, &a, "Harbour View").await;
+
+    let r = s
+        .post(
+            "/leases",
+            &a,
+            json!({
+                "property_id": 5,
+                "lessee": "",
+                "start_date": "yesterday",
+                "end_date": null,
+                "rent_cents": "12",
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        r.fields(),
+        [
+            "property_id",
+            "lessee",
+            "start_date",
+            "end_date",
+            "rent_cents"
+        ],
+        "{}",
+        r.text
+    );
+    let rent = &r.body["errors"][4]["detail"];
+    assert!(
+        rent.as_str().unwrap().contains("must be an integer"),
+        "{}",
+        r.text
+    );
+    for rust in ["i64", "struct", "String", "Option", "invalid type"] {
+        assert!(!r.text.contains(rust), "{rust} in {}", r.text);
+    }
+
+    let r = s.post("/properties", &a, json!({"address": 7})).await;
+    assert_eq!(r.fields(), ["name", "address"], "{}", r.text);
+    assert!(!r.text.contains("struct"), "{}", r.text);
+
+    // null is not a value for a required field, even in a patch.
+    let r = s
+        .patch(&format!("/properties/{prop}"), &a, json!({"name": null}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.fields(), ["name"]);
+    let r = s.get(&format!("/properties/{prop}"), &a).await;
+    assert_eq!(r.body["name"], "Harbour View");
+
+    let r = s.post("/leases", &a, lease(&prop)).await;
+    let lease_id = r.body["id"].as_str().unwrap().to_owned();
+    let r = s
+        .patch(
+            &format!("/leases/{lease_id}"),
+            &a,
+            json!({"rent_cents": 1.5, "lessee": null, "end_date": "2025-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.fields(), ["lessee", "rent_cents"], "{}", r.text);
+    let r = s.get(&format!("/leases/{lease_id}"), &a).await;
+    assert_eq!(r.body["rent_cents"], 120000);
+    s.stop().await;
+}
+
+async fn sealed_cursors(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let a = token(&acme, "admin");
+    for name in ["One", "Two", "Three"] {
+        let prop = property(&s, &a, name).await;
+        s.post("/leases", &a, lease(&prop)).await;
+    }
+    let r = s.get("/properties?limit=1", &a).await;
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.get(&format!("/properties?limit=1&cursor={cursor}"), &a)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A cursor works on its own list only.
+    for other in ["/leases", "/audit"] {
+        let r = s.get(&format!("{other}?limit=1&cursor={cursor}"), &a).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{other}: {}", r.text);
+    }
+    let r = s
+        .get(&format!("/system/tenants?cursor={cursor}"), &operator())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // It reveals no position (a timestamp in microseconds).
+    use sqlx::Row;
+    let seqs: Vec<i64> = sqlx::query("SELECT seq FROM properties WHERE tenant_id = $1")
+        .bind(&acme)
+        .fetch_all(&s.inspect)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("seq").unwrap())
+        .collect();
+    for seq in seqs {
+        let decimal = seq.to_string();
+        let hex_of_decimal: String = decimal.bytes().map(|b| format!("{b:02x}")).collect();
+        for shown in [decimal, format!("{seq:x}"), hex_of_decimal] {
+            assert!(!cursor.contains(&shown), "{cursor} shows {shown}");
+        }
+    }
+    // An altered cursor is refused.
+    let mut altered = cursor.into_bytes();
+    altered[0] = if altered[0] == b'a' { b'b' } else { b'a' };
+    let altered = String::from_utf8(altered).unwrap();
+    let r = s.get(&format!("/properties?cursor={altered}"), &a).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    s.stop().await;
+}
+
+async fn one_problem_vocabulary(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let a = token(&acme, "admin");
+    let op = operator();
+    const PREFIX: &str = "urn:tenancy:problem:";
+
+    // 405, like every other refusal, is in the one namespace.
+    let r = s.call(Method::PUT, "/properties", Some(&a), None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        r.body["type"].as_str().unwrap().starts_with(PREFIX),
+        "{}",
+        r.text
+    );
+    // Unknown paths and system routes are not "in this tenant".
+    let r = s.get("/nowhere", &a).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.text.contains("tenant"), "{}", r.text);
+    let unknown = leases_service::clock::new_id().unwrap();
+    for path in [
+        format!("/system/tenants/{unknown}/suspend"),
+        "/system/tenants/not-an-id/activate".to_owned(),
+    ] {
+        let r = s.post(&path, &op, json!({})).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!r.text.contains("in this tenant"), "{}", r.text);
+    }
+    let r = s
+        .post(
+            "/auth/redeem",
+            "",
+            json!({"code": "nope", "slug": "x-y", "name": "X"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.text.contains("in this tenant"), "{}", r.text);
+    // Grammar.
+    let r = s
+        .post(&format!("/system/tenants/{acme}/activate"), &op, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text.contains("an active tenant"), "{}", r.text);
+
+    // 413 reads the same whichever route and however the body came.
+    let big = format!(
+        "{{\"name\": \"{}\", \"address\": \"x\"}}",
+        "a".repeat(70 * 1024)
+    );
+    let declared_tenant = raw(&s, Method::POST, "/properties", &a, &big).await;
+    let declared_public = raw(&s, Method::POST, "/auth/redeem", &a, &big).await;
+    let chunked = chunked_post_text(&s, "/properties", &a, big.as_bytes()).await;
+    let chunked: Value =
+        serde_json::from_str(chunked.split("\r\n\r\n").nth(1).unwrap()).unwrap_or(Value::Null);
+    for (status, body) in [&declared_tenant, &declared_public, &(413, chunked.clone())] {
+        assert_eq!(*status, 413, "{body}");
+        for key in ["type", "title", "detail"] {
+            assert_eq!(body[key], declared_tenant.1[key], "{key}: {body}");
+        }
+        assert!(body["type"].as_str().unwrap().starts_with(PREFIX));
+    }
+    // Every other refusal is in the namespace too.
+    for r in [
+        s.get("/properties?limit=0", &a).await,
+        s.post("/properties", &a, json!({})).await,
+        s.get("/properties", "nope").await,
+        s.get("/system/tenants", &a).await,
+    ] {
+        assert!(
+            r.body["type"].as_str().unwrap().starts_with(PREFIX),
+            "{}",
+            r.text
+        );
+    }
+    s.stop().await;
+}
+
+async fn busy_port(db: Db) {
+    let Some((mut config, scratch)) = support::Scratch::create(db).await else {
+        return;
+    };
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    config.addr = taken.local_addr().unwrap();
+    let role = config.db_app_role.clone();
+    let result = leases_service::start(config).await;
+    assert!(result.is_err(), "started on a busy port");
+    match &scratch {
+        support::Scratch::File(path) => {
+            assert!(!path.exists(), "a database file was left behind");
+        }
+        support::Scratch::Postgres { .. } => {
+            use sqlx::Row;
+            let pool = sqlx::AnyPool::connect(&scratch.owner_url().unwrap())
+                .await
+                .unwrap();
+            let table: Option<String> = sqlx::query("SELECT to_regclass('tenants')::text AS t")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .try_get("t")
+                .unwrap();
+            assert_eq!(table, None, "the schema was created");
+            let role_exists = sqlx::query("SELECT 1 AS one FROM pg_roles WHERE rolname = $1")
+                .bind(&role)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+            assert!(role_exists.is_none(), "the application role was created");
+            pool.close().await;
+        }
+    }
+    drop(taken);
+    scratch.drop_all().await;
+}
+
+async fn platform_subject(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let operator_claims = claims("system", None, "platform-admin");
+    let operator_id = operator_claims["sub"].as_str().unwrap().to_owned();
+    let op = sign(&operator_claims, SECRET);
+    let r = s
+        .post(
+            "/system/tenants",
+            &op,
+            json!({"slug": "acme", "name": "Acme", "plan": "pro"}),
+        )
+        .await;
+    let acme = r.body["id"].as_str().unwrap().to_owned();
+    for action in ["suspend", "activate"] {
+        let r = s
+            .post(&format!("/system/tenants/{acme}/{action}"), &op, json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let a = token(&acme, "admin");
+    property(&s, &a, "Harbour View").await;
+    let r = s.get("/audit", &a).await;
+    assert!(!r.text.contains(&operator_id), "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    for action in ["tenant.create", "tenant.suspend", "tenant.activate"] {
+        let item = items.iter().find(|i| i["action"] == action).unwrap();
+        assert_eq!(item["subject"], "platform", "{action}: {}", r.text);
+    }
+    let own = items
+        .iter()
+        .find(|i| i["action"] == "property.create")
+        .unwrap();
+    assert_ne!(own["subject"], "platform");
+    assert!(own["subject"].as_str().is_some());
     s.stop().await;
 }
