@@ -206,3 +206,39 @@ impl From<AccessError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenancy_axum::problem::types;
+
+    #[test]
+    fn every_type_is_the_tenancy_layers_own() {
+        let cases = [
+            (
+                ApiError::BadRequest {
+                    detail: String::new(),
+                    errors: Vec::new(),
+                },
+                types::BAD_REQUEST,
+            ),
+            (ApiError::Unauthorized("no"), types::INVALID_TOKEN),
+            (
+                ApiError::Forbidden(String::new()),
+                types::MISSING_PERMISSION,
+            ),
+            (ApiError::NotFound, types::NOT_FOUND),
+            (ApiError::Absent("no such path"), types::NOT_FOUND),
+            (ApiError::Conflict(String::new()), types::CONFLICT),
+            (ApiError::PayloadTooLarge, types::PAYLOAD_TOO_LARGE),
+            (ApiError::Unprocessable(Vec::new()), types::UNPROCESSABLE),
+            (ApiError::Internal, types::INTERNAL),
+            (ApiError::Unavailable, types::UNAVAILABLE),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.to_problem().type_uri(), expected, "{error:?}");
+        }
+        let method = ApiError::MethodNotAllowed.to_problem();
+        assert!(method.type_uri().starts_with(PROBLEM_TYPE_PREFIX));
+    }
+}
