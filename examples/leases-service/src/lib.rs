@@ -32,6 +32,9 @@
 //!   with every release.
 //! - It stores tokens nowhere and revokes none by `jti`; a tenant's tokens stop
 //!   working when the tenant is suspended or decommissioned.
+//! - It does not audit every 429: over-the-limit refusals are recorded at
+//!   most once per tenant per second, and refusals are dropped (and counted,
+//!   see [`Running::audit_stats`]) when the audit queue is full.
 //! - Its rate and concurrency limits, and the wait for a tenant's requests in
 //!   flight before its data is deleted, are per process; several instances
 //!   would need a shared limit store and a shared drain.
