@@ -6,7 +6,8 @@
 //! (`must be a string`, `must be an integer`), never the service's types.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use tenancy_core::TenantId;
 
@@ -228,6 +229,39 @@ pub fn canonical_id(text: &str) -> Option<String> {
 /// names nothing).
 pub fn path_id(text: &str) -> Result<String, ApiError> {
     canonical_id(text).ok_or(ApiError::NotFound)
+}
+
+/// The `{id}` of a tenant route, in canonical form; 404 (as a problem
+/// document) for anything that is not a UUID, including a path segment
+/// that does not decode.
+#[derive(Debug, Clone)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        path_id(&text).map(PathId)
+    }
+}
+
+/// The `{id}` of a system route, as sent; 404 (as a problem document) for a
+/// path segment that does not decode.
+#[derive(Debug, Clone)]
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::Absent("no such path"))?;
+        Ok(PathText(text))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `/leases`: who rents which property, when, for how much.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::{ExprTrait, Order, Value};
 use serde::Serialize;
@@ -12,7 +12,7 @@ use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
 use crate::input::{
-    Fields, FromJson, JsonBody, OptionalJsonBody, date, id as resource_id, integer, path_id, text,
+    Fields, FromJson, JsonBody, OptionalJsonBody, PathId, date, id as resource_id, integer, text,
 };
 use crate::jobs::ReminderJob;
 use crate::page::{Page, PageRequest};
@@ -251,9 +251,8 @@ pub async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesRead>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<ScopedJson<Lease>, ApiError> {
-    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let lease = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
@@ -268,10 +267,9 @@ pub async fn update(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(patch): JsonBody<LeasePatch>,
 ) -> Result<Json<Lease>, ApiError> {
-    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let current = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
@@ -309,9 +307,8 @@ pub async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     let deleted = tx
@@ -340,10 +337,9 @@ pub async fn remind(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     OptionalJsonBody(_): OptionalJsonBody<()>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
-    let id = path_id(&id)?;
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;

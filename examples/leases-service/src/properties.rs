@@ -1,7 +1,7 @@
 //! `/properties`: a tenant's buildings and units.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::{ExprTrait, Order, Value};
 use serde::Serialize;
@@ -12,7 +12,7 @@ use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
-use crate::input::{Fields, FromJson, JsonBody, path_id, text};
+use crate::input::{Fields, FromJson, JsonBody, PathId, text};
 use crate::page::{Page, PageRequest};
 use crate::permissions::{PropertiesRead, PropertiesWrite};
 use crate::problem::ApiError;
@@ -160,9 +160,8 @@ pub async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesRead>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<ScopedJson<Property>, ApiError> {
-    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let owner = tx.tenant();
@@ -175,10 +174,9 @@ pub async fn update(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesWrite>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(patch): JsonBody<PropertyPatch>,
 ) -> Result<Json<Property>, ApiError> {
-    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let mut change =
         Update::table("properties").set("updated_at", Value::from(crate::clock::now()));
@@ -210,9 +208,8 @@ pub async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesWrite>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = path_id(&id)?;
     let mut tx = state.db.tenant(&tenant).await?;
     let leased = tx
         .fetch_optional(

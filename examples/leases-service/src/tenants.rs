@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use tenancy_sql::Delete;
 
 use crate::audit::{self, Actor, Entry};
 use crate::db::Db;
-use crate::input::{Fields, FromJson, JsonBody, string, text};
+use crate::input::{Fields, FromJson, JsonBody, PathText, string, text};
 use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
 use crate::problem::ApiError;
@@ -473,7 +473,7 @@ pub async fn suspend_route(
     State(state): State<AppState>,
     operator: SystemAdmin,
     _: Require<SystemTenants>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<TenantView>, ApiError> {
     let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Suspend).await?;
     Ok(Json(TenantView::from(&record)))
@@ -484,7 +484,7 @@ pub async fn activate_route(
     State(state): State<AppState>,
     operator: SystemAdmin,
     _: Require<SystemTenants>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<TenantView>, ApiError> {
     let record = transition(&state, &operator, parse_id(&id)?, TenantEvent::Activate).await?;
     Ok(Json(TenantView::from(&record)))
@@ -586,7 +586,7 @@ pub async fn delete_route(
     State(state): State<AppState>,
     operator: SystemAdmin,
     _: Require<SystemTenants>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<StatusCode, ApiError> {
     decommission(&state, &operator, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

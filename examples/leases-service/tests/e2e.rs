@@ -1220,6 +1220,20 @@ async fn upper_case_ids(db: Db) {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
 
+    // Anything but a UUID names nothing, as a problem document (the
+    // harness checks the content type), even a segment that does not decode.
+    for path in ["/properties/%FF", "/leases/not-an-id", "/properties/%FF%FE"] {
+        assert_eq!(
+            s.get(path, &a).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let r = s
+        .post("/system/tenants/%FF/suspend", &operator(), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
     // Another tenant still finds nothing, whatever the case.
     let g = token(&globex, "admin");
     assert_eq!(
