@@ -1,7 +1,7 @@
 //! A bounded cache of verified tokens.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
 use crate::error::AuthError;
@@ -24,12 +24,82 @@ struct Entry {
 
 #[derive(Default)]
 struct Shard {
-    entries: HashMap<u64, Entry>,
+    // The keys are already keyed hashes: hashing them again buys nothing.
+    entries: HashMap<u64, Entry, BuildHasherDefault<PassThrough>>,
+}
+
+/// A [`Hasher`] for keys that are keyed hashes already.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A keyed 64-bit hash of a token: folded 64×64→128-bit multiplies of each
+/// 8-byte word with per-cache random keys. It only picks a slot; a hit still
+/// compares the whole token byte for byte.
+struct TokenHasher {
+    k0: u64,
+    k1: u64,
+    k2: u64,
+}
+
+const fn fold_mul(a: u64, b: u64) -> u64 {
+    let full = (a as u128).wrapping_mul(b as u128);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+impl TokenHasher {
+    fn new() -> Self {
+        let seed = RandomState::new();
+        TokenHasher {
+            k0: seed.hash_one(0x243f_6a88_85a3_08d3_u64),
+            k1: seed.hash_one(0x1319_8a2e_0370_7344_u64) | 1,
+            k2: seed.hash_one(0xa409_3822_299f_31d0_u64) | 1,
+        }
+    }
+
+    fn hash(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        let mut h = self.k0 ^ (bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(16);
+        for chunk in &mut chunks {
+            let (a, b) = chunk.split_at(8);
+            h = fold_mul(h ^ word(a) ^ self.k1, word(b) ^ self.k2);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let (a, b) = rest.split_at(rest.len().min(8));
+            h = fold_mul(h ^ word(a) ^ self.k1, word(b) ^ self.k2);
+        }
+        fold_mul(h ^ self.k2, self.k1)
+    }
+}
+
+/// Up to 8 bytes as a little-endian word (shorter slices zero-padded).
+fn word(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = bytes.len().min(8);
+    buf[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(buf)
 }
 
 /// A [`Validator`] with a bounded cache of verified tokens in front.
 ///
-/// Entries are found by a keyed hash (SipHash with a per-cache random key) of
+/// Entries are found by a keyed 64-bit hash (per-cache random keys) of
 /// the whole token and then compared byte for byte, so a token that differs
 /// from a cached one by a single byte is verified from scratch. Entries are
 /// dropped at `exp` (without leeway) and whenever the validator's keys change.
@@ -57,7 +127,7 @@ pub struct CachedValidator {
     validator: Arc<Validator>,
     shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
-    hasher: RandomState,
+    hasher: TokenHasher,
     hooks: Vec<Arc<dyn ValidationHooks>>,
 }
 
@@ -78,7 +148,7 @@ impl CachedValidator {
             validator,
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
-            hasher: RandomState::new(),
+            hasher: TokenHasher::new(),
             hooks: Vec::new(),
         }
     }
@@ -119,15 +189,23 @@ impl CachedValidator {
     }
 
     fn shard(&self, hash: u64) -> &RwLock<Shard> {
-        &self.shards[(hash % SHARDS as u64) as usize]
+        // Bits the maps do not use for buckets (low) or tags (high).
+        &self.shards[(hash >> 32) as usize % SHARDS]
     }
 
     fn lookup(&self, token: &str, hash: u64, now: u64) -> Option<Arc<VerifiedToken>> {
-        let keys = read_keys(self.validator_keys());
         let shard = self.shard(hash).read().unwrap_or_else(|p| p.into_inner());
         let entry = shard.entries.get(&hash)?;
-        let fresh = now < entry.verified.expires_at() && Arc::ptr_eq(&entry.keys, &keys);
-        (fresh && *entry.token == *token).then(|| Arc::clone(&entry.verified))
+        if now >= entry.verified.expires_at() || *entry.token != *token {
+            return None;
+        }
+        // A writer only ever swaps the Arc: a poisoned lock still holds a
+        // complete key set. Comparing under the read lock avoids a clone.
+        let keys = self
+            .validator_keys()
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        Arc::ptr_eq(&entry.keys, &keys).then(|| Arc::clone(&entry.verified))
     }
 
     fn validator_keys(&self) -> &crate::validator::SharedKeys {
@@ -177,7 +255,7 @@ impl CachedValidator {
                 limit: self.validator.max_token_bytes(),
             });
         }
-        let hash = self.hasher.hash_one(token);
+        let hash = self.hasher.hash(token);
         let now = self.validator.now();
         if let Some(verified) = self.lookup(token, hash, now) {
             return self.hit(verified);
@@ -199,5 +277,33 @@ impl CachedValidator {
         let verified = Arc::new(self.validator.verify_async(token).await?);
         self.hooks[..].check(&verified)?;
         Ok(verified)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_byte_change_anywhere_changes_the_hash() {
+        let hasher = TokenHasher::new();
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+        let base = hasher.hash(token);
+        for i in 0..token.len() {
+            let mut bytes = token.as_bytes().to_vec();
+            bytes[i] ^= 0x01;
+            let changed = String::from_utf8(bytes).unwrap();
+            assert_ne!(hasher.hash(&changed), base, "byte {i}");
+        }
+        // Trailing zero-padding must not make a longer token collide.
+        assert_ne!(hasher.hash("abc"), hasher.hash("abc\0"));
+    }
+
+    #[test]
+    fn each_cache_keys_its_hash_differently() {
+        let token = "header.payload.signature";
+        let hashes: std::collections::HashSet<u64> =
+            (0..8).map(|_| TokenHasher::new().hash(token)).collect();
+        assert_eq!(hashes.len(), 8);
     }
 }

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use tenancy_core::{Entitlements, Scope, TenantContext, TenantId};
 
 use crate::directory::TenantRecord;
-use crate::layer::Authenticated;
+use crate::layer::{AuthState, Authenticated};
 use crate::rejection::TenantRejection;
 
 /// The request's tenant context: a tenant-scope token's, or an operator's
@@ -25,11 +25,23 @@ use crate::rejection::TenantRejection;
 /// }
 /// # let _ = axum::Router::<()>::new().route("/me", axum::routing::get(whoami));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tenant {
-    ctx: TenantContext,
+    // The layer's state for this request: shared, not copied, so extracting
+    // costs two reference counts.
+    state: Arc<AuthState>,
     tenant: TenantId,
     record: Arc<TenantRecord>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("ctx", &self.state.ctx)
+            .field("tenant", &self.tenant)
+            .field("record", &self.record)
+            .finish()
+    }
 }
 
 impl Tenant {
@@ -40,12 +52,12 @@ impl Tenant {
 
     /// The context.
     pub fn context(&self) -> &TenantContext {
-        &self.ctx
+        &self.state.ctx
     }
 
     /// The context, by value.
     pub fn into_context(self) -> TenantContext {
-        self.ctx
+        Arc::try_unwrap(self.state).map_or_else(|shared| shared.ctx.clone(), |own| own.ctx)
     }
 
     /// The tenant's plan after overrides.
@@ -63,7 +75,7 @@ impl Deref for Tenant {
     type Target = TenantContext;
 
     fn deref(&self) -> &TenantContext {
-        &self.ctx
+        &self.state.ctx
     }
 }
 
@@ -79,7 +91,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
         match (state.ctx.tenant_id(), &state.record) {
             // INVARIANT: the record is the context's own tenant's.
             (Some(tenant), Some(record)) if record.id == tenant => Ok(Tenant {
-                ctx: state.ctx.clone(),
+                state: Arc::clone(state),
                 tenant,
                 record: Arc::clone(record),
             }),

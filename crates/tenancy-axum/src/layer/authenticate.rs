@@ -139,9 +139,9 @@ impl Shared {
         }
         // Roles are the tenant's own, as of now: a token never grants more
         // than the role grants today.
-        let ctx = self
+        let state = self
             .contexts
-            .context(verified, Some(&record), &record.roles)
+            .state(verified, Some(&record), &record.roles, &self.audit)
             .map_err(|e| {
                 audit(AuditKind::Denied, "auth.token", &e.to_string());
                 TenancyRejection::InvalidToken(e)
@@ -170,14 +170,7 @@ impl Shared {
             }
             TenancyRejection::Limited(e)
         })?;
-        request
-            .extensions_mut()
-            .insert(Authenticated(Arc::new(AuthState {
-                ctx,
-                record: Some(record),
-                audit: Arc::clone(&self.audit),
-                acting: None,
-            })));
+        request.extensions_mut().insert(Authenticated(state));
         Ok(Some(permit))
     }
 
@@ -200,7 +193,8 @@ impl Shared {
     ) -> Result<(), TenancyRejection> {
         let ctx = self
             .contexts
-            .context(verified, None, &self.platform_roles)
+            .state(verified, None, &self.platform_roles, &self.audit)
+            .map(|state| state.ctx.clone())
             .map_err(|e| {
                 self.audit.record(
                     denied(AuditKind::Denied, "auth.token", &e.to_string())

@@ -2,11 +2,13 @@
 //! more than the rest of the request path, and both inputs are immutable.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tenancy_auth::{AuthError, VerifiedToken};
-use tenancy_core::{RoleRegistry, TenantContext};
+use tenancy_core::{AuditSink, RoleRegistry};
 
+use super::AuthState;
 use crate::directory::TenantRecord;
 
 const SHARDS: usize = 16;
@@ -15,51 +17,85 @@ struct Entry {
     // INVARIANT: the entry holds both inputs alive, so their addresses (the
     // key) cannot be reused by other values while the entry exists; equal
     // addresses therefore mean the very same token and record.
+    // The state holds the record.
     _token: Arc<VerifiedToken>,
-    _record: Option<Arc<TenantRecord>>,
-    ctx: TenantContext,
+    state: Arc<AuthState>,
 }
 
 type Key = (usize, usize);
+
+/// Hashes the two addresses of a [`Key`]: they are not chosen by clients,
+/// so a multiply-rotate mix is enough.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type Shard = RwLock<HashMap<Key, Entry, BuildHasherDefault<AddressHasher>>>;
 
 /// Contexts keyed by the identity of the verified token (shared by the token
 /// cache) and of the tenant record (replaced whenever the directory is read
 /// again), so a role change takes effect with the next record.
 pub(crate) struct ContextCache {
-    shards: [Mutex<HashMap<Key, Entry>>; SHARDS],
+    shards: [Shard; SHARDS],
     shard_capacity: usize,
 }
 
 impl ContextCache {
     pub(crate) fn new(capacity: usize) -> Self {
         ContextCache {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| RwLock::default()),
             shard_capacity: capacity.div_ceil(SHARDS).max(1),
         }
     }
 
-    /// The context of `token` under `roles` (the record's, or the platform's
-    /// when `record` is `None`).
-    pub(crate) fn context(
+    /// The request state of `token` under `roles` (the record's, or the
+    /// platform's when `record` is `None`), shared by every request that
+    /// presents the same token while the record is current.
+    pub(crate) fn state(
         &self,
         token: &Arc<VerifiedToken>,
         record: Option<&Arc<TenantRecord>>,
         roles: &RoleRegistry,
-    ) -> Result<TenantContext, AuthError> {
+        audit: &Arc<dyn AuditSink>,
+    ) -> Result<Arc<AuthState>, AuthError> {
         let key = (
             Arc::as_ptr(token) as usize,
             record.map_or(0, |r| Arc::as_ptr(r) as usize),
         );
         let shard = &self.shards[(key.0 >> 4 ^ key.1 >> 4) % SHARDS];
         if let Some(entry) = shard
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
         {
-            return Ok(entry.ctx.clone());
+            return Ok(Arc::clone(&entry.state));
         }
-        let ctx = token.to_context(roles)?;
-        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = Arc::new(AuthState {
+            ctx: token.to_context(roles)?,
+            record: record.cloned(),
+            audit: Arc::clone(audit),
+            acting: None,
+        });
+        let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
         if shard.len() >= self.shard_capacity {
             // Entries are cheap to rebuild; dropping them all keeps this simple
             // and bounded.
@@ -69,10 +105,9 @@ impl ContextCache {
             key,
             Entry {
                 _token: Arc::clone(token),
-                _record: record.cloned(),
-                ctx: ctx.clone(),
+                state: Arc::clone(&state),
             },
         );
-        Ok(ctx)
+        Ok(state)
     }
 }
