@@ -11,6 +11,7 @@ use tenancy_core::{
 
 use super::resolve::Resolved;
 use super::{ACT_FOR_HEADER, ACT_REASON_HEADER, ActingRequest, AuthState, Authenticated, Shared};
+use crate::directory::TenantRecord;
 use crate::rejection::TenancyRejection;
 
 /// The bearer token, if the request carries exactly one `Authorization:
@@ -40,33 +41,108 @@ fn denied(kind: AuditKind, action: &str, reason: &str) -> AuditEvent {
     AuditEvent::new(kind, action, Outcome::Denied).with_reason(reason)
 }
 
+/// How far [`Shared::authenticate_now`] got without waiting.
+pub(crate) enum Step {
+    /// Finished: the permit (for tenant requests) or the rejection.
+    Done(Result<Option<ConcurrencyPermit>, TenancyRejection>),
+    /// Needs to wait (a key refresh, a directory read, a shared limit
+    /// store, or a system token): continue with [`Shared::authenticate`],
+    /// from the verified token when there is one.
+    Slow(Option<Arc<VerifiedToken>>),
+}
+
 impl Shared {
-    /// Authenticates `request` and inserts the context into its extensions.
-    /// The permit (for tenant requests) holds a concurrency slot.
+    /// The synchronous pass: the whole request path when the token, the
+    /// tenant and the limits are all answered in this process. Nothing it
+    /// does before returning [`Step::Slow`] is repeated by
+    /// [`authenticate`](Self::authenticate) except side-effect-free lookups.
+    pub(crate) fn authenticate_now(&self, request: &mut Request<Body>) -> Step {
+        let token = match self.token(request) {
+            Ok(token) => token,
+            Err(rejection) => return Step::Done(Err(rejection)),
+        };
+        let verified = match self.validator.verify(token) {
+            // A key the validator does not know yet: refresh the key source.
+            Err(AuthError::UnknownKey) => return Step::Slow(None),
+            Err(e) => return Step::Done(Err(self.token_refused(e))),
+            Ok(verified) => verified,
+        };
+        if let Err(rejection) = self.check_body(request) {
+            return Step::Done(Err(rejection));
+        }
+        let Some(tenant) = verified
+            .tenant_id()
+            .filter(|_| verified.scope() == Scope::Tenant)
+        else {
+            return Step::Slow(Some(verified));
+        };
+        let Some(cached) = self.cache.cached(tenant) else {
+            return Step::Slow(Some(verified));
+        };
+        let (state, record) = match self.tenant_state(&verified, tenant, Ok(cached), request) {
+            Ok(found) => found,
+            Err(rejection) => return Step::Done(Err(rejection)),
+        };
+        let Some(admitted) = self.limits.admit_local(tenant, &record.entitlements) else {
+            return Step::Slow(Some(verified));
+        };
+        Step::Done(self.admitted(&verified, tenant, admitted).map(|permit| {
+            request.extensions_mut().insert(Authenticated(state));
+            Some(permit)
+        }))
+    }
+
+    /// Authenticates `request` and inserts the context into its extensions,
+    /// waiting where needed; `verified` is the token when the synchronous
+    /// pass got that far. The permit (for tenant requests) holds a
+    /// concurrency slot.
     pub(crate) async fn authenticate(
         &self,
         request: &mut Request<Body>,
+        verified: Option<Arc<VerifiedToken>>,
     ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
-        let token = match bearer(request.headers()) {
-            Ok(Some(token)) => token,
-            Ok(None) => return Err(TenancyRejection::MissingToken),
+        let verified = match verified {
+            Some(verified) => verified,
+            None => {
+                let token = self.token(request)?;
+                let verified = match self.validator.verify(token) {
+                    Err(AuthError::UnknownKey) => {
+                        Box::pin(self.validator.verify_async(token)).await
+                    }
+                    other => other,
+                }
+                .map_err(|e| self.token_refused(e))?;
+                self.check_body(request)?;
+                verified
+            }
+        };
+        match verified.scope() {
+            Scope::Tenant => self.tenant_request(&verified, request).await,
+            Scope::System => {
+                Box::pin(self.system_request(&verified, request)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The bearer token; a malformed header is audited.
+    fn token<'r>(&self, request: &'r Request<Body>) -> Result<&'r str, TenancyRejection> {
+        match bearer(request.headers()) {
+            Ok(Some(token)) => Ok(token),
+            Ok(None) => Err(TenancyRejection::MissingToken),
             Err(rejection) => {
                 self.audit.record(denied(
                     AuditKind::Denied,
                     "auth.token",
                     "malformed authorization header",
                 ));
-                return Err(rejection);
+                Err(rejection)
             }
-        };
-        // INVARIANT: the hot path stays synchronous; the slow paths are
-        // boxed so their state does not inflate every request's future.
-        let verified = match self.validator.verify(token) {
-            // A key the validator does not know yet: refresh the key source.
-            Err(AuthError::UnknownKey) => Box::pin(self.validator.verify_async(token)).await,
-            other => other,
         }
-        .map_err(|e| self.token_refused(e))?;
+    }
+
+    /// Refuses a declared body larger than the configured limit.
+    fn check_body(&self, request: &Request<Body>) -> Result<(), TenancyRejection> {
         if let Some(limit) = self.max_body_bytes {
             let declared = request
                 .headers()
@@ -77,13 +153,7 @@ impl Shared {
                 return Err(TenancyRejection::PayloadTooLarge { limit });
             }
         }
-        match verified.scope() {
-            Scope::Tenant => self.tenant_request(&verified, request).await,
-            Scope::System => {
-                Box::pin(self.system_request(&verified, request)).await?;
-                Ok(None)
-            }
-        }
+        Ok(())
     }
 
     fn token_refused(&self, error: AuthError) -> TenancyRejection {
@@ -101,6 +171,21 @@ impl Shared {
         }
     }
 
+    fn audit_tenant(
+        &self,
+        verified: &VerifiedToken,
+        tenant: TenantId,
+        kind: AuditKind,
+        action: &str,
+        reason: &str,
+    ) {
+        self.audit.record(
+            denied(kind, action, reason)
+                .with_tenant(tenant)
+                .with_subject(verified.subject()),
+        );
+    }
+
     async fn tenant_request(
         &self,
         verified: &Arc<VerifiedToken>,
@@ -109,28 +194,49 @@ impl Shared {
         let Some(tenant) = verified.tenant_id() else {
             return Err(TenancyRejection::InvalidToken(AuthError::ScopeMismatch));
         };
-        let subject = verified.subject();
-        let audit = |kind, action: &str, reason: &str| {
-            self.audit.record(
-                denied(kind, action, reason)
-                    .with_tenant(tenant)
-                    .with_subject(subject),
-            );
-        };
         let cached = match self.cache.cached(tenant) {
             Some(hit) => Ok(hit),
             None => Box::pin(self.cache.get(tenant)).await,
         };
+        let (state, record) = self.tenant_state(verified, tenant, cached, request)?;
+        let admitted = match self.limits.admit_local(tenant, &record.entitlements) {
+            Some(local) => local,
+            None => Box::pin(self.limits.admit(tenant, &record.entitlements)).await,
+        };
+        let permit = self.admitted(verified, tenant, admitted)?;
+        request.extensions_mut().insert(Authenticated(state));
+        Ok(Some(permit))
+    }
+
+    /// The request state of a tenant token once its tenant is looked up:
+    /// the tenant serves requests, the context is built with the tenant's
+    /// own roles, and every resolver agrees. Audits each refusal; nothing
+    /// else has side effects.
+    fn tenant_state(
+        &self,
+        verified: &Arc<VerifiedToken>,
+        tenant: TenantId,
+        cached: Result<Option<Arc<TenantRecord>>, crate::error::Error>,
+        request: &Request<Body>,
+    ) -> Result<(Arc<AuthState>, Arc<TenantRecord>), TenancyRejection> {
         let record = match cached {
             Ok(Some(record)) => record,
             Ok(None) => {
-                audit(AuditKind::Denied, "tenant.status", "tenant is unknown");
+                self.audit_tenant(
+                    verified,
+                    tenant,
+                    AuditKind::Denied,
+                    "tenant.status",
+                    "tenant is unknown",
+                );
                 return Err(TenancyRejection::TenantUnavailable(None));
             }
             Err(_) => return Err(TenancyRejection::DirectoryUnavailable),
         };
         if !record.status.serves_requests() {
-            audit(
+            self.audit_tenant(
+                verified,
+                tenant,
                 AuditKind::Denied,
                 "tenant.status",
                 &format!("tenant is {}", record.status),
@@ -143,35 +249,54 @@ impl Shared {
             .contexts
             .state(verified, Some(&record), &record.roles, &self.audit)
             .map_err(|e| {
-                audit(AuditKind::Denied, "auth.token", &e.to_string());
+                self.audit_tenant(
+                    verified,
+                    tenant,
+                    AuditKind::Denied,
+                    "auth.token",
+                    &e.to_string(),
+                );
                 TenancyRejection::InvalidToken(e)
             })?;
-        let resolved = self.resolve(request);
-        for slug in resolved {
-            match slug {
-                Some(slug) if slug == record.slug => {}
-                _ => {
-                    audit(
-                        AuditKind::CrossTenantAttempt,
-                        "tenant.resolve",
-                        "the host or path names another tenant",
-                    );
-                    return Err(TenancyRejection::TenantMismatch);
+        if !self.resolvers.is_empty() {
+            for slug in self.resolve(request) {
+                match slug {
+                    Some(slug) if slug == record.slug => {}
+                    _ => {
+                        self.audit_tenant(
+                            verified,
+                            tenant,
+                            AuditKind::CrossTenantAttempt,
+                            "tenant.resolve",
+                            "the host or path names another tenant",
+                        );
+                        return Err(TenancyRejection::TenantMismatch);
+                    }
                 }
             }
         }
-        let admitted = match self.limits.admit_local(tenant, &record.entitlements) {
-            Some(local) => local,
-            None => Box::pin(self.limits.admit(tenant, &record.entitlements)).await,
-        };
-        let permit = admitted.map_err(|e| {
+        Ok((state, record))
+    }
+
+    /// The outcome of the limits, with limit refusals audited.
+    fn admitted(
+        &self,
+        verified: &VerifiedToken,
+        tenant: TenantId,
+        admitted: Result<ConcurrencyPermit, LimitError>,
+    ) -> Result<ConcurrencyPermit, TenancyRejection> {
+        admitted.map_err(|e| {
             if !matches!(e, LimitError::StoreUnavailable) {
-                audit(AuditKind::Limited, "tenant.limit", &e.to_string());
+                self.audit_tenant(
+                    verified,
+                    tenant,
+                    AuditKind::Limited,
+                    "tenant.limit",
+                    &e.to_string(),
+                );
             }
             TenancyRejection::Limited(e)
-        })?;
-        request.extensions_mut().insert(Authenticated(state));
-        Ok(Some(permit))
+        })
     }
 
     /// The slugs named by the resolvers that name one (`None`: invalid).

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower::Service;
 
 use super::Shared;
+use super::authenticate::Step;
 
 /// The [`TenancyLayer`](super::TenancyLayer)'s service.
 #[derive(Clone)]
@@ -48,18 +49,36 @@ where
         // The clone is not ready yet; the ready one goes into the future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = Arc::clone(&self.shared);
-        Box::pin(async move {
-            match shared.authenticate(&mut request).await {
-                Ok(permit) => {
-                    let response = inner.call(request).await;
+        // INVARIANT: the hot path (every answer in this process) runs here,
+        // synchronously; only the handler's future is boxed.
+        match self.shared.authenticate_now(&mut request) {
+            Step::Done(Ok(permit)) => {
+                let response = inner.call(request);
+                Box::pin(async move {
+                    let response = response.await;
                     // INVARIANT: the concurrency slot is held until the
                     // handler has produced its response.
                     drop(permit);
                     response
-                }
-                Err(rejection) => Ok(rejection.into_response()),
+                })
             }
-        })
+            Step::Done(Err(rejection)) => {
+                let response = rejection.into_response();
+                Box::pin(async move { Ok(response) })
+            }
+            Step::Slow(verified) => {
+                let shared = Arc::clone(&self.shared);
+                Box::pin(async move {
+                    match shared.authenticate(&mut request, verified).await {
+                        Ok(permit) => {
+                            let response = inner.call(request).await;
+                            drop(permit);
+                            response
+                        }
+                        Err(rejection) => Ok(rejection.into_response()),
+                    }
+                })
+            }
+        }
     }
 }
