@@ -164,12 +164,26 @@ impl TenantCache {
     /// The cached answer for `id`, if fresh: `Some(None)` is a cached "no
     /// such tenant". Never calls the directory.
     pub fn cached(&self, id: TenantId) -> Option<Option<Arc<TenantRecord>>> {
-        let now = self.clock.now();
+        self.cached_at(id, self.clock.now())
+    }
+
+    /// [`cached`](Self::cached) at `now`, read from this cache's clock by a
+    /// caller that reads it once per request.
+    pub(crate) fn cached_at(
+        &self,
+        id: TenantId,
+        now: Duration,
+    ) -> Option<Option<Arc<TenantRecord>>> {
         let shard = self.shards[shard_of(id)]
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(&id)?;
         (now.saturating_sub(entry.fetched_at) < self.ttl).then(|| entry.record.clone())
+    }
+
+    /// The clock the cache reads.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The tenant with this id, from the cache or the directory.

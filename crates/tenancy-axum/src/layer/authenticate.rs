@@ -76,14 +76,25 @@ impl Shared {
         else {
             return Step::Slow(Some(verified));
         };
-        let Some(cached) = self.cache.cached(tenant) else {
+        // One clock read for the tenant cache and the limits when they
+        // share a clock (the layer's defaults do).
+        let now = self.cache.clock().now();
+        let Some(cached) = self.cache.cached_at(tenant, now) else {
             return Step::Slow(Some(verified));
         };
         let (state, record) = match self.tenant_state(&verified, tenant, Ok(cached), request) {
             Ok(found) => found,
             Err(rejection) => return Step::Done(Err(rejection)),
         };
-        let Some(admitted) = self.limits.admit_local(tenant, &record.entitlements) else {
+        let limits_now = if Arc::ptr_eq(self.cache.clock(), self.limits.clock()) {
+            now
+        } else {
+            self.limits.clock().now()
+        };
+        let Some(admitted) = self
+            .limits
+            .admit_local_at(tenant, &record.entitlements, limits_now)
+        else {
             return Step::Slow(Some(verified));
         };
         Step::Done(self.admitted(&verified, tenant, admitted).map(|permit| {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenancy_auth::CachedValidator;
-use tenancy_core::{AuditSink, DiscardAuditSink, RoleRegistry, TenantContext};
+use tenancy_core::{AuditSink, Clock, DiscardAuditSink, RoleRegistry, SystemClock, TenantContext};
 use tower::Layer;
 
 use crate::directory::{TenantCache, TenantDirectory, TenantRecord};
@@ -198,12 +198,16 @@ impl TenancyLayerBuilder {
         let validator = self
             .validator
             .ok_or(Error::Config("a token validator is required"))?;
+        // The default cache and limits share one clock, so a request reads
+        // it once for both.
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
         let cache = match (self.cache, self.directory) {
             (Some(cache), _) => cache,
-            (None, Some(directory)) => Arc::new(TenantCache::new(
+            (None, Some(directory)) => Arc::new(TenantCache::with_clock(
                 directory,
                 self.cache_capacity.unwrap_or(10_000),
                 self.cache_ttl.unwrap_or(Duration::from_secs(30)),
+                Arc::clone(&clock),
             )),
             (None, None) => return Err(Error::Config("a tenant directory is required")),
         };
@@ -211,9 +215,9 @@ impl TenancyLayerBuilder {
             shared: Arc::new(Shared {
                 validator,
                 cache,
-                limits: self
-                    .limits
-                    .unwrap_or_else(|| Arc::new(TenantLimits::in_memory(100_000))),
+                limits: self.limits.unwrap_or_else(|| {
+                    Arc::new(TenantLimits::in_memory_with_clock(100_000, clock))
+                }),
                 audit: self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink)),
                 platform_roles: self
                     .platform_roles

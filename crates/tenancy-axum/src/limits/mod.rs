@@ -146,7 +146,7 @@ impl TenantLimits {
     ) -> Result<ConcurrencyPermit, LimitError> {
         let store = match &self.rate {
             RateBackend::Local(limiter) => {
-                return self.admit_with(tenant, entitlements, |now| {
+                return self.admit_with(tenant, entitlements, self.clock.now(), |now| {
                     limiter.check_at(tenant, &entitlements.rate(), now)
                 });
             }
@@ -171,9 +171,9 @@ impl TenantLimits {
         &self,
         tenant: TenantId,
         entitlements: &Entitlements,
+        now: Duration,
         rate: impl FnOnce(Duration) -> Result<(), LimitError>,
     ) -> Result<ConcurrencyPermit, LimitError> {
-        let now = self.clock.now();
         self.maybe_evict(now);
         let permit = self
             .concurrency
@@ -192,12 +192,31 @@ impl TenantLimits {
         tenant: TenantId,
         entitlements: &Entitlements,
     ) -> Option<Result<ConcurrencyPermit, LimitError>> {
+        if !matches!(self.rate, RateBackend::Local(_)) {
+            return None;
+        }
+        self.admit_local_at(tenant, entitlements, self.clock.now())
+    }
+
+    /// [`admit_local`](Self::admit_local) at `now`, read from
+    /// [`clock`](Self::clock) by a caller that reads it once per request.
+    pub(crate) fn admit_local_at(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+        now: Duration,
+    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
         let RateBackend::Local(limiter) = &self.rate else {
             return None;
         };
-        Some(self.admit_with(tenant, entitlements, |now| {
+        Some(self.admit_with(tenant, entitlements, now, |now| {
             limiter.check_at(tenant, &entitlements.rate(), now)
         }))
+    }
+
+    /// The clock the limits read.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// How many requests of `tenant` are in flight in this instance.
