@@ -26,10 +26,12 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, TenancyRejection> {
         return Err(malformed());
     }
     let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(malformed());
-    }
+    // The scheme is everything before the first space: `Bearer` in any
+    // case, so the first space is the seventh byte.
+    let token = match value.split_at_checked(7) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer ") => token,
+        _ => return Err(malformed()),
+    };
     let token = token.trim_start_matches(' ');
     if token.is_empty() {
         return Ok(None);
@@ -410,6 +412,10 @@ mod tests {
         assert_eq!(bearer(&headers(&["Bearer "])).unwrap(), None);
         assert!(bearer(&headers(&["Basic abc"])).is_err());
         assert!(bearer(&headers(&["Bearerabc"])).is_err());
+        assert!(bearer(&headers(&["Bearer"])).is_err());
+        assert!(bearer(&headers(&["Bearer\tabc"])).is_err());
+        assert!(bearer(&headers(&["Bear abc"])).is_err());
+        assert_eq!(bearer(&headers(&["BEARER abc"])).unwrap(), Some("abc"));
         assert!(bearer(&headers(&["Bearer a", "Bearer b"])).is_err());
     }
 }
