@@ -15,6 +15,7 @@ use sea_query::{Alias, Expr, ExprTrait};
 use tenancy_core::TenantContext;
 
 pub use prepared::Prepared;
+pub(crate) use prepared::is_tenant_slot;
 pub use select::Select;
 pub use write::{Delete, Insert, Update};
 

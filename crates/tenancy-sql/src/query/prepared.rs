@@ -46,13 +46,26 @@ pub(crate) struct ReferenceCheck {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub(crate) sql: Arc<str>,
-    pub(crate) values: Arc<[Value]>,
-    pub(crate) tenant_slots: Arc<[usize]>,
+    pub(crate) body: Arc<Body>,
     pub(crate) tenant: TenantId,
     pub(crate) backend: Backend,
     pub(crate) writes: bool,
-    pub(crate) checks: Arc<[ReferenceCheck]>,
+    /// `None` when there is nothing to check, so most statements allocate
+    /// nothing for it.
+    pub(crate) checks: Option<Arc<[ReferenceCheck]>>,
+}
+
+/// The tenant-independent part of a [`Prepared`] statement, shared by every
+/// rebinding: the text and the values, each tenant slot holding the sentinel.
+#[derive(Debug)]
+pub(crate) struct Body {
+    pub(crate) sql: String,
+    pub(crate) values: Vec<Value>,
+}
+
+/// True for a bound value that stands for the tenant.
+pub(crate) fn is_tenant_slot(v: &Value) -> bool {
+    matches!(v, Value::String(Some(s)) if s == TENANT_SENTINEL)
 }
 
 impl Prepared {
@@ -65,41 +78,34 @@ impl Prepared {
         checks: Vec<ReferenceCheck>,
     ) -> Result<Prepared> {
         guard::check(&sql, expected_selects)?;
-        if sql.contains('\0') {
-            return Err(Error::Build(
-                "the tenant was rendered into the sql text".into(),
-            ));
-        }
-        let tenant_slots: Vec<usize> = values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| matches!(v, Value::String(Some(s)) if s == TENANT_SENTINEL))
-            .map(|(i, _)| i)
-            .collect();
         Ok(Prepared {
-            sql: sql.into(),
-            values: values.into(),
-            tenant_slots: tenant_slots.into(),
+            // One allocation holds the text and the values; neither is copied.
+            body: Arc::new(Body { sql, values }),
             tenant,
             backend,
             writes,
-            checks: checks.into(),
+            checks: (!checks.is_empty()).then(|| checks.into()),
         })
+    }
+
+    /// The rows a write needs to find first, in the same tenant.
+    pub(crate) fn checks(&self) -> &[ReferenceCheck] {
+        self.checks.as_deref().unwrap_or_default()
     }
 
     /// The SQL text, with placeholders for every value.
     pub fn sql(&self) -> &str {
-        &self.sql
+        &self.body.sql
     }
 
     /// The bound values in placeholder order, the tenant filled in.
     pub fn values(&self) -> Vec<Value> {
         let tenant = self.tenant.to_string();
-        self.values
+        self.body
+            .values
             .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if self.tenant_slots.contains(&i) {
+            .map(|v| {
+                if is_tenant_slot(v) {
                     Value::String(Some(tenant.clone()))
                 } else {
                     v.clone()
@@ -110,7 +116,11 @@ impl Prepared {
 
     /// How many bound values are the tenant.
     pub fn tenant_slots(&self) -> usize {
-        self.tenant_slots.len()
+        self.body
+            .values
+            .iter()
+            .filter(|v| is_tenant_slot(v))
+            .count()
     }
 
     /// The tenant this statement is bound to.
@@ -134,9 +144,8 @@ impl Prepared {
         let tenant = ctx.require_tenant()?;
         let mut out = self.clone();
         out.tenant = tenant;
-        if !out.checks.is_empty() {
-            let checks: Result<Vec<ReferenceCheck>> = self
-                .checks
+        if let Some(checks) = &self.checks {
+            let checks: Result<Vec<ReferenceCheck>> = checks
                 .iter()
                 .map(|c| {
                     Ok(ReferenceCheck {
@@ -145,7 +154,7 @@ impl Prepared {
                     })
                 })
                 .collect();
-            out.checks = checks?.into();
+            out.checks = Some(checks?.into());
         }
         Ok(out)
     }

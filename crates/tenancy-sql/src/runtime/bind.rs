@@ -6,6 +6,7 @@ use sqlx::query::Query;
 
 use crate::error::{Error, Result};
 use crate::query::Prepared;
+use crate::query::is_tenant_slot;
 
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
@@ -37,8 +38,8 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
 /// The statement with its values bound, the tenant's text in its slots.
 pub(crate) fn bind<'q>(prepared: &'q Prepared, tenant_text: &str) -> Result<AnyQuery<'q>> {
     let mut q = sqlx::query(prepared.sql());
-    for (i, v) in prepared.values.iter().enumerate() {
-        q = if prepared.tenant_slots.contains(&i) {
+    for v in &prepared.body.values {
+        q = if is_tenant_slot(v) {
             q.bind(tenant_text.to_owned())
         } else {
             bind_value(q, v)?

@@ -73,7 +73,7 @@ impl TenantTx {
     }
 
     async fn check_references(&mut self, prepared: &Prepared) -> Result<()> {
-        for check in prepared.checks.iter() {
+        for check in prepared.checks() {
             let found = bind(&check.probe, &self.tenant_text)?
                 .fetch_optional(&mut *self.tx)
                 .await?;
