@@ -97,6 +97,10 @@ pub(crate) fn scan(sql: &str) -> Keywords {
 /// How many accepted texts each thread remembers.
 const REMEMBERED: usize = 32;
 
+/// Longer texts (bulk inserts, mostly) are checked every time, which keeps
+/// what a thread remembers under 128 KiB.
+const REMEMBERED_LEN: usize = 4096;
+
 /// Accepted texts with their `SELECT` counts, and the next slot to reuse.
 type Accepted = (Vec<(Box<str>, usize)>, usize);
 
@@ -122,6 +126,9 @@ pub(crate) fn check(sql: &str, expected_selects: usize) -> Result<()> {
         return Ok(());
     }
     verify(sql, expected_selects)?;
+    if sql.len() > REMEMBERED_LEN {
+        return Ok(());
+    }
     ACCEPTED.with_borrow_mut(|(texts, next)| {
         let entry = (Box::from(sql), expected_selects);
         if texts.len() < REMEMBERED {
@@ -272,6 +279,13 @@ mod tests {
         // A text that differs anywhere is scanned afresh.
         let smuggled = r#"SELECT "a" FROM "t" WHERE "b" IN (SELECT "c" FROM "u");"#;
         assert!(matches!(check(smuggled, 2), Err(Error::RawSql)));
+    }
+
+    #[test]
+    fn long_texts_are_not_remembered() {
+        let long = format!(r#"SELECT "{}" FROM "t""#, "a".repeat(REMEMBERED_LEN));
+        assert!(check(&long, 1).is_ok());
+        ACCEPTED.with_borrow(|(texts, _)| assert!(texts.iter().all(|(t, _)| **t != *long)));
     }
 
     #[test]
