@@ -75,6 +75,13 @@ pub struct Select {
     from: Vec<Source>,
     joins: Vec<Join>,
     filters: Vec<Filter>,
+    /// The clauses most statements never use, boxed so the builder that is
+    /// moved through every call stays small.
+    rest: Option<Box<Rest>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Rest {
     groups: Vec<Expr>,
     having: Vec<Condition>,
     orders: Vec<(Expr, Order)>,
@@ -303,71 +310,77 @@ impl Select {
 
     /// `GROUP BY expr`.
     pub fn group_by(mut self, expr: impl Into<Expr>) -> Self {
-        self.groups.push(expr.into());
+        self.rest().groups.push(expr.into());
         self
     }
 
     /// `HAVING cond`, combined with `AND`.
     pub fn having(mut self, cond: impl IntoCondition) -> Self {
-        self.having.push(cond.into_condition());
+        self.rest().having.push(cond.into_condition());
         self
     }
 
     /// `ORDER BY expr`.
     pub fn order_by(mut self, expr: impl Into<Expr>, order: Order) -> Self {
-        self.orders.push((expr.into(), order));
+        self.rest().orders.push((expr.into(), order));
         self
     }
 
     /// `LIMIT n`.
     pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
+        self.rest().limit = Some(n);
         self
     }
 
     /// `OFFSET n`.
     pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
+        self.rest().offset = Some(n);
         self
     }
 
     /// `UNION other` (distinct rows); `other` is scoped too.
     pub fn union(mut self, other: Select) -> Self {
-        self.unions.push((UnionType::Distinct, other));
+        self.rest().unions.push((UnionType::Distinct, other));
         self
     }
 
     /// `UNION ALL other`.
     pub fn union_all(mut self, other: Select) -> Self {
-        self.unions.push((UnionType::All, other));
+        self.rest().unions.push((UnionType::All, other));
         self
     }
 
     /// `INTERSECT other`.
     pub fn intersect(mut self, other: Select) -> Self {
-        self.unions.push((UnionType::Intersect, other));
+        self.rest().unions.push((UnionType::Intersect, other));
         self
     }
 
     /// `EXCEPT other`.
     pub fn except(mut self, other: Select) -> Self {
-        self.unions.push((UnionType::Except, other));
+        self.rest().unions.push((UnionType::Except, other));
         self
     }
 
     /// `WITH name AS (sub)`: `name` may then be used as a table here and in
     /// nested statements. The CTE body is scoped too.
     pub fn with_cte(mut self, name: &str, sub: Select) -> Self {
-        self.ctes.push((name.to_owned(), sub));
+        self.rest().ctes.push((name.to_owned(), sub));
         self
+    }
+
+    fn rest(&mut self) -> &mut Rest {
+        self.rest.get_or_insert_with(Box::default)
     }
 
     /// Appends `expr` to this select's items and to every set-operation arm
     /// (INSERT … SELECT stamps the tenant this way).
     pub(crate) fn push_item_everywhere(&mut self, expr: Expr) {
         self.items.push(Item::Expr(expr.clone(), None));
-        for (_, arm) in &mut self.unions {
-            arm.push_item_everywhere(expr.clone());
+        if let Some(rest) = &mut self.rest {
+            for (_, arm) in &mut rest.unions {
+                arm.push_item_everywhere(expr.clone());
+            }
         }
     }
 
@@ -398,11 +411,20 @@ impl Select {
     /// Renders the description, consuming it so no expression is copied.
     pub(crate) fn build_owned(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
         cx.selects += 1;
+        let Rest {
+            groups,
+            having,
+            orders,
+            limit,
+            offset,
+            unions,
+            ctes,
+        } = self.rest.map(|r| *r).unwrap_or_default();
         let mut q = Query::select();
         let ctes_before = cx.ctes.len();
-        if !self.ctes.is_empty() {
+        if !ctes.is_empty() {
             let mut with = WithClause::new();
-            for (name, sub) in self.ctes {
+            for (name, sub) in ctes {
                 let body = sub.build_owned(cx)?;
                 with.cte(
                     CommonTableExpression::new()
@@ -505,26 +527,26 @@ impl Select {
         if !cond.is_empty() {
             q.cond_where(cond);
         }
-        if !self.groups.is_empty() {
-            q.add_group_by(self.groups);
+        if !groups.is_empty() {
+            q.add_group_by(groups);
         }
-        if !self.having.is_empty() {
+        if !having.is_empty() {
             let mut h = Condition::all();
-            for c in self.having {
+            for c in having {
                 h = h.add(c);
             }
             q.cond_having(h);
         }
-        for (e, o) in self.orders {
+        for (e, o) in orders {
             q.order_by_expr(e, o);
         }
-        if let Some(l) = self.limit {
+        if let Some(l) = limit {
             q.limit(l);
         }
-        if let Some(o) = self.offset {
+        if let Some(o) = offset {
             q.offset(o);
         }
-        for (ty, arm) in self.unions {
+        for (ty, arm) in unions {
             let arm = arm.build_owned(cx)?;
             q.union(ty, arm);
         }
