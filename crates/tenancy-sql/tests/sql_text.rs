@@ -197,3 +197,20 @@ fn upsert_do_nothing_keeps_the_tenant_in_the_target() {
         1,
     );
 }
+
+#[test]
+fn or_in_a_join_condition_stays_inside_the_tenant_predicate() {
+    use tenancy_sql::sea_query::Condition;
+    let widen = Condition::any()
+        .add(col("leases", "property_id").equals(("properties", "id")))
+        .add(Expr::val(1).eq(1));
+    let q = Select::from("properties")
+        .column_of("leases", "lessee")
+        .left_join("leases", widen);
+    check(
+        q,
+        Backend::Postgres,
+        r#"SELECT "leases"."lessee" FROM "properties" LEFT JOIN "leases" ON "leases"."tenant_id" = $1 AND ("leases"."property_id" = "properties"."id" OR $2 = $3) WHERE "properties"."tenant_id" = $4"#,
+        2,
+    );
+}
