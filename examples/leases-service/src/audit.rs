@@ -2,14 +2,14 @@
 //! it records, read newest first by the tenant's admins.
 
 use axum::extract::State;
-use sea_query::{ExprTrait, Order, Value};
+use sea_query::Value;
 use serde::Serialize;
 use sqlx::Row;
 use tenancy_axum::{Require, ScopedJson, Tenant};
-use tenancy_core::{Outcome, Scope, Scoped, SubjectId, TenantContext};
-use tenancy_sql::{Insert, Select, TenantTx, col};
+use tenancy_core::{Outcome, Scope, SubjectId, TenantContext};
+use tenancy_sql::{Insert, TenantTx};
 
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, read_newest_first};
 use crate::permissions::AuditRead;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -127,46 +127,27 @@ pub async fn list(
     _: Require<AuditRead>,
     page: PageRequest,
 ) -> Result<ScopedJson<Page<AuditItem>>, ApiError> {
-    let mut tx = state.db.tenant(&tenant).await?;
-    let rows = tx
-        .fetch_all(
-            Select::from("audit_events")
-                .columns([
-                    "seq",
-                    "at",
-                    "subject",
-                    "action",
-                    "resource_type",
-                    "resource_id",
-                    "outcome",
-                ])
-                .filter(col("audit_events", "seq").lt(page.before))
-                .order_by(col("audit_events", "seq"), Order::Desc)
-                .limit(page.fetch()),
-        )
-        .await?;
-    let owner = tx.tenant();
-    tx.commit().await?;
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>("seq")?,
-                AuditItem {
-                    at: row.try_get("at")?,
-                    subject: row.try_get("subject")?,
-                    action: row.try_get("action")?,
-                    resource_type: row.try_get("resource_type")?,
-                    resource_id: row.try_get("resource_id")?,
-                    outcome: row.try_get("outcome")?,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    // Rows read in the tenant's transaction are bound to it, and opened for
-    // the response only under the request's own context.
-    Ok(ScopedJson::new(
-        &tenant,
-        Scoped::bind(owner, Page::from_rows(page, rows)),
-    ))
+    let columns = [
+        "seq",
+        "at",
+        "subject",
+        "action",
+        "resource_type",
+        "resource_id",
+        "outcome",
+    ];
+    read_newest_first(&state.db, &tenant, "audit_events", &columns, page, |row| {
+        Ok((
+            row.try_get::<i64, _>("seq")?,
+            AuditItem {
+                at: row.try_get("at")?,
+                subject: row.try_get("subject")?,
+                action: row.try_get("action")?,
+                resource_type: row.try_get("resource_type")?,
+                resource_id: row.try_get("resource_id")?,
+                outcome: row.try_get("outcome")?,
+            },
+        ))
+    })
+    .await
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{ExprTrait, Order, Value};
+use sea_query::{ExprTrait, Value};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -15,7 +15,7 @@ use crate::input::{
     Fields, FromJson, JsonBody, OptionalJsonBody, PathId, date, id as resource_id, integer, text,
 };
 use crate::jobs::ReminderJob;
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, read_newest_first};
 use crate::permissions::*;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -192,26 +192,7 @@ pub async fn list(
     _: Require<LeasesRead>,
     page: PageRequest,
 ) -> Result<ScopedJson<Page<Lease>>, ApiError> {
-    let ctx = tenant.into_context();
-    let mut tx = state.db.tenant(&ctx).await?;
-    let rows = tx
-        .fetch_all(
-            Select::from("leases")
-                .columns(COLUMNS)
-                .filter(col("leases", "seq").lt(page.before))
-                .order_by(col("leases", "seq"), Order::Desc)
-                .limit(page.fetch()),
-        )
-        .await?;
-    let owner = tx.tenant();
-    tx.commit().await?;
-    let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    // Rows read in the tenant's transaction are bound to it, and opened for
-    // the response only under the request's own context.
-    Ok(ScopedJson::new(
-        &ctx,
-        Scoped::bind(owner, Page::from_rows(page, rows)),
-    ))
+    read_newest_first(&state.db, &tenant, "leases", &COLUMNS, page, from_row).await
 }
 
 /// `POST /leases` (needs `leases:write`) → 201; 404 when `property_id` is not a

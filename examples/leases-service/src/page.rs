@@ -208,6 +208,39 @@ impl FromRequestParts<AppState> for PageRequest {
     }
 }
 
+/// Reads one page of `table`, newest first by its `seq` column, in a
+/// transaction bound to `ctx`. The page comes back bound to the tenant the
+/// transaction ran for and is opened for the response only under `ctx`.
+pub async fn read_newest_first<T>(
+    db: &crate::db::Db,
+    ctx: &tenancy_core::TenantContext,
+    table: &'static str,
+    columns: &[&'static str],
+    page: PageRequest,
+    from_row: impl Fn(&sqlx::any::AnyRow) -> Result<(i64, T), sqlx::Error>,
+) -> Result<tenancy_axum::ScopedJson<Page<T>>, ApiError> {
+    use sea_query::{ExprTrait, Order};
+    use tenancy_sql::{Select, col};
+
+    let mut tx = db.tenant(ctx).await?;
+    let rows = tx
+        .fetch_all(
+            Select::from(table)
+                .columns(columns.iter().copied())
+                .filter(col(table, "seq").lt(page.before))
+                .order_by(col(table, "seq"), Order::Desc)
+                .limit(page.fetch()),
+        )
+        .await?;
+    let owner = tx.tenant();
+    tx.commit().await?;
+    let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(tenancy_axum::ScopedJson::new(
+        ctx,
+        tenancy_core::Scoped::bind(owner, Page::from_rows(page, rows)),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{ExprTrait, Order, Value};
+use sea_query::{ExprTrait, Value};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -13,7 +13,7 @@ use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use crate::audit::{self, Entry};
 use crate::input::{Fields, FromJson, JsonBody, PathId, text};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, read_newest_first};
 use crate::permissions::{PropertiesRead, PropertiesWrite};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -103,25 +103,7 @@ pub async fn list(
     _: Require<PropertiesRead>,
     page: PageRequest,
 ) -> Result<ScopedJson<Page<Property>>, ApiError> {
-    let mut tx = state.db.tenant(&tenant).await?;
-    let rows = tx
-        .fetch_all(
-            Select::from("properties")
-                .columns(COLUMNS)
-                .filter(col("properties", "seq").lt(page.before))
-                .order_by(col("properties", "seq"), Order::Desc)
-                .limit(page.fetch()),
-        )
-        .await?;
-    let owner = tx.tenant();
-    tx.commit().await?;
-    let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    // Rows read in the tenant's transaction are bound to it, and opened for
-    // the response only under the request's own context.
-    Ok(ScopedJson::new(
-        &tenant,
-        Scoped::bind(owner, Page::from_rows(page, rows)),
-    ))
+    read_newest_first(&state.db, &tenant, "properties", &COLUMNS, page, from_row).await
 }
 
 /// `POST /properties` (needs `properties:write`) → 201.
