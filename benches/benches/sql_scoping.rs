@@ -145,6 +145,9 @@ fn building(c: &mut Criterion) {
     g.finish();
 }
 
+#[path = "support/pg_wire.rs"]
+mod pg_wire;
+
 mod postgres {
     use super::*;
     use sqlx::any::AnyPoolOptions;
@@ -305,7 +308,88 @@ mod postgres {
             })
         });
         g.finish();
+        wire_floor(c, &s);
         s.teardown();
+    }
+
+    /// The same request in raw protocol messages, so that no driver's cost
+    /// hides what binding the tenant per transaction costs the server.
+    fn wire_floor(c: &mut Criterion, s: &Setup) {
+        use super::pg_wire::{Shape, WireConn};
+        use sqlx::postgres::PgConnectOptions;
+
+        let url = std::env::var("TENANCY_TEST_POSTGRES_URL").unwrap();
+        let options: PgConnectOptions = url.parse().unwrap();
+        let (host, port) = (options.get_host(), options.get_port());
+        let tenant = TenantId::from_u128(3).to_string();
+        let connect = |user: &str| WireConn::connect(host, port, user, &s.name);
+        let (mut owner, mut app) = match (connect(options.get_username()), connect(&s.role)) {
+            (Ok(owner), Ok(app)) => (owner, app),
+            (Err(e), _) | (_, Err(e)) => {
+                println!("skipped sql_postgres_wire_floor: {e}");
+                return;
+            }
+        };
+        let literal =
+            format!("SELECT id, lessee FROM leases WHERE tenant_id = '{tenant}' AND id = $1");
+        owner.prepare(&[("literal", literal.as_str())]).unwrap();
+        let set_tenant = format!("SELECT set_config('{}', $1, true)", s.app.tenant_setting());
+        app.prepare(&[
+            ("set_tenant", set_tenant.as_str()),
+            (
+                "scoped",
+                "SELECT id, lessee FROM leases WHERE tenant_id = $1 AND id = $2",
+            ),
+            ("begin", "BEGIN"),
+            ("commit", "COMMIT"),
+        ])
+        .unwrap();
+
+        // The shapes are sound before they are timed: the binding reaches
+        // the query (RLS shows the row) and is gone after the Sync.
+        let key = "5";
+        assert_eq!(
+            owner
+                .request(Shape::Literal, &tenant, key)
+                .unwrap()
+                .first_columns,
+            [key]
+        );
+        for shape in [
+            Shape::ImplicitTransaction,
+            Shape::BeginCommitOneSync,
+            Shape::BeginCommitSyncEach,
+        ] {
+            let reply = app.request(shape, &tenant, key).unwrap();
+            assert_eq!(reply.first_columns, [tenant.as_str(), key], "{shape:?}");
+            let after = app.simple("SELECT count(*) FROM leases").unwrap();
+            assert_eq!(
+                after.first_columns,
+                ["0"],
+                "{shape:?} left the tenant bound"
+            );
+        }
+
+        let mut g = c.benchmark_group("sql_postgres_wire_floor");
+        g.bench_function("literal_tenant_no_transaction", |b| {
+            b.iter(|| black_box(owner.request(Shape::Literal, &tenant, key).unwrap()))
+        });
+        for (name, shape) in [
+            ("set_config_and_query_one_sync", Shape::ImplicitTransaction),
+            (
+                "begin_set_config_query_commit_one_sync",
+                Shape::BeginCommitOneSync,
+            ),
+            (
+                "begin_set_config_query_commit_sync_each",
+                Shape::BeginCommitSyncEach,
+            ),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter(|| black_box(app.request(shape, &tenant, key).unwrap()))
+            });
+        }
+        g.finish();
     }
 }
 
