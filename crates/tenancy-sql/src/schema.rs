@@ -1,8 +1,8 @@
 //! The schema registry: which tables belong to a tenant and which are global.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 
@@ -41,9 +41,12 @@ pub struct ForeignKey {
 /// One registered table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDef {
-    name: String,
+    /// Interned (see [`intern`]), so statements name the table without
+    /// copying it.
+    name: &'static str,
     kind: TableKind,
-    tenant_column: String,
+    /// Interned like `name`.
+    tenant_column: &'static str,
     id_columns: Vec<String>,
     foreign_keys: Vec<ForeignKey>,
     unique: Vec<Vec<String>>,
@@ -53,7 +56,12 @@ pub struct TableDef {
 impl TableDef {
     /// The table's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name
+    }
+
+    /// The name as statements render it, shared rather than copied.
+    pub(crate) fn static_name(&self) -> &'static str {
+        self.name
     }
 
     /// Tenant, global or system.
@@ -68,7 +76,12 @@ impl TableDef {
 
     /// The tenant column (meaningful for tenant tables only).
     pub fn tenant_column(&self) -> &str {
-        &self.tenant_column
+        self.tenant_column
+    }
+
+    /// The tenant column as statements render it, shared rather than copied.
+    pub(crate) fn static_tenant_column(&self) -> &'static str {
+        self.tenant_column
     }
 
     /// The id columns; the primary key of a tenant table is the tenant column
@@ -116,7 +129,7 @@ pub struct Schema {
 
 #[derive(PartialEq, Eq)]
 struct SchemaInner {
-    tables: BTreeMap<String, TableDef>,
+    tables: BTreeMap<&'static str, TableDef>,
     tenant_columns: Vec<String>,
 }
 
@@ -181,8 +194,30 @@ impl Schema {
 #[must_use]
 pub struct SchemaBuilder {
     tables: Vec<TableDef>,
-    default_tenant_column: Option<String>,
+    default_tenant_column: Option<&'static str>,
     error: Option<Error>,
+}
+
+/// Every name [`intern`] kept.
+static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// The one copy of `name` kept for the life of the process.
+///
+/// Table and tenant column names are rendered into every statement; sea-query
+/// writes a `&'static str` identifier as it is, where an owned one is copied
+/// into each statement and escaped character by character on every render.
+/// A program registers a fixed, small set of names (and [`SchemaBuilder`]
+/// refuses anything but short lowercase identifiers), so keeping each
+/// distinct name once costs a few bytes per name, not per schema or per
+/// statement.
+fn intern(name: &str) -> &'static str {
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let kept: &'static str = String::leak(name.to_owned());
+    names.insert(kept);
+    kept
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -197,27 +232,40 @@ fn is_identifier(name: &str) -> bool {
 impl SchemaBuilder {
     /// The tenant column of tables added after this call (default `tenant_id`).
     pub fn default_tenant_column(mut self, column: &str) -> Self {
-        self.check_ident(column);
-        self.default_tenant_column = Some(column.to_owned());
+        if self.check_ident(column) {
+            self.default_tenant_column = Some(intern(column));
+        }
         self
     }
 
-    fn check_ident(&mut self, name: &str) {
-        if !is_identifier(name) && self.error.is_none() {
+    /// True for a valid identifier; records the first invalid one, which
+    /// [`SchemaBuilder::build`] reports.
+    fn check_ident(&mut self, name: &str) -> bool {
+        let valid = is_identifier(name);
+        if !valid && self.error.is_none() {
             self.error = Some(Error::InvalidSchema(format!(
                 "`{name}` is not a lowercase identifier"
             )));
         }
+        valid
+    }
+
+    /// `name` interned when it is a valid identifier; an invalid one is
+    /// recorded by [`SchemaBuilder::check_ident`] and never kept, since
+    /// `build` fails anyway.
+    fn checked_name(&mut self, name: &str) -> &'static str {
+        if self.check_ident(name) {
+            intern(name)
+        } else {
+            ""
+        }
     }
 
     fn push(mut self, name: &str, kind: TableKind) -> Self {
-        self.check_ident(name);
-        let tenant_column = self
-            .default_tenant_column
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TENANT_COLUMN.to_owned());
+        let name = self.checked_name(name);
+        let tenant_column = self.default_tenant_column.unwrap_or(DEFAULT_TENANT_COLUMN);
         self.tables.push(TableDef {
-            name: name.to_owned(),
+            name,
             kind,
             tenant_column,
             id_columns: vec![DEFAULT_ID_COLUMN.to_owned()],
@@ -264,9 +312,9 @@ impl SchemaBuilder {
 
     /// Overrides the last table's tenant column.
     pub fn tenant_column(mut self, column: &str) -> Self {
-        self.check_ident(column);
+        let column = self.checked_name(column);
         if let Some(t) = self.last("tenant_column") {
-            t.tenant_column = column.to_owned();
+            t.tenant_column = column;
         }
         self
     }
@@ -344,17 +392,17 @@ impl SchemaBuilder {
         }
         let mut tables = BTreeMap::new();
         for t in self.tables {
-            if tables.contains_key(&t.name) {
+            if tables.contains_key(t.name) {
                 return Err(Error::InvalidSchema(format!(
                     "table `{}` is declared twice",
                     t.name
                 )));
             }
-            tables.insert(t.name.clone(), t);
+            tables.insert(t.name, t);
         }
         for t in tables.values() {
             for fk in &t.foreign_keys {
-                let Some(parent) = tables.get(&fk.parent) else {
+                let Some(parent) = tables.get(fk.parent.as_str()) else {
                     return Err(Error::InvalidSchema(format!(
                         "`{}` references unknown table `{}`",
                         t.name, fk.parent
@@ -381,7 +429,7 @@ impl SchemaBuilder {
         let mut tenant_columns: Vec<String> = tables
             .values()
             .filter(|t| t.kind == TableKind::Tenant)
-            .map(|t| t.tenant_column.clone())
+            .map(|t| t.tenant_column.to_owned())
             .collect();
         tenant_columns.sort();
         tenant_columns.dedup();
@@ -426,6 +474,24 @@ mod tests {
         assert!(Schema::builder().tenant("a").tenant("a").build().is_err());
         assert!(Schema::builder().tenant("Robert'); drop").build().is_err());
         assert!(Schema::builder().unique(["x"]).build().is_err());
+    }
+
+    #[test]
+    fn names_are_kept_once_and_invalid_ones_never() {
+        let a = Schema::builder().tenant("kept_once").build().unwrap();
+        let b = Schema::builder().tenant("kept_once").build().unwrap();
+        let name = |s: &Schema| s.table("kept_once").unwrap().static_name();
+        assert!(std::ptr::eq(name(&a), name(&b)));
+        assert!(
+            Schema::builder()
+                .tenant("Never Kept")
+                .tenant_column("never'kept")
+                .build()
+                .is_err()
+        );
+        let names = NAMES.lock().unwrap();
+        assert!(names.contains("kept_once"));
+        assert!(!names.contains("Never Kept") && !names.contains("never'kept"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod prepared;
 mod select;
 mod write;
 
-use sea_query::{Alias, Expr, ExprTrait};
+use sea_query::{DynIden, Expr, ExprTrait};
 use tenancy_core::TenantContext;
 
 pub use prepared::Prepared;
@@ -38,11 +38,15 @@ pub(crate) const TENANT_SENTINEL: &str = "\u{0}tenancy:tenant\u{0}";
 /// # let _ = cheap;
 /// ```
 pub fn col(table: &str, column: &str) -> Expr {
-    Expr::col((Alias::new(table), Alias::new(column)))
+    // An owned `String` becomes a sea-query identifier as it is; going
+    // through `Alias` would copy each name once more.
+    Expr::col((table.to_owned(), column.to_owned()))
 }
 
-pub(crate) fn tenant_predicate(alias: &str, tenant_column: &str) -> Expr {
-    col(alias, tenant_column).eq(TENANT_SENTINEL)
+/// `table.tenant_column = <tenant slot>`; `table` is the table's interned
+/// name or the caller's alias for it.
+pub(crate) fn tenant_predicate(table: DynIden, tenant_column: &'static str) -> Expr {
+    Expr::col((table, tenant_column)).eq(TENANT_SENTINEL)
 }
 
 /// What a statement does with a table.

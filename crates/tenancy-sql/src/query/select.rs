@@ -1,9 +1,9 @@
 //! Scoped SELECT.
 
 use sea_query::{
-    Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, IntoCondition, JoinType,
-    MysqlQueryBuilder, Order, PostgresQueryBuilder, Query, SelectStatement, SqliteQueryBuilder,
-    UnionType, WithClause,
+    Alias, Asterisk, CommonTableExpression, Condition, DynIden, Expr, ExprTrait, IntoCondition,
+    JoinType, MysqlQueryBuilder, Order, PostgresQueryBuilder, Query, SelectStatement,
+    SqliteQueryBuilder, UnionType, WithClause,
 };
 use tenancy_core::TenantContext;
 
@@ -388,18 +388,25 @@ impl Select {
         match src {
             Source::Table { name, alias } => {
                 let table = cx.resolve(&name, Access::Read)?;
+                // A registered table is written under the schema's interned
+                // name (nothing copied); a CTE under the caller's.
+                let iden = match table {
+                    Some(t) => DynIden::from(t.static_name()),
+                    None => DynIden::from(name),
+                };
+                let alias = alias.map(DynIden::from);
                 let predicate = match table {
                     Some(t) if t.is_tenant() => Some(tenant_predicate(
-                        alias.as_deref().unwrap_or(&name),
-                        t.tenant_column(),
+                        alias.as_ref().unwrap_or(&iden).clone(),
+                        t.static_tenant_column(),
                     )),
                     _ => None,
                 };
-                Ok((SourceRef::Table(name, alias), predicate))
+                Ok((SourceRef::Table(iden, alias), predicate))
             }
             Source::Sub { select, alias } => {
                 let sub = select.build_owned(cx)?;
-                Ok((SourceRef::Sub(Box::new(sub), alias), None))
+                Ok((SourceRef::Sub(Box::new(sub), DynIden::from(alias)), None))
             }
         }
     }
@@ -469,11 +476,9 @@ impl Select {
         for src in self.from {
             let (r, predicate) = Self::build_source(src, cx)?;
             match r {
-                SourceRef::Table(name, None) => q.from(Alias::new(name)),
-                SourceRef::Table(name, Some(alias)) => {
-                    q.from_as(Alias::new(name), Alias::new(alias))
-                }
-                SourceRef::Sub(sub, alias) => q.from_subquery(*sub, Alias::new(alias)),
+                SourceRef::Table(name, None) => q.from(name),
+                SourceRef::Table(name, Some(alias)) => q.from_as(name, alias),
+                SourceRef::Sub(sub, alias) => q.from_subquery(*sub, alias),
             };
             if let Some(p) = predicate {
                 cond = cond.add(p);
@@ -494,11 +499,9 @@ impl Select {
             }
             on = on.add(join.on);
             match r {
-                SourceRef::Table(name, None) => q.join(kind, Alias::new(name), on),
-                SourceRef::Table(name, Some(alias)) => {
-                    q.join_as(kind, Alias::new(name), Alias::new(alias), on)
-                }
-                SourceRef::Sub(sub, alias) => q.join_subquery(kind, *sub, Alias::new(alias), on),
+                SourceRef::Table(name, None) => q.join(kind, name, on),
+                SourceRef::Table(name, Some(alias)) => q.join_as(kind, name, alias, on),
+                SourceRef::Sub(sub, alias) => q.join_subquery(kind, *sub, alias, on),
             };
         }
         // INVARIANT: caller filters are ANDed under the tenant predicates in one
@@ -555,9 +558,11 @@ impl Select {
     }
 }
 
+/// A FROM or JOIN source ready for sea-query: the table (or subquery) and
+/// its alias.
 enum SourceRef {
-    Table(String, Option<String>),
-    Sub(Box<SelectStatement>, String),
+    Table(DynIden, Option<DynIden>),
+    Sub(Box<SelectStatement>, DynIden),
 }
 
 pub(crate) fn render_select(q: &SelectStatement, backend: Backend) -> (String, sea_query::Values) {

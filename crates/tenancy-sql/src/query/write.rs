@@ -422,11 +422,14 @@ impl Update {
         let row: Vec<Expr> = self.sets.iter().map(|(_, e)| e.clone()).collect();
         let checks = reference_checks(cx, table, &columns, &row, tenant)?;
         let mut q = Query::update();
-        q.table(Alias::new(&self.table));
+        q.table(table.static_name());
         for (c, e) in &self.sets {
             q.value(Alias::new(c), e.clone());
         }
-        let cond = Condition::all().add(tenant_predicate(&self.table, tc));
+        let cond = Condition::all().add(tenant_predicate(
+            table.static_name().into(),
+            table.static_tenant_column(),
+        ));
         q.cond_where(build_filters(&self.filters, cx, cond)?);
         Ok((q, checks))
     }
@@ -470,8 +473,11 @@ impl Delete {
             return Err(Error::GlobalTableWrite(self.table.clone()));
         };
         let mut q = Query::delete();
-        q.from_table(Alias::new(&self.table));
-        let cond = Condition::all().add(tenant_predicate(&self.table, table.tenant_column()));
+        q.from_table(table.static_name());
+        let cond = Condition::all().add(tenant_predicate(
+            table.static_name().into(),
+            table.static_tenant_column(),
+        ));
         q.cond_where(build_filters(&self.filters, cx, cond)?);
         Ok(q)
     }
