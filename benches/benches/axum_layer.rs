@@ -403,8 +403,8 @@ fn report_loopback(
     }
 }
 
-/// A minimal HTTP/1.1 load generator, in the manner of wrk without
-/// pipelining: keep-alive connections each send one fixed, pre-rendered
+/// A minimal HTTP/1.1 load generator, without pipelining: keep-alive
+/// connections each send one fixed, pre-rendered
 /// request and read its response (by `Content-Length`) before the next,
 /// until the round's time is up.
 mod load {

@@ -124,6 +124,22 @@ fn building(c: &mut Criterion) {
         })
     });
     g.finish();
+    interleaved(
+        "sql_select_three_joins",
+        20_000,
+        &mut [
+            ("hand_written_sea_query", &mut || {
+                drop(black_box(by_hand(black_box(&tenant))))
+            }),
+            ("scoped", &mut || {
+                drop(black_box(
+                    scoped_three_joins()
+                        .prepare_owned(&schema, Backend::Postgres, black_box(&acme))
+                        .unwrap(),
+                ))
+            }),
+        ],
+    );
 
     let globex = ctx(2);
     let prepared = scoped_three_joins()
@@ -143,6 +159,53 @@ fn building(c: &mut Criterion) {
         b.iter(|| black_box(prepared.rebind(black_box(&globex)).unwrap()))
     });
     g.finish();
+}
+
+/// True when the bench runs for timing (`cargo bench`), not as a check
+/// (`cargo test --benches`), and no filter excludes `group`.
+fn selected(group: &str) -> bool {
+    let mut args = std::env::args().skip(1);
+    let timing = std::env::args().any(|a| a == "--bench");
+    let filter = args.find(|a| !a.starts_with('-'));
+    timing && filter.is_none_or(|f| group.contains(&f))
+}
+
+/// Runs the contenders in turn for several rounds (so a change in the
+/// machine's load hits all alike) and prints each one's median time per run
+/// and the median of its per-round throughput ratio to the first.
+fn interleaved(group: &str, per_round: u32, contenders: &mut [(&str, &mut dyn FnMut())]) {
+    const ROUNDS: usize = 9;
+    if !selected(group) {
+        return;
+    }
+    let mut seconds = vec![Vec::with_capacity(ROUNDS); contenders.len()];
+    for _ in 0..ROUNDS {
+        for ((_, run), times) in contenders.iter_mut().zip(&mut seconds) {
+            let start = std::time::Instant::now();
+            for _ in 0..per_round {
+                run();
+            }
+            times.push(start.elapsed().as_secs_f64() / f64::from(per_round));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{group}/interleaved ({ROUNDS} rounds of {per_round} runs each; median time per run, median of the per-round throughput ratios to the first, their range):"
+    );
+    for ((name, _), times) in contenders.iter().zip(&seconds) {
+        let ratios: Vec<f64> = seconds[0].iter().zip(times).map(|(b, t)| b / t).collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "  {name:<42} {:>9.2} µs  {:.2}x ({low:.2}..{high:.2})",
+            median(times.clone()) * 1e6,
+            median(ratios),
+        );
+    }
 }
 
 #[path = "support/pg_wire.rs"]
@@ -271,43 +334,58 @@ mod postgres {
         let tenant = TenantId::from_u128(3).to_string();
         let literal =
             format!("SELECT id, lessee FROM leases WHERE tenant_id = '{tenant}' AND id = $1");
-        let mut g = c.benchmark_group("sql_postgres_one_query");
-        g.bench_function("literal_tenant_no_transaction", |b| {
-            b.iter(|| {
-                s.rt.block_on(async {
-                    let rows = sqlx::query(&literal)
-                        .bind(5_i64)
-                        .fetch_all(&s.owner)
-                        .await
-                        .unwrap();
-                    assert_eq!(rows[0].get::<i64, _>(0), 5);
-                })
-            })
-        });
         let q = Select::from("leases")
             .column("id")
             .column("lessee")
             .filter(col("leases", "id").eq(Value::from(5_i64)));
-        g.bench_function("tenant_bound_transaction_commit", |b| {
-            b.iter(|| {
-                s.rt.block_on(async {
-                    let mut tx = s.app.begin(&acme).await.unwrap();
-                    let rows = tx.fetch_all(&q).await.unwrap();
-                    assert_eq!(rows[0].get::<i64, _>(0), 5);
-                    tx.commit().await.unwrap();
-                })
+        let mut literal_no_transaction = || {
+            s.rt.block_on(async {
+                let rows = sqlx::query(&literal)
+                    .bind(5_i64)
+                    .fetch_all(&s.owner)
+                    .await
+                    .unwrap();
+                assert_eq!(rows[0].get::<i64, _>(0), 5);
             })
+        };
+        let mut bound_commit = || {
+            s.rt.block_on(async {
+                let mut tx = s.app.begin(&acme).await.unwrap();
+                let rows = tx.fetch_all(&q).await.unwrap();
+                assert_eq!(rows[0].get::<i64, _>(0), 5);
+                tx.commit().await.unwrap();
+            })
+        };
+        let mut bound_read_then_drop = || {
+            s.rt.block_on(async {
+                let mut tx = s.app.begin(&acme).await.unwrap();
+                let rows = tx.fetch_all(&q).await.unwrap();
+                assert_eq!(rows[0].get::<i64, _>(0), 5);
+            })
+        };
+        let mut g = c.benchmark_group("sql_postgres_one_query");
+        g.bench_function("literal_tenant_no_transaction", |b| {
+            b.iter(&mut literal_no_transaction)
+        });
+        g.bench_function("tenant_bound_transaction_commit", |b| {
+            b.iter(&mut bound_commit)
         });
         g.bench_function("tenant_bound_transaction_read_then_drop", |b| {
-            b.iter(|| {
-                s.rt.block_on(async {
-                    let mut tx = s.app.begin(&acme).await.unwrap();
-                    let rows = tx.fetch_all(&q).await.unwrap();
-                    assert_eq!(rows[0].get::<i64, _>(0), 5);
-                })
-            })
+            b.iter(&mut bound_read_then_drop)
         });
         g.finish();
+        interleaved(
+            "sql_postgres_one_query",
+            500,
+            &mut [
+                ("literal_tenant_no_transaction", &mut literal_no_transaction),
+                ("tenant_bound_transaction_commit", &mut bound_commit),
+                (
+                    "tenant_bound_transaction_read_then_drop",
+                    &mut bound_read_then_drop,
+                ),
+            ],
+        );
         wire_floor(c, &s);
         s.teardown();
     }
@@ -370,27 +448,57 @@ mod postgres {
             );
         }
 
+        let app = std::cell::RefCell::new(app);
         let mut g = c.benchmark_group("sql_postgres_wire_floor");
         g.bench_function("literal_tenant_no_transaction", |b| {
             b.iter(|| black_box(owner.request(Shape::Literal, &tenant, key).unwrap()))
         });
-        for (name, shape) in [
-            ("set_config_and_query_one_sync", Shape::ImplicitTransaction),
-            (
-                "begin_set_config_query_commit_one_sync",
-                Shape::BeginCommitOneSync,
-            ),
-            (
-                "begin_set_config_query_commit_sync_each",
-                Shape::BeginCommitSyncEach,
-            ),
-        ] {
+        for (name, shape) in BOUND_SHAPES {
             g.bench_function(name, |b| {
-                b.iter(|| black_box(app.request(shape, &tenant, key).unwrap()))
+                b.iter(|| black_box(app.borrow_mut().request(shape, &tenant, key).unwrap()))
             });
         }
         g.finish();
+
+        let mut literal = || {
+            drop(black_box(
+                owner.request(Shape::Literal, &tenant, key).unwrap(),
+            ))
+        };
+        let mut bound: Vec<_> = BOUND_SHAPES
+            .iter()
+            .map(|&(_, shape)| {
+                let app = &app;
+                let tenant = &tenant;
+                move || {
+                    drop(black_box(
+                        app.borrow_mut().request(shape, tenant, key).unwrap(),
+                    ))
+                }
+            })
+            .collect();
+        let mut contenders: Vec<(&str, &mut dyn FnMut())> =
+            vec![("literal_tenant_no_transaction", &mut literal)];
+        for ((name, _), run) in BOUND_SHAPES.iter().zip(bound.iter_mut()) {
+            contenders.push((name, run));
+        }
+        interleaved("sql_postgres_wire_floor", 2_000, &mut contenders);
     }
+
+    const BOUND_SHAPES: [(&str, super::pg_wire::Shape); 3] = [
+        (
+            "set_config_and_query_one_sync",
+            super::pg_wire::Shape::ImplicitTransaction,
+        ),
+        (
+            "begin_set_config_query_commit_one_sync",
+            super::pg_wire::Shape::BeginCommitOneSync,
+        ),
+        (
+            "begin_set_config_query_commit_sync_each",
+            super::pg_wire::Shape::BeginCommitSyncEach,
+        ),
+    ];
 }
 
 criterion_group!(benches, building, postgres::bench);
