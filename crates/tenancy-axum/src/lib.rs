@@ -60,7 +60,10 @@
 //! 4. Optional [`TenantResolver`]s (subdomain, `/t/{slug}/…`) must agree with
 //!    the token, else 403 and a cross-tenant audit event.
 //! 5. The tenant's GCRA rate and concurrency limits apply (429 with
-//!    `Retry-After`); one tenant's flood does not spend another's budget.
+//!    `Retry-After`); one tenant's flood does not spend another's budget. A
+//!    request holds its concurrency slot until its response body has been
+//!    sent or dropped, so a streamed response counts for as long as it
+//!    streams.
 //! 6. Extractors refuse what the route does not allow: a system token on a
 //!    tenant route, a tenant token on a system route, a missing permission.
 //!
@@ -93,8 +96,6 @@
 //! - It does not trust any tenant header, cookie or query parameter for
 //!   identity; an operator's act-for header is read only for system tokens,
 //!   and only honoured on routes behind [`OperatorActingLayer`].
-//! - It does not hold a concurrency slot while a streaming response body is
-//!   being sent: the slot is freed when the handler returns.
 //! - It does not limit system-scope requests.
 //!
 //! # Features

@@ -374,6 +374,42 @@ async fn concurrency_limit_is_429_while_slots_are_held() {
 }
 
 #[tokio::test]
+async fn a_concurrency_slot_is_held_until_the_response_body_is_done() {
+    use tower::ServiceExt;
+    let w = World::new();
+    w.add_tenant(7, TenantStatus::Active, plan(1000, 1000, 1));
+    let app = w.app();
+    let token = w.token(7, RoleName::viewer());
+    let unread = || {
+        app.clone().oneshot(
+            request("GET", "/me", Some(&token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+
+    // The handler has returned, but its body is not sent yet: still in flight.
+    let response = unread().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(w.layer.limits().in_flight(tenant_id(7)), 1);
+    get_as(&app, "/me", Some(&token))
+        .await
+        .problem(429, types::TOO_MANY_CONCURRENT);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(!body.is_empty());
+    assert_eq!(w.layer.limits().in_flight(tenant_id(7)), 0);
+
+    // A response dropped unsent (the client went away) frees its slot too.
+    let response = unread().await.unwrap();
+    assert_eq!(w.layer.limits().in_flight(tenant_id(7)), 1);
+    drop(response);
+    assert_eq!(w.layer.limits().in_flight(tenant_id(7)), 0);
+    assert_eq!(get_as(&app, "/me", Some(&token)).await.status, 200);
+}
+
+#[tokio::test]
 async fn extractors_without_the_layer_are_500_not_401() {
     async fn me(_t: tenancy_axum::Tenant) {}
     async fn need(_p: tenancy_axum::Require<LeasesRead>) {}

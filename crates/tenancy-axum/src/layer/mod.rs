@@ -3,6 +3,7 @@
 mod acting;
 mod authenticate;
 mod contexts;
+mod held_body;
 mod resolve;
 mod service;
 

@@ -12,6 +12,7 @@ use tower::Service;
 
 use super::Shared;
 use super::authenticate::Step;
+use super::held_body::hold_until_sent;
 
 /// The [`TenancyLayer`](super::TenancyLayer)'s service.
 #[derive(Clone)]
@@ -54,13 +55,9 @@ where
         match self.shared.authenticate_now(&mut request) {
             Step::Done(Ok(permit)) => {
                 let response = inner.call(request);
-                Box::pin(async move {
-                    let response = response.await;
-                    // INVARIANT: the concurrency slot is held until the
-                    // handler has produced its response.
-                    drop(permit);
-                    response
-                })
+                // INVARIANT: the concurrency slot is held until the
+                // response body has been sent or dropped.
+                Box::pin(async move { hold_until_sent(response.await, permit) })
             }
             Step::Done(Err(rejection)) => {
                 let response = rejection.into_response();
@@ -70,11 +67,7 @@ where
                 let shared = Arc::clone(&self.shared);
                 Box::pin(async move {
                     match shared.authenticate(&mut request, verified).await {
-                        Ok(permit) => {
-                            let response = inner.call(request).await;
-                            drop(permit);
-                            response
-                        }
+                        Ok(permit) => hold_until_sent(inner.call(request).await, permit),
                         Err(rejection) => Ok(rejection.into_response()),
                     }
                 })
