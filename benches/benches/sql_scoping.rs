@@ -433,11 +433,7 @@ mod postgres {
                 .first_columns,
             [key]
         );
-        for shape in [
-            Shape::ImplicitTransaction,
-            Shape::BeginCommitOneSync,
-            Shape::BeginCommitSyncEach,
-        ] {
+        for (_, shape) in BOUND_SHAPES {
             let reply = app.request(shape, &tenant, key).unwrap();
             assert_eq!(reply.first_columns, [tenant.as_str(), key], "{shape:?}");
             let after = app.simple("SELECT count(*) FROM leases").unwrap();
