@@ -1,6 +1,6 @@
 //! The PostgreSQL wire floor: a tenant-bound transaction measured in raw
 //! protocol messages, so that no driver's own cost hides what binding the
-//! tenant per transaction costs the server.
+//! tenant per transaction (and the RLS policy it feeds) costs the server.
 //!
 //! Each shape is one write and one read on a blocking socket. The only
 //! authentication handled is `trust` (what the test servers use); anything
@@ -203,7 +203,7 @@ impl WireConn {
             }
             let read = self.stream.read(&mut chunk).map_err(|e| e.to_string())?;
             if read == 0 {
-                return Err("the server closed the connection".into());
+                return Err(error.unwrap_or_else(|| "the server closed the connection".into()));
             }
             self.inbox.extend_from_slice(&chunk[..read]);
         }

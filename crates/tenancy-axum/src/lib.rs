@@ -97,6 +97,8 @@
 //!   identity; an operator's act-for header is read only for system tokens,
 //!   and only honoured on routes behind [`OperatorActingLayer`].
 //! - It does not limit system-scope requests.
+//! - It does not count an upgraded connection (a WebSocket) against the
+//!   concurrency limit after its `101` response.
 //!
 //! # Features
 //!

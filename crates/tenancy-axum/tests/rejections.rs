@@ -409,6 +409,92 @@ async fn a_concurrency_slot_is_held_until_the_response_body_is_done() {
     assert_eq!(get_as(&app, "/me", Some(&token)).await.status, 200);
 }
 
+/// A response body fed, frame by frame, by the test through a channel.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_response_holds_its_slot_until_it_ends_or_fails() {
+    use axum::body::HttpBody;
+    use tokio::sync::mpsc;
+    use tower::ServiceExt;
+    type Feed = mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>;
+
+    let w = World::new();
+    w.add_tenant(8, TenantStatus::Active, plan(1000, 1000, 1));
+    let feeds: Arc<std::sync::Mutex<Vec<Feed>>> = Arc::default();
+    let handler_feeds = Arc::clone(&feeds);
+    let app = Router::new()
+        .route(
+            "/stream",
+            get(move |_t: tenancy_axum::Tenant| {
+                let (feed, frames) = mpsc::channel(4);
+                handler_feeds.lock().unwrap().push(feed);
+                async move { Body::new(ChannelBody(frames)) }
+            }),
+        )
+        .layer(w.layer.clone());
+    let token = w.token(8, RoleName::viewer());
+    let start = || {
+        app.clone().oneshot(
+            request("GET", "/stream", Some(&token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    let in_flight = || w.layer.limits().in_flight(tenant_id(8));
+    async fn next_frame(
+        body: &mut Body,
+    ) -> Option<Result<http_body::Frame<axum::body::Bytes>, axum::Error>> {
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await
+    }
+
+    // Mid-stream the slot is taken; the end of the stream frees it while
+    // the body itself is still alive.
+    let mut body = start().await.unwrap().into_body();
+    let feed = feeds.lock().unwrap().pop().unwrap();
+    feed.send(Ok("first".into())).await.unwrap();
+    assert!(next_frame(&mut body).await.unwrap().unwrap().is_data());
+    assert_eq!(in_flight(), 1);
+    let refused = app
+        .clone()
+        .oneshot(
+            request("GET", "/stream", Some(&token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    drop(feed);
+    assert!(next_frame(&mut body).await.is_none());
+    assert_eq!(in_flight(), 0);
+
+    // A stream that fails frees it as well.
+    let mut body = start().await.unwrap().into_body();
+    let feed = feeds.lock().unwrap().pop().unwrap();
+    assert_eq!(in_flight(), 1);
+    feed.send(Err(std::io::Error::other("upstream gone")))
+        .await
+        .unwrap();
+    assert!(next_frame(&mut body).await.unwrap().is_err());
+    assert_eq!(in_flight(), 0);
+    drop(body);
+}
+
 #[tokio::test]
 async fn extractors_without_the_layer_are_500_not_401() {
     async fn me(_t: tenancy_axum::Tenant) {}

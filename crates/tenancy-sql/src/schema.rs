@@ -190,6 +190,12 @@ impl Schema {
 
 /// Builds a [`Schema`]. Calls that configure a table (`references`,
 /// `unique`, `tenant_column`, `id`) apply to the table added last.
+///
+/// Table and tenant column names are kept once for the life of the process
+/// (shared by every schema and statement that uses them, never freed): a
+/// few bytes per distinct name. A service declares a fixed set of tables;
+/// a program that builds schemas from ever-new generated names keeps each
+/// of them.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct SchemaBuilder {
@@ -204,8 +210,10 @@ static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
 /// The one copy of `name` kept for the life of the process.
 ///
 /// Table and tenant column names are rendered into every statement; sea-query
-/// writes a `&'static str` identifier as it is, where an owned one is copied
-/// into each statement and escaped character by character on every render.
+/// keeps a `&'static str` identifier without copying it and, when it is a
+/// plain identifier (every name the builder accepts is), writes it quoted
+/// but without escaping it character by character, where an owned one is
+/// copied into each statement and escaped on every render.
 /// A program registers a fixed, small set of names (and [`SchemaBuilder`]
 /// refuses anything but short lowercase identifiers), so keeping each
 /// distinct name once costs a few bytes per name, not per schema or per

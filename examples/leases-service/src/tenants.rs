@@ -539,6 +539,8 @@ pub async fn decommission(
     state.tenants.invalidate(id);
     // New requests and jobs of the tenant are refused from here on; let the
     // ones already in flight finish, so nothing they write outlives step 2.
+    // A request counts until its response body is sent, so a client that
+    // stops reading holds the drain up to its timeout.
     drain(state, id).await;
 
     // 2. Delete its data. The operator reaches it only by acting for the
