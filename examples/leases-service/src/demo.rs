@@ -6,13 +6,15 @@ use sqlx::Row;
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantSlug};
 
 use crate::audit::{self, Entry};
-use crate::clock::{new_id, next_seq, now, random_bytes};
+use crate::clock::{new_id, now, random_bytes};
 use crate::error::ServiceError;
+use crate::leases::Lease;
 use crate::problem::ApiError;
+use crate::properties::Property;
 use crate::state::AppState;
 use crate::tenants::{self, PlanName, TenantRow};
-use sea_query::{Order, Value};
-use tenancy_sql::{Insert, Select, col};
+use sea_query::Order;
+use tenancy_sql::{Select, col};
 
 struct Seed {
     slug: &'static str,
@@ -94,44 +96,24 @@ async fn seed_tenant(
     if first_property.is_none() {
         for (i, (name, address, lessee)) in seed.properties.iter().enumerate() {
             let (property, lease, at) = (new_id()?, new_id()?, now());
-            tx.execute(
-                Insert::into("properties")
-                    .columns(["id", "seq", "name", "address", "created_at", "updated_at"])
-                    .values([
-                        Value::from(property.clone()),
-                        next_seq().into(),
-                        (*name).into(),
-                        (*address).into(),
-                        at.clone().into(),
-                        at.clone().into(),
-                    ]),
-            )
+            tx.execute(crate::properties::insert(&Property {
+                id: property.clone(),
+                name: (*name).to_owned(),
+                address: (*address).to_owned(),
+                created_at: at.clone(),
+                updated_at: at.clone(),
+            }))
             .await?;
-            tx.execute(
-                Insert::into("leases")
-                    .columns([
-                        "id",
-                        "seq",
-                        "property_id",
-                        "lessee",
-                        "start_date",
-                        "end_date",
-                        "rent_cents",
-                        "created_at",
-                        "updated_at",
-                    ])
-                    .values([
-                        Value::from(lease.clone()),
-                        next_seq().into(),
-                        property.clone().into(),
-                        (*lessee).into(),
-                        "2026-01-01".into(),
-                        "2026-12-31".into(),
-                        (120_000_i64 + 10_000 * i as i64).into(),
-                        at.clone().into(),
-                        at.into(),
-                    ]),
-            )
+            tx.execute(crate::leases::insert(&Lease {
+                id: lease.clone(),
+                property_id: property.clone(),
+                lessee: (*lessee).to_owned(),
+                start_date: "2026-01-01".to_owned(),
+                end_date: "2026-12-31".to_owned(),
+                rent_cents: 120_000 + 10_000 * i as i64,
+                created_at: at.clone(),
+                updated_at: at,
+            }))
             .await?;
             audit::record(
                 &mut tx,

@@ -185,6 +185,14 @@ fn values(seq: Option<i64>, lease: &Lease) -> Vec<(&'static str, Value)> {
     out
 }
 
+/// The INSERT of a new `lease`, with the next `seq`.
+pub(crate) fn insert(lease: &Lease) -> Insert {
+    let (columns, row): (Vec<_>, Vec<_>) = values(Some(crate::clock::next_seq()), lease)
+        .into_iter()
+        .unzip();
+    Insert::into("leases").columns(columns).values(row)
+}
+
 /// `GET /leases` (needs `leases:read`), newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -217,11 +225,7 @@ pub async fn create(
         created_at: now.clone(),
         updated_at: now,
     };
-    let (columns, row): (Vec<_>, Vec<_>) = values(Some(crate::clock::next_seq()), &lease)
-        .into_iter()
-        .unzip();
-    tx.execute(Insert::into("leases").columns(columns).values(row))
-        .await?;
+    tx.execute(insert(&lease)).await?;
     audit::record(&mut tx, Entry::by(&ctx, "lease.create", "lease", &lease.id)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(lease)))

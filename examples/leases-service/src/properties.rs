@@ -106,6 +106,18 @@ pub async fn list(
     read_newest_first(&state.db, &tenant, "properties", &COLUMNS, page, from_row).await
 }
 
+/// The INSERT of a new `property`, with the next `seq`.
+pub(crate) fn insert(property: &Property) -> Insert {
+    Insert::into("properties").columns(COLUMNS).values([
+        Value::from(crate::clock::next_seq()),
+        property.id.clone().into(),
+        property.name.clone().into(),
+        property.address.clone().into(),
+        property.created_at.clone().into(),
+        property.updated_at.clone().into(),
+    ])
+}
+
 /// `POST /properties` (needs `properties:write`) → 201.
 pub async fn create(
     State(state): State<AppState>,
@@ -122,15 +134,7 @@ pub async fn create(
         updated_at: now,
     };
     let mut tx = state.db.tenant(&tenant).await?;
-    tx.execute(Insert::into("properties").columns(COLUMNS).values([
-        Value::from(crate::clock::next_seq()),
-        property.id.clone().into(),
-        property.name.clone().into(),
-        property.address.clone().into(),
-        property.created_at.clone().into(),
-        property.updated_at.clone().into(),
-    ]))
-    .await?;
+    tx.execute(insert(&property)).await?;
     let entry = Entry::by(&tenant, "property.create", "property", &property.id);
     audit::record(&mut tx, entry).await?;
     tx.commit().await?;
