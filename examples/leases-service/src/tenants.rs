@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement, UpdateStatement};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -19,7 +19,7 @@ use tenancy_core::{
 use tenancy_sql::Delete;
 
 use crate::audit::{self, Actor, Entry};
-use crate::db::Db;
+use crate::db::{Db, SystemTx};
 use crate::input::{Fields, FromJson, JsonBody, PathText, string, text};
 use crate::page::{Page, PageRequest};
 use crate::permissions::SystemTenants;
@@ -423,6 +423,33 @@ fn article(status: TenantStatus) -> &'static str {
     }
 }
 
+/// Loads tenant `id` and locks its row until `sys` ends.
+async fn lock_tenant(sys: &mut SystemTx, id: TenantId) -> Result<TenantRow, ApiError> {
+    let found = sys
+        .fetch_all(
+            select_tenants()
+                .and_where(column("id").eq(id.to_string()))
+                .lock(LockType::Update),
+        )
+        .await?;
+    found
+        .first()
+        .map(from_row)
+        .transpose()?
+        // A `deleted` tenant still exists (its record and slug stay), so
+        // acting on it is a conflict with its state, not "not found".
+        .ok_or(ApiError::Absent(NO_SUCH_TENANT))
+}
+
+/// Sets tenant `id`'s status.
+fn set_status(id: TenantId, status: TenantStatus) -> UpdateStatement {
+    Query::update()
+        .table(Alias::new("tenants"))
+        .value(Alias::new("status"), status.as_str())
+        .and_where(column("id").eq(id.to_string()))
+        .to_owned()
+}
+
 /// Moves a tenant through `events`, recording each in its log.
 async fn transition(
     state: &AppState,
@@ -432,20 +459,7 @@ async fn transition(
 ) -> Result<TenantRow, ApiError> {
     let action = format!("tenant.{}", event.as_str());
     let mut sys = state.db.system(operator, &action).await?;
-    let found = sys
-        .fetch_all(
-            select_tenants()
-                .and_where(column("id").eq(id.to_string()))
-                .lock(LockType::Update),
-        )
-        .await?;
-    let mut record = found
-        .first()
-        .map(from_row)
-        .transpose()?
-        // A `deleted` tenant still exists (its record and slug stay), so
-        // acting on it is a conflict with its state, not "not found".
-        .ok_or(ApiError::Absent(NO_SUCH_TENANT))?;
+    let mut record = lock_tenant(&mut sys, id).await?;
     let next = record.status.apply(event).map_err(|_| {
         ApiError::Conflict(format!(
             "{} {} tenant cannot {}",
@@ -454,13 +468,7 @@ async fn transition(
             event.as_str()
         ))
     })?;
-    sys.execute(
-        Query::update()
-            .table(Alias::new("tenants"))
-            .value(Alias::new("status"), next.as_str())
-            .and_where(column("id").eq(id.to_string())),
-    )
-    .await?;
+    sys.execute(&set_status(id, next)).await?;
     sys.commit().await?;
     state.tenants.invalidate(id);
     record_in_tenant(state, id, Actor::of(operator), &action).await?;
@@ -498,29 +506,9 @@ pub async fn decommission(
     operator: &TenantContext,
     id: TenantId,
 ) -> Result<(), ApiError> {
-    let set_status = |status: TenantStatus| {
-        Query::update()
-            .table(Alias::new("tenants"))
-            .value(Alias::new("status"), status.as_str())
-            .and_where(column("id").eq(id.to_string()))
-            .to_owned()
-    };
     // 1. Mark it: from here on its tokens and queued jobs are refused.
     let mut sys = state.db.system(operator, "decommission a tenant").await?;
-    let found = sys
-        .fetch_all(
-            select_tenants()
-                .and_where(column("id").eq(id.to_string()))
-                .lock(LockType::Update),
-        )
-        .await?;
-    let record = found
-        .first()
-        .map(from_row)
-        .transpose()?
-        // A `deleted` tenant still exists (its record and slug stay), so
-        // acting on it is a conflict with its state, not "not found".
-        .ok_or(ApiError::Absent(NO_SUCH_TENANT))?;
+    let record = lock_tenant(&mut sys, id).await?;
     let mut status = record.status;
     for event in [TenantEvent::Suspend, TenantEvent::Decommission] {
         if let Ok(next) = status.apply(event) {
@@ -534,7 +522,7 @@ pub async fn decommission(
             record.status
         )));
     }
-    sys.execute(&set_status(status)).await?;
+    sys.execute(&set_status(id, status)).await?;
     sys.commit().await?;
     state.tenants.invalidate(id);
     // New requests and jobs of the tenant are refused from here on; let the
@@ -563,7 +551,7 @@ pub async fn decommission(
         .db
         .system(operator, "finish decommissioning a tenant")
         .await?;
-    sys.execute(&set_status(TenantStatus::Deleted)).await?;
+    sys.execute(&set_status(id, TenantStatus::Deleted)).await?;
     sys.commit().await?;
     state.tenants.invalidate(id);
     Ok(())
