@@ -45,6 +45,29 @@ async fn refused(config: leases_service::Config) -> ServiceError {
     }
 }
 
+/// Starts the service once (so its schema and role exist), runs `sabotage`
+/// as the database owner, and returns why the next start is refused.
+async fn refused_after(
+    config: leases_service::Config,
+    scratch: Scratch,
+    sabotage: &str,
+) -> (ServiceError, Scratch) {
+    let s = Service::on(Db::Postgres, config.clone(), scratch).await;
+    let scratch = s.stop_keeping_data().await;
+    let url = scratch
+        .owner_url()
+        .unwrap_or_else(|| panic!("PostgreSQL has an owner URL"));
+    let owner = sqlx::AnyPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting as the owner: {e}"));
+    sqlx::query(sabotage)
+        .execute(&owner)
+        .await
+        .unwrap_or_else(|e| panic!("{sabotage}: {e}"));
+    owner.close().await;
+    (refused(config).await, scratch)
+}
+
 #[tokio::test]
 async fn a_secret_under_32_bytes_is_refused() {
     let (mut config, scratch) = Scratch::create(Db::Sqlite).await.unwrap();
@@ -81,17 +104,9 @@ async fn postgres_refuses_a_role_that_bypasses_rls() {
     let Some((config, scratch)) = Scratch::create(Db::Postgres).await else {
         return;
     };
-    let s = Service::on(Db::Postgres, config.clone(), scratch).await;
-    let scratch = s.stop_keeping_data().await;
-    let admin = sqlx::AnyPool::connect(&scratch.owner_url().unwrap())
-        .await
-        .unwrap();
-    sqlx::query(&format!("ALTER ROLE {} BYPASSRLS", config.db_app_role))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let e = refused(config).await;
+    let role = config.db_app_role.clone();
+    let (e, scratch) =
+        refused_after(config, scratch, &format!("ALTER ROLE {role} BYPASSRLS")).await;
     assert!(matches!(e, ServiceError::Isolation(_)), "{e}");
     scratch.drop_all().await;
 }
@@ -101,17 +116,12 @@ async fn postgres_refuses_a_tenant_table_without_forced_rls() {
     let Some((config, scratch)) = Scratch::create(Db::Postgres).await else {
         return;
     };
-    let s = Service::on(Db::Postgres, config.clone(), scratch).await;
-    let scratch = s.stop_keeping_data().await;
-    let admin = sqlx::AnyPool::connect(&scratch.owner_url().unwrap())
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE leases NO FORCE ROW LEVEL SECURITY")
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let e = refused(config).await;
+    let (e, scratch) = refused_after(
+        config,
+        scratch,
+        "ALTER TABLE leases NO FORCE ROW LEVEL SECURITY",
+    )
+    .await;
     assert!(matches!(e, ServiceError::Isolation(_)), "{e}");
     assert!(e.to_string().contains("leases"), "{e}");
     scratch.drop_all().await;
