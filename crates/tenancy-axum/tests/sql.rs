@@ -76,15 +76,19 @@ fn unique(name: &str) -> String {
     format!("{name}_{}_{nanos}", std::process::id())
 }
 
-async fn sqlite() -> Db {
-    let path = std::env::temp_dir().join(format!("{}.db", unique("tenancy_axum")));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let schema = Schema::builder()
+/// The global `tenants` table and one tenant table.
+fn schema() -> Schema {
+    Schema::builder()
         .system("tenants")
         .tenant("leases")
         .build()
-        .unwrap();
-    let pool = TenantPool::connect(&url, schema).await.unwrap();
+        .unwrap()
+}
+
+async fn sqlite() -> Db {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("tenancy_axum")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = TenantPool::connect(&url, schema()).await.unwrap();
     Db {
         pool,
         url,
@@ -278,12 +282,7 @@ async fn postgres_directory_and_transactions() {
         Some((server, _)) => format!("{server}/{name}"),
         None => panic!("TENANCY_TEST_POSTGRES_URL has no database"),
     };
-    let schema = Schema::builder()
-        .system("tenants")
-        .tenant("leases")
-        .build()
-        .unwrap();
-    let pool = TenantPool::connect(&url, schema).await.unwrap();
+    let pool = TenantPool::connect(&url, schema()).await.unwrap();
     assert_eq!(pool.backend(), Backend::Postgres);
     exercise(
         Db {
