@@ -39,11 +39,40 @@ pub enum Error {
         /// The referenced table.
         table: String,
     },
-    /// An expression carried its own SQL (a raw subquery or custom text) around the scoping.
-    #[error(
-        "expressions may not carry raw subqueries or SQL text; use the scoped subquery methods"
-    )]
-    RawSql,
+    /// A name is not a plain identifier once folded to lowercase.
+    #[error("`{0}` is not a valid name")]
+    InvalidName(String),
+    /// A statement names a column the table does not declare.
+    #[error("column `{column}` is not declared in table `{table}`")]
+    UnknownColumn {
+        /// The table (empty for an unqualified name).
+        table: String,
+        /// The column, as given.
+        column: String,
+    },
+    /// A qualified name refers to no table, alias or CTE of the statement.
+    #[error("`{0}` is not a table or alias of this statement")]
+    UnknownSource(String),
+    /// A name is used twice where it must be unique (an alias in one
+    /// SELECT level, a CTE, a column of a write), or a CTE takes the name of
+    /// a registered table.
+    #[error("`{0}` is used twice or shadows a registered table")]
+    DuplicateName(String),
+    /// A value equals the placeholder the crate uses for the tenant.
+    #[error("a value equals the tenant placeholder")]
+    InvalidValue,
+    /// The backend does not run this function in a scoped statement.
+    #[error("function `{0:?}` is not allowed on this backend")]
+    FunctionNotAllowed(crate::query::Function),
+    /// A MySQL/MariaDB upsert on a table with a unique key across tenants:
+    /// `ON DUPLICATE KEY UPDATE` would fire on another tenant's row.
+    #[error("upsert on `{0}` is refused: a unique key of the table spans tenants")]
+    UnsafeUpsert(String),
+    /// A statement of the transaction failed (or was cancelled), so the
+    /// server has aborted or may have lost part of it: nothing was
+    /// committed.
+    #[error("the transaction was rolled back: an earlier statement in it failed")]
+    TransactionAborted,
     /// The statement uses a shape this crate cannot scope safely.
     #[error("unsupported statement shape: {0}")]
     Unsupported(&'static str),

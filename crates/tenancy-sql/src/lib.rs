@@ -156,7 +156,10 @@ mod runtime;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
-pub use query::{Delete, Insert, Prepared, Select, Statement, Update, col};
+pub use query::{
+    Delete, Expr, Function, Insert, Order, Prepared, Select, SqlType, Statement, Update, all, any,
+    call, case, col, column, count_all, current_timestamp, exists, not_exists, scalar, val,
+};
 pub use schema::{
     DEFAULT_ID_COLUMN, DEFAULT_TENANT_COLUMN, ForeignKey, Schema, SchemaBuilder, TableDef,
     TableKind,
@@ -172,4 +175,4 @@ pub const DEFAULT_TENANT_SETTING: &str = "tenancy.tenant_id";
 pub use sea_query;
 
 #[cfg(feature = "sqlx")]
-pub use runtime::{SystemStatement, SystemTx, TenantPool, TenantRouter, TenantTx};
+pub use runtime::{OwnerPool, SystemStatement, SystemTx, TenantPool, TenantRouter, TenantTx};

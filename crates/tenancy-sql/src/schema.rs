@@ -47,6 +47,10 @@ pub struct TableDef {
     kind: TableKind,
     /// Interned like `name`.
     tenant_column: &'static str,
+    /// Every column a statement may name, interned: the tenant column, the
+    /// id columns, the columns of keys and constraints, and those declared
+    /// with [`SchemaBuilder::columns`].
+    columns: Vec<&'static str>,
     id_columns: Vec<String>,
     foreign_keys: Vec<ForeignKey>,
     unique: Vec<Vec<String>>,
@@ -82,6 +86,26 @@ impl TableDef {
     /// The tenant column as statements render it, shared rather than copied.
     pub(crate) fn static_tenant_column(&self) -> &'static str {
         self.tenant_column
+    }
+
+    /// Every declared column, in declaration order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().copied()
+    }
+
+    /// The declared column `name` matches, as statements render it.
+    ///
+    /// Names match when they are equal ignoring ASCII case: SQLite and
+    /// MySQL/MariaDB compare column names that way, so a name that differs
+    /// only in case must resolve to the same column here, or a write could
+    /// reach the tenant column under another spelling. PostgreSQL compares
+    /// quoted names exactly; statements always render the declared spelling,
+    /// so the rule is safe there too.
+    pub fn column(&self, name: &str) -> Option<&'static str> {
+        self.columns
+            .iter()
+            .copied()
+            .find(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// The id columns; the primary key of a tenant table is the tenant column
@@ -228,7 +252,7 @@ fn intern(name: &str) -> &'static str {
     kept
 }
 
-fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name
@@ -276,6 +300,7 @@ impl SchemaBuilder {
             name,
             kind,
             tenant_column,
+            columns: Vec::new(),
             id_columns: vec![DEFAULT_ID_COLUMN.to_owned()],
             foreign_keys: Vec::new(),
             unique: Vec::new(),
@@ -335,6 +360,18 @@ impl SchemaBuilder {
         }
         if let Some(t) = self.last("id") {
             t.id_columns = columns;
+        }
+        self
+    }
+
+    /// Declares the last table's columns. The tenant column, the id columns
+    /// and the columns of its keys and constraints are declared already;
+    /// a statement that names any other column is refused.
+    pub fn columns<'a>(mut self, columns: impl IntoIterator<Item = &'a str>) -> Self {
+        let columns: Vec<&'static str> =
+            columns.into_iter().map(|c| self.checked_name(c)).collect();
+        if let Some(t) = self.last("columns") {
+            t.columns.extend(columns);
         }
         self
     }
@@ -399,7 +436,8 @@ impl SchemaBuilder {
             return Err(e);
         }
         let mut tables = BTreeMap::new();
-        for t in self.tables {
+        for mut t in self.tables {
+            t.columns = declared_columns(&t);
             if tables.contains_key(t.name) {
                 return Err(Error::InvalidSchema(format!(
                     "table `{}` is declared twice",
@@ -448,6 +486,29 @@ impl SchemaBuilder {
             }),
         })
     }
+}
+
+/// The columns of `t`, each once: the tenant column (tenant tables), the
+/// id columns, the columns of keys and constraints, then the declared ones.
+fn declared_columns(t: &TableDef) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    let mut add = |c: &str| {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(c)) {
+            out.push(intern(c));
+        }
+    };
+    if t.kind == TableKind::Tenant {
+        add(t.tenant_column);
+    }
+    t.id_columns.iter().for_each(|c| add(c));
+    for fk in &t.foreign_keys {
+        fk.columns.iter().for_each(|c| add(c));
+    }
+    for key in t.unique.iter().chain(&t.global_unique) {
+        key.iter().for_each(|c| add(c));
+    }
+    t.columns.iter().for_each(|c| add(c));
+    out
 }
 
 #[cfg(test)]

@@ -36,10 +36,7 @@
 //! stay on one node. Run them once after the tables exist; the RLS policies
 //! and the scoped statements keep working unchanged.
 
-use sea_query::{
-    Alias, ColumnDef, ForeignKey as SqForeignKey, Index, MysqlQueryBuilder, PostgresQueryBuilder,
-    SqliteQueryBuilder, Table, TableCreateStatement,
-};
+use sea_query::{Alias, ColumnDef, ForeignKey as SqForeignKey, Index, Table, TableCreateStatement};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -84,11 +81,7 @@ impl<'a> Ddl<'a> {
     }
 
     fn build_table(&self, t: &TableCreateStatement) -> String {
-        match self.backend {
-            Backend::Postgres => t.build(PostgresQueryBuilder),
-            Backend::MySql => t.build(MysqlQueryBuilder),
-            Backend::Sqlite => t.build(SqliteQueryBuilder),
-        }
+        self.backend.render_schema(t)
     }
 
     /// `CREATE TABLE` for `name` with the columns `columns` adds, plus, for a
@@ -192,11 +185,7 @@ impl<'a> Ddl<'a> {
             for c in &fk.columns {
                 ix.col(Alias::new(c));
             }
-            out.push(match self.backend {
-                Backend::Postgres => ix.build(PostgresQueryBuilder),
-                Backend::MySql => ix.build(MysqlQueryBuilder),
-                Backend::Sqlite => ix.build(SqliteQueryBuilder),
-            });
+            out.push(self.backend.render_schema(&ix));
         }
         out.extend(self.row_level_security(name)?);
         Ok(out)

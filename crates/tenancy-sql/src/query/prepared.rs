@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use sea_query::{Value, Values};
+
 use tenancy_core::{TenantContext, TenantId};
 
-use super::guard;
-use super::{Statement, TENANT_SENTINEL};
+use super::{Rendered, Statement, TENANT_SENTINEL};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
@@ -28,9 +28,8 @@ pub(crate) struct ReferenceCheck {
 /// ```
 /// use tenancy_core::*;
 /// use tenancy_sql::{Backend, Schema, Select, Statement, col};
-/// use tenancy_sql::sea_query::ExprTrait;
 ///
-/// let schema = Schema::builder().tenant("leases").build()?;
+/// let schema = Schema::builder().tenant("leases").columns(["lessee", "rent_cents"]).build()?;
 /// let acme = TenantContext::tenant(TenantId::from_u128(1), SubjectId::from_u128(1), RoleName::member(), PermissionSet::all());
 /// let q = Select::from("leases").columns(["id", "lessee"]).filter(col("leases", "rent_cents").gt(1000));
 /// let prepared = q.prepare(&schema, Backend::Postgres, &acme)?;
@@ -70,14 +69,12 @@ pub(crate) fn is_tenant_slot(v: &Value) -> bool {
 
 impl Prepared {
     pub(crate) fn finish(
-        (sql, Values(values)): (String, Values),
+        (sql, Values(values)): Rendered,
         backend: Backend,
-        expected_selects: usize,
         tenant: TenantId,
         writes: bool,
         checks: Vec<ReferenceCheck>,
     ) -> Result<Prepared> {
-        guard::check(&sql, expected_selects)?;
         Ok(Prepared {
             // One allocation holds the text and the values; neither is copied.
             body: Arc::new(Body { sql, values }),
@@ -157,6 +154,13 @@ impl Prepared {
             out.checks = Some(checks?.into());
         }
         Ok(out)
+    }
+}
+
+impl super::sealed::Sealed for Prepared {
+    fn render_system(&self, _schema: &Schema, _backend: Backend) -> Result<Rendered> {
+        // A prepared statement is bound to a tenant; it has no system form.
+        Err(Error::ScopeMismatch)
     }
 }
 

@@ -1,14 +1,15 @@
 //! Scoped SELECT.
 
 use sea_query::{
-    Alias, Asterisk, CommonTableExpression, Condition, DynIden, Expr, ExprTrait, IntoCondition,
-    JoinType, MysqlQueryBuilder, Order, PostgresQueryBuilder, Query, SelectStatement,
-    SqliteQueryBuilder, UnionType, WithClause,
+    Asterisk, CommonTableExpression, Condition, DynIden, Expr as SqExpr, JoinType, LockType,
+    Order as SqOrder, Query, SelectStatement, UnionType, WithClause,
 };
 use tenancy_core::TenantContext;
 
+use super::expr::{Expr, Order};
 use super::prepared::Prepared;
-use super::{Access, BuildCx, Statement, tenant_predicate};
+use super::resolve::{BuildCx, Mode};
+use super::{Statement, exists, not_exists};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
@@ -22,23 +23,10 @@ enum Source {
 #[derive(Debug, Clone)]
 enum Item {
     Expr(Expr, Option<String>),
-    Sub(Box<Select>, String),
     All,
     AllOf(String),
-}
-
-#[derive(Debug, Clone)]
-enum Filter {
-    Cond(Condition),
-    Exists {
-        negate: bool,
-        sub: Box<Select>,
-    },
-    In {
-        negate: bool,
-        expr: Expr,
-        sub: Box<Select>,
-    },
+    /// The tenant, stamped into the rows of `INSERT … SELECT`.
+    TenantSlot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +39,7 @@ enum JoinKind {
 struct Join {
     kind: JoinKind,
     source: Source,
-    on: Condition,
+    on: Expr,
 }
 
 /// A SELECT whose every tenant table, wherever it stands, is filtered by the
@@ -64,9 +52,10 @@ struct Join {
 /// - subqueries (in `FROM`, joins, the select list and filters), CTEs and
 ///   `UNION`/`INTERSECT`/`EXCEPT` arms are scoped the same way, recursively.
 ///
-/// Caller conditions are always combined with `AND` under the tenant
-/// predicate; they cannot loosen it with `OR`. Right and full outer joins are
-/// refused (the preserved side would escape an `ON` filter).
+/// Caller conditions are typed [`Expr`]s, each parenthesised and combined
+/// with `AND` under the tenant predicate; no condition can loosen it. Right
+/// and full outer joins cannot be written (the preserved side would escape
+/// an `ON` filter).
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Select {
@@ -74,7 +63,7 @@ pub struct Select {
     items: Vec<Item>,
     from: Vec<Source>,
     joins: Vec<Join>,
-    filters: Vec<Filter>,
+    filters: Vec<Expr>,
     /// The clauses most statements never use, boxed so the builder that is
     /// moved through every call stays small.
     rest: Option<Box<Rest>>,
@@ -83,12 +72,13 @@ pub struct Select {
 #[derive(Debug, Clone, Default)]
 struct Rest {
     groups: Vec<Expr>,
-    having: Vec<Condition>,
+    having: Vec<Expr>,
     orders: Vec<(Expr, Order)>,
     limit: Option<u64>,
     offset: Option<u64>,
     unions: Vec<(UnionType, Select)>,
     ctes: Vec<(String, Select)>,
+    for_update: bool,
 }
 
 impl Select {
@@ -145,8 +135,7 @@ impl Select {
 
     /// Selects an unqualified column.
     pub fn column(mut self, column: &str) -> Self {
-        self.items
-            .push(Item::Expr(Expr::col(Alias::new(column)), None));
+        self.items.push(Item::Expr(super::column(column), None));
         self
     }
 
@@ -182,7 +171,7 @@ impl Select {
         self
     }
 
-    /// Selects an expression under a name.
+    /// Selects an expression under a name (folded to lowercase).
     pub fn expr_as(mut self, expr: impl Into<Expr>, alias: &str) -> Self {
         self.items
             .push(Item::Expr(expr.into(), Some(alias.to_owned())));
@@ -190,9 +179,8 @@ impl Select {
     }
 
     /// Selects a scalar subquery under a name; the subquery is scoped too.
-    pub fn subquery_as(mut self, sub: Select, alias: &str) -> Self {
-        self.items.push(Item::Sub(Box::new(sub), alias.to_owned()));
-        self
+    pub fn subquery_as(self, sub: Select, alias: &str) -> Self {
+        self.expr_as(super::scalar(sub), alias)
     }
 
     /// `SELECT DISTINCT`.
@@ -201,111 +189,80 @@ impl Select {
         self
     }
 
-    fn join(mut self, kind: JoinKind, source: Source, on: impl IntoCondition) -> Self {
-        self.joins.push(Join {
-            kind,
-            source,
-            on: on.into_condition(),
-        });
+    fn join(mut self, kind: JoinKind, source: Source, on: Expr) -> Self {
+        self.joins.push(Join { kind, source, on });
         self
     }
 
+    fn table(name: &str, alias: Option<&str>) -> Source {
+        Source::Table {
+            name: name.to_owned(),
+            alias: alias.map(str::to_owned),
+        }
+    }
+
     /// `INNER JOIN table ON …`.
-    pub fn inner_join(self, table: &str, on: impl IntoCondition) -> Self {
-        let source = Source::Table {
-            name: table.to_owned(),
-            alias: None,
-        };
-        self.join(JoinKind::Inner, source, on)
+    pub fn inner_join(self, table: &str, on: impl Into<Expr>) -> Self {
+        self.join(JoinKind::Inner, Self::table(table, None), on.into())
     }
 
     /// `INNER JOIN table AS alias ON …`.
-    pub fn inner_join_as(self, table: &str, alias: &str, on: impl IntoCondition) -> Self {
-        let source = Source::Table {
-            name: table.to_owned(),
-            alias: Some(alias.to_owned()),
-        };
-        self.join(JoinKind::Inner, source, on)
+    pub fn inner_join_as(self, table: &str, alias: &str, on: impl Into<Expr>) -> Self {
+        self.join(JoinKind::Inner, Self::table(table, Some(alias)), on.into())
     }
 
     /// `LEFT JOIN table ON …`; the tenant predicate goes into the ON clause.
-    pub fn left_join(self, table: &str, on: impl IntoCondition) -> Self {
-        let source = Source::Table {
-            name: table.to_owned(),
-            alias: None,
-        };
-        self.join(JoinKind::Left, source, on)
+    pub fn left_join(self, table: &str, on: impl Into<Expr>) -> Self {
+        self.join(JoinKind::Left, Self::table(table, None), on.into())
     }
 
     /// `LEFT JOIN table AS alias ON …`.
-    pub fn left_join_as(self, table: &str, alias: &str, on: impl IntoCondition) -> Self {
-        let source = Source::Table {
-            name: table.to_owned(),
-            alias: Some(alias.to_owned()),
-        };
-        self.join(JoinKind::Left, source, on)
+    pub fn left_join_as(self, table: &str, alias: &str, on: impl Into<Expr>) -> Self {
+        self.join(JoinKind::Left, Self::table(table, Some(alias)), on.into())
     }
 
     /// `INNER JOIN (subquery) AS alias ON …`.
-    pub fn inner_join_subquery(self, sub: Select, alias: &str, on: impl IntoCondition) -> Self {
+    pub fn inner_join_subquery(self, sub: Select, alias: &str, on: impl Into<Expr>) -> Self {
         let source = Source::Sub {
             select: Box::new(sub),
             alias: alias.to_owned(),
         };
-        self.join(JoinKind::Inner, source, on)
+        self.join(JoinKind::Inner, source, on.into())
     }
 
     /// `LEFT JOIN (subquery) AS alias ON …`.
-    pub fn left_join_subquery(self, sub: Select, alias: &str, on: impl IntoCondition) -> Self {
+    pub fn left_join_subquery(self, sub: Select, alias: &str, on: impl Into<Expr>) -> Self {
         let source = Source::Sub {
             select: Box::new(sub),
             alias: alias.to_owned(),
         };
-        self.join(JoinKind::Left, source, on)
+        self.join(JoinKind::Left, source, on.into())
     }
 
     /// Adds a condition, combined with `AND`.
-    pub fn filter(mut self, cond: impl IntoCondition) -> Self {
-        self.filters.push(Filter::Cond(cond.into_condition()));
+    pub fn filter(mut self, cond: impl Into<Expr>) -> Self {
+        self.filters.push(cond.into());
         self
     }
 
     /// `AND EXISTS (subquery)`.
-    pub fn filter_exists(mut self, sub: Select) -> Self {
-        self.filters.push(Filter::Exists {
-            negate: false,
-            sub: Box::new(sub),
-        });
-        self
+    pub fn filter_exists(self, sub: Select) -> Self {
+        self.filter(exists(sub))
     }
 
     /// `AND NOT EXISTS (subquery)`.
-    pub fn filter_not_exists(mut self, sub: Select) -> Self {
-        self.filters.push(Filter::Exists {
-            negate: true,
-            sub: Box::new(sub),
-        });
-        self
+    pub fn filter_not_exists(self, sub: Select) -> Self {
+        self.filter(not_exists(sub))
     }
 
     /// `AND expr IN (subquery)`.
-    pub fn filter_in(mut self, expr: impl Into<Expr>, sub: Select) -> Self {
-        self.filters.push(Filter::In {
-            negate: false,
-            expr: expr.into(),
-            sub: Box::new(sub),
-        });
-        self
+    pub fn filter_in(self, expr: impl Into<Expr>, sub: Select) -> Self {
+        self.filter(expr.into().in_subquery(sub))
     }
 
     /// `AND expr NOT IN (subquery)`.
-    pub fn filter_not_in(mut self, expr: impl Into<Expr>, sub: Select) -> Self {
-        self.filters.push(Filter::In {
-            negate: true,
-            expr: expr.into(),
-            sub: Box::new(sub),
-        });
-        self
+    pub fn filter_not_in(self, expr: impl Into<Expr>, sub: Select) -> Self {
+        self.filter(expr.into().not_in_subquery(sub))
     }
 
     /// `GROUP BY expr`.
@@ -315,8 +272,8 @@ impl Select {
     }
 
     /// `HAVING cond`, combined with `AND`.
-    pub fn having(mut self, cond: impl IntoCondition) -> Self {
-        self.rest().having.push(cond.into_condition());
+    pub fn having(mut self, cond: impl Into<Expr>) -> Self {
+        self.rest().having.push(cond.into());
         self
     }
 
@@ -335,6 +292,14 @@ impl Select {
     /// `OFFSET n`.
     pub fn offset(mut self, n: u64) -> Self {
         self.rest().offset = Some(n);
+        self
+    }
+
+    /// `FOR UPDATE`: lock the rows read until the transaction ends
+    /// (PostgreSQL and MySQL; SQLite locks the whole database on write and
+    /// renders nothing).
+    pub fn for_update(mut self) -> Self {
+        self.rest().for_update = true;
         self
     }
 
@@ -363,7 +328,8 @@ impl Select {
     }
 
     /// `WITH name AS (sub)`: `name` may then be used as a table here and in
-    /// nested statements. The CTE body is scoped too.
+    /// nested statements. The CTE body is scoped too. A CTE may not take the
+    /// name of a registered table.
     pub fn with_cte(mut self, name: &str, sub: Select) -> Self {
         self.rest().ctes.push((name.to_owned(), sub));
         self
@@ -373,51 +339,33 @@ impl Select {
         self.rest.get_or_insert_with(Box::default)
     }
 
-    /// Appends `expr` to this select's items and to every set-operation arm
-    /// (INSERT … SELECT stamps the tenant this way).
-    pub(crate) fn push_item_everywhere(&mut self, expr: Expr) {
-        self.items.push(Item::Expr(expr.clone(), None));
+    /// Appends the tenant to this select's items and to every set-operation
+    /// arm (INSERT … SELECT stamps the tenant this way).
+    pub(crate) fn push_tenant_everywhere(&mut self) {
+        self.items.push(Item::TenantSlot);
         if let Some(rest) = &mut self.rest {
             for (_, arm) in &mut rest.unions {
-                arm.push_item_everywhere(expr.clone());
+                arm.push_tenant_everywhere();
             }
         }
     }
 
-    fn build_source(src: Source, cx: &mut BuildCx<'_>) -> Result<(SourceRef, Option<Expr>)> {
-        match src {
-            Source::Table { name, alias } => {
-                let table = cx.resolve(&name, Access::Read)?;
-                // A registered table is written under the schema's interned
-                // name (nothing copied); a CTE under the caller's.
-                let iden = match table {
-                    Some(t) => DynIden::from(t.static_name()),
-                    None => DynIden::from(name),
-                };
-                let alias = alias.map(DynIden::from);
-                let predicate = match table {
-                    Some(t) if t.is_tenant() => Some(tenant_predicate(
-                        alias.as_ref().unwrap_or(&iden).clone(),
-                        t.static_tenant_column(),
-                    )),
-                    _ => None,
-                };
-                Ok((SourceRef::Table(iden, alias), predicate))
-            }
-            Source::Sub { select, alias } => {
-                let sub = select.build_owned(cx)?;
-                Ok((SourceRef::Sub(Box::new(sub), DynIden::from(alias)), None))
-            }
-        }
-    }
-
-    pub(crate) fn build(&self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
-        self.clone().build_owned(cx)
+    /// How many items the select list has (for INSERT … SELECT).
+    pub(crate) fn width(&self) -> usize {
+        self.items.len()
     }
 
     /// Renders the description, consuming it so no expression is copied.
     pub(crate) fn build_owned(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
-        cx.selects += 1;
+        cx.push_frame();
+        let ctes_before = cx.cte_count();
+        let out = self.build_in_frame(cx);
+        cx.truncate_ctes(ctes_before);
+        cx.pop_frame();
+        out
+    }
+
+    fn build_in_frame(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
         let Rest {
             groups,
             having,
@@ -426,122 +374,142 @@ impl Select {
             offset,
             unions,
             ctes,
+            for_update,
         } = self.rest.map(|r| *r).unwrap_or_default();
         let mut q = Query::select();
-        let ctes_before = cx.ctes.len();
         if !ctes.is_empty() {
             let mut with = WithClause::new();
             for (name, sub) in ctes {
-                let body = sub.build_owned(cx)?;
+                let body = cx.subquery(sub)?;
+                let name = cx.add_cte(&name)?;
                 with.cte(
                     CommonTableExpression::new()
                         .query(body)
-                        .table_name(Alias::new(&name))
+                        .table_name(DynIden::from(name))
                         .to_owned(),
                 );
-                cx.ctes.push(name);
             }
             q.with_cte(with);
         }
         if self.items.is_empty() {
             return Err(Error::Unsupported("a select needs at least one column"));
         }
+        // Sources first, so the select list and conditions resolve against them.
+        let mut cond = Condition::all();
+        for src in self.from {
+            match src {
+                Source::Table { name, alias } => {
+                    let (table, alias, predicate) = cx.add_table_source(&name, alias.as_deref())?;
+                    match alias {
+                        None => q.from(table),
+                        Some(alias) => q.from_as(table, alias),
+                    };
+                    if let Some(p) = predicate {
+                        cond = cond.add(p);
+                    }
+                }
+                Source::Sub { select, alias } => {
+                    let sub = cx.subquery(*select)?;
+                    let alias = cx.add_derived_source(&alias)?;
+                    q.from_subquery(sub, alias);
+                }
+            }
+        }
+        let mut joins = Vec::with_capacity(self.joins.len());
+        for join in self.joins {
+            let kind = match join.kind {
+                JoinKind::Inner => JoinType::InnerJoin,
+                JoinKind::Left => JoinType::LeftJoin,
+            };
+            match join.source {
+                Source::Table { name, alias } => {
+                    let (table, alias, predicate) = cx.add_table_source(&name, alias.as_deref())?;
+                    joins.push((kind, JoinTarget::Table(table, alias), predicate, join.on));
+                }
+                Source::Sub { select, alias } => {
+                    let sub = cx.subquery(*select)?;
+                    let alias = cx.add_derived_source(&alias)?;
+                    joins.push((kind, JoinTarget::Sub(Box::new(sub), alias), None, join.on));
+                }
+            }
+        }
+        for item in &self.items {
+            if let Item::Expr(_, Some(alias)) = item {
+                cx.add_output(alias)?;
+            }
+        }
         for item in self.items {
             match item {
                 Item::Expr(e, None) => {
-                    q.expr(e);
+                    q.expr(cx.lower(e)?);
                 }
                 Item::Expr(e, Some(alias)) => {
-                    q.expr_as(e, Alias::new(alias));
-                }
-                Item::Sub(sub, alias) => {
-                    let sub = sub.build_owned(cx)?;
-                    q.expr_as(
-                        Expr::SubQuery(None, Box::new(sub.into())),
-                        Alias::new(alias),
-                    );
+                    let e = cx.lower(e)?;
+                    q.expr_as(e, DynIden::from(super::resolve::canonical(&alias)?));
                 }
                 Item::All => {
                     q.column(Asterisk);
                 }
                 Item::AllOf(t) => {
-                    q.column((Alias::new(t), Asterisk));
+                    q.column((cx.star_of(&t)?, Asterisk));
+                }
+                Item::TenantSlot => {
+                    if cx.mode != Mode::Tenant {
+                        return Err(Error::Unsupported(
+                            "a tenant stamp outside a tenant statement",
+                        ));
+                    }
+                    q.expr(BuildCx::tenant_slot());
                 }
             }
         }
         if self.distinct {
             q.distinct();
         }
-        let mut cond = Condition::all();
-        for src in self.from {
-            let (r, predicate) = Self::build_source(src, cx)?;
-            match r {
-                SourceRef::Table(name, None) => q.from(name),
-                SourceRef::Table(name, Some(alias)) => q.from_as(name, alias),
-                SourceRef::Sub(sub, alias) => q.from_subquery(*sub, alias),
-            };
-            if let Some(p) = predicate {
-                cond = cond.add(p);
-            }
-        }
-        for join in self.joins {
-            let (r, predicate) = Self::build_source(join.source, cx)?;
-            let kind = match join.kind {
-                JoinKind::Inner => JoinType::InnerJoin,
-                JoinKind::Left => JoinType::LeftJoin,
-            };
+        for (kind, target, predicate, on) in joins {
             // INVARIANT: the tenant predicate of a joined table lives in its ON
             // clause, so a LEFT JOIN keeps its meaning and never matches
-            // another tenant's row.
-            let mut on = Condition::all();
+            // another tenant's row; the caller's ON is ANDed under it.
+            let mut cond_on = Condition::all();
             if let Some(p) = predicate {
-                on = on.add(p);
+                cond_on = cond_on.add(p);
             }
-            on = on.add(join.on);
-            match r {
-                SourceRef::Table(name, None) => q.join(kind, name, on),
-                SourceRef::Table(name, Some(alias)) => q.join_as(kind, name, alias, on),
-                SourceRef::Sub(sub, alias) => q.join_subquery(kind, *sub, alias, on),
+            cond_on = cond_on.add(cx.lower(on)?);
+            match target {
+                JoinTarget::Table(name, None) => q.join(kind, name, cond_on),
+                JoinTarget::Table(name, Some(alias)) => q.join_as(kind, name, alias, cond_on),
+                JoinTarget::Sub(sub, alias) => q.join_subquery(kind, *sub, alias, cond_on),
             };
         }
-        // INVARIANT: caller filters are ANDed under the tenant predicates in one
-        // `Condition::all`, never chained where an OR could reach them.
+        // INVARIANT: caller filters are typed expressions, each ANDed under
+        // the tenant predicates in one `Condition::all`; none carries SQL
+        // text, so none can close the parenthesis it is written in.
         for f in self.filters {
-            cond = cond.add(match f {
-                Filter::Cond(c) => c,
-                Filter::Exists { negate, sub } => {
-                    let sub = sub.build_owned(cx)?;
-                    if negate {
-                        Expr::not_exists(sub).into_condition()
-                    } else {
-                        Expr::exists(sub).into_condition()
-                    }
-                }
-                Filter::In { negate, expr, sub } => {
-                    let sub = sub.build_owned(cx)?;
-                    if negate {
-                        expr.not_in_subquery(sub).into_condition()
-                    } else {
-                        expr.in_subquery(sub).into_condition()
-                    }
-                }
-            });
+            cond = cond.add(cx.lower(f)?);
         }
         if !cond.is_empty() {
             q.cond_where(cond);
         }
         if !groups.is_empty() {
+            let groups = groups
+                .into_iter()
+                .map(|g| cx.lower(g))
+                .collect::<Result<Vec<SqExpr>>>()?;
             q.add_group_by(groups);
         }
         if !having.is_empty() {
             let mut h = Condition::all();
             for c in having {
-                h = h.add(c);
+                h = h.add(cx.lower(c)?);
             }
             q.cond_having(h);
         }
         for (e, o) in orders {
-            q.order_by_expr(e, o);
+            let o = match o {
+                Order::Asc => SqOrder::Asc,
+                Order::Desc => SqOrder::Desc,
+            };
+            q.order_by_expr(cx.lower(e)?, o);
         }
         if let Some(l) = limit {
             q.limit(l);
@@ -549,28 +517,21 @@ impl Select {
         if let Some(o) = offset {
             q.offset(o);
         }
+        if for_update {
+            q.lock(LockType::Update);
+        }
         for (ty, arm) in unions {
-            let arm = arm.build_owned(cx)?;
+            let arm = cx.subquery(arm)?;
             q.union(ty, arm);
         }
-        cx.ctes.truncate(ctes_before);
         Ok(q)
     }
 }
 
-/// A FROM or JOIN source ready for sea-query: the table (or subquery) and
-/// its alias.
-enum SourceRef {
+/// A join target ready for sea-query.
+enum JoinTarget {
     Table(DynIden, Option<DynIden>),
     Sub(Box<SelectStatement>, DynIden),
-}
-
-pub(crate) fn render_select(q: &SelectStatement, backend: Backend) -> (String, sea_query::Values) {
-    match backend {
-        Backend::Postgres => q.build(PostgresQueryBuilder),
-        Backend::MySql => q.build(MysqlQueryBuilder),
-        Backend::Sqlite => q.build(SqliteQueryBuilder),
-    }
 }
 
 impl Statement for Select {
@@ -585,15 +546,16 @@ impl Statement for Select {
         ctx: &TenantContext,
     ) -> Result<Prepared> {
         let tenant = ctx.require_tenant()?;
-        let mut cx = BuildCx::new(schema, backend);
+        let mut cx = BuildCx::new(schema, backend, Mode::Tenant);
         let q = self.build_owned(&mut cx)?;
-        Prepared::finish(
-            render_select(&q, backend),
-            backend,
-            cx.selects,
-            tenant,
-            false,
-            Vec::new(),
-        )
+        Prepared::finish(backend.render(&q), backend, tenant, false, Vec::new())
+    }
+}
+
+impl super::sealed::Sealed for Select {
+    fn render_system(&self, schema: &Schema, backend: Backend) -> Result<super::Rendered> {
+        let mut cx = BuildCx::new(schema, backend, Mode::System);
+        let q = self.clone().build_owned(&mut cx)?;
+        Ok(backend.render(&q))
     }
 }

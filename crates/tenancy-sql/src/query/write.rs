@@ -1,15 +1,16 @@
 //! Scoped INSERT, UPDATE and DELETE.
 
 use sea_query::{
-    Alias, Condition, DeleteStatement, Expr, ExprTrait, InsertStatement, IntoCondition,
-    MysqlQueryBuilder, OnConflict, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+    DeleteStatement, DynIden, Expr as SqExpr, InsertStatement, OnConflict, Query, ReturningClause,
     UpdateStatement, Value,
 };
-use tenancy_core::{AccessError, TenantContext, TenantId};
+use tenancy_core::{TenantContext, TenantId};
 
+use super::expr::{Expr, Node, val};
 use super::prepared::{Prepared, ReferenceCheck};
+use super::resolve::{Access, BuildCx, Mode, canonical, declared_column};
 use super::select::Select;
-use super::{Access, BuildCx, Statement, TENANT_SENTINEL, col, tenant_predicate};
+use super::{Rendered, Statement, col, exists, not_exists, tenant_predicate};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Schema, TableDef};
@@ -25,12 +26,16 @@ enum Conflict {
 
 /// An INSERT that stamps the tenant column from the context.
 ///
-/// A caller may name the tenant column only with the context's own tenant
-/// (anything else is refused as [`AccessError::CrossTenant`]); an upsert's
-/// conflict target always starts with the tenant column; `INSERT … SELECT`
-/// sources are scoped like any [`Select`]. References to other tenant tables
-/// given as plain values are checked by the executor before the write: a row
-/// of another tenant is "not found".
+/// The tenant column cannot be named, under any spelling: the stamp is the
+/// only writer ([`Error::TenantColumnWrite`]). An upsert's conflict target
+/// always starts with the tenant column; on MySQL/MariaDB, where
+/// `ON DUPLICATE KEY UPDATE` fires on any unique key, every assignment is
+/// guarded so a row of another tenant is left unchanged, and an upsert on a
+/// table with a declared cross-tenant unique key is refused
+/// ([`Error::UnsafeUpsert`]). `INSERT … SELECT` sources are scoped like any
+/// [`Select`]. References to other tenant tables given as plain values are
+/// checked by the executor before the write: a row of another tenant is
+/// "not found".
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Insert {
@@ -40,6 +45,38 @@ pub struct Insert {
     source: Option<Select>,
     conflict: Option<Conflict>,
     returning: Vec<String>,
+}
+
+/// What one rendered write carries besides its text.
+struct Built<S> {
+    statement: S,
+    checks: Vec<ReferenceCheck>,
+}
+
+/// The declared columns `names` name in `table`, each once; in a tenant
+/// statement the tenant column is refused under any spelling.
+fn write_columns(
+    cx: &BuildCx<'_>,
+    table: &TableDef,
+    names: &[String],
+) -> Result<Vec<&'static str>> {
+    let mut out: Vec<&'static str> = Vec::with_capacity(names.len() + 1);
+    for name in names {
+        let c = declared_column(table, &canonical(name)?)?;
+        // INVARIANT: the tenant column is written only by the stamp.
+        if cx.mode == Mode::Tenant && table.is_tenant() && c == table.static_tenant_column() {
+            return Err(Error::TenantColumnWrite(c.to_owned()));
+        }
+        if out.contains(&c) {
+            return Err(Error::DuplicateName(c.to_owned()));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn idens<'a>(columns: &'a [&'static str]) -> impl Iterator<Item = DynIden> + 'a {
+    columns.iter().map(|c| DynIden::from(*c))
 }
 
 impl Insert {
@@ -55,7 +92,7 @@ impl Insert {
         }
     }
 
-    /// The columns the rows give values for (without the tenant column).
+    /// The columns the rows give values for (never the tenant column).
     pub fn columns<'a>(mut self, columns: impl IntoIterator<Item = &'a str>) -> Self {
         self.columns = columns.into_iter().map(str::to_owned).collect();
         self
@@ -67,13 +104,12 @@ impl Insert {
         I: IntoIterator<Item = V>,
         V: Into<Value>,
     {
-        self.rows
-            .push(row.into_iter().map(|v| Expr::Value(v.into())).collect());
+        self.rows.push(row.into_iter().map(val).collect());
         self
     }
 
-    /// One row of expressions (`CURRENT_TIMESTAMP`, arithmetic); plain
-    /// values are still bound as parameters.
+    /// One row of typed expressions (`current_timestamp()`, arithmetic, a
+    /// scoped scalar subquery); plain values are still bound as parameters.
     pub fn exprs<I, E>(mut self, row: I) -> Self
     where
         I: IntoIterator<Item = E>,
@@ -98,8 +134,8 @@ impl Insert {
     }
 
     /// `ON CONFLICT (tenant, target…) DO UPDATE SET col = excluded.col…`
-    /// (`ON DUPLICATE KEY UPDATE` on MySQL, where the tenant-led unique keys
-    /// of the DDL play the target's part).
+    /// (`ON DUPLICATE KEY UPDATE` on MySQL, each assignment guarded by the
+    /// tenant of the row it found).
     pub fn on_conflict_update<'a, 'b>(
         mut self,
         target: impl IntoIterator<Item = &'a str>,
@@ -121,96 +157,130 @@ impl Insert {
     fn build(
         &self,
         cx: &mut BuildCx<'_>,
-        tenant: TenantId,
-    ) -> Result<(InsertStatement, Vec<ReferenceCheck>)> {
-        let Some(table) = cx.resolve(&self.table, Access::Write)? else {
-            return Err(Error::GlobalTableWrite(self.table.clone()));
-        };
-        let tc = table.tenant_column();
-        let tenant_at = self.columns.iter().position(|c| c == tc);
-        let mut columns = self.columns.clone();
-        if tenant_at.is_none() {
-            columns.push(tc.to_owned());
+        tenant: Option<TenantId>,
+    ) -> Result<Built<InsertStatement>> {
+        cx.push_frame();
+        let out = self.build_in_frame(cx, tenant);
+        cx.pop_frame();
+        out
+    }
+
+    fn build_in_frame(
+        &self,
+        cx: &mut BuildCx<'_>,
+        tenant: Option<TenantId>,
+    ) -> Result<Built<InsertStatement>> {
+        let table = cx.table(&self.table, Access::Write)?;
+        let stamp = cx.mode == Mode::Tenant && table.is_tenant();
+        let given = write_columns(cx, table, &self.columns)?;
+        let mut columns = given.clone();
+        if stamp {
+            columns.push(table.static_tenant_column());
         }
         let mut q = Query::insert();
-        q.into_table(Alias::new(&self.table))
-            .columns(columns.iter().map(Alias::new));
+        q.into_table(table.static_name()).columns(idens(&columns));
         let mut checks = Vec::new();
         match (&self.source, self.rows.is_empty()) {
             (Some(_), false) => return Err(Error::Unsupported("both rows and a select source")),
             (None, true) => return Err(Error::Unsupported("an insert without rows")),
             (Some(source), true) => {
-                if tenant_at.is_some() {
-                    return Err(Error::TenantColumnWrite(tc.to_owned()));
+                if source.width() != given.len() {
+                    return Err(Error::Unsupported(
+                        "the select source's width differs from the columns",
+                    ));
                 }
                 let mut source = source.clone();
-                source.push_item_everywhere(Expr::val(TENANT_SENTINEL));
-                let s = source.build(cx)?;
+                if stamp {
+                    source.push_tenant_everywhere();
+                }
+                let s = cx.subquery(source)?;
                 q.select_from(s).map_err(|e| Error::Build(e.to_string()))?;
             }
             (None, false) => {
-                let own = tenant.to_string();
                 for row in &self.rows {
-                    if row.len() != self.columns.len() {
-                        return Err(Error::Build(
-                            "a row's length differs from the columns".into(),
+                    if row.len() != given.len() {
+                        return Err(Error::Unsupported(
+                            "a row's length differs from the columns",
                         ));
                     }
-                    let mut row = row.clone();
-                    match tenant_at {
-                        Some(i) => {
-                            // INVARIANT: a caller-given tenant must be the context's own.
-                            match &row[i] {
-                                Expr::Value(Value::String(Some(s))) if *s == own => {}
-                                _ => return Err(AccessError::CrossTenant.into()),
-                            }
-                            row[i] = Expr::val(TENANT_SENTINEL);
-                        }
-                        None => row.push(Expr::val(TENANT_SENTINEL)),
+                    if let Some(tenant) = tenant {
+                        checks.extend(reference_checks(cx, table, &given, row, tenant)?);
                     }
-                    checks.extend(reference_checks(cx, table, &self.columns, &row, tenant)?);
-                    q.values(row).map_err(|e| Error::Build(e.to_string()))?;
+                    let mut lowered = row
+                        .iter()
+                        .map(|e| cx.lower(e.clone()))
+                        .collect::<Result<Vec<SqExpr>>>()?;
+                    if stamp {
+                        lowered.push(BuildCx::tenant_slot());
+                    }
+                    q.values(lowered).map_err(|e| Error::Build(e.to_string()))?;
                 }
             }
         }
         if let Some(conflict) = &self.conflict {
-            let (target, on) = match conflict {
-                Conflict::DoNothing(target) => (target, None),
-                Conflict::Update { target, update } => (target, Some(update)),
-            };
-            let mut cols = vec![tc.to_owned()];
-            cols.extend(target.iter().filter(|c| *c != tc).cloned());
-            let mut oc = OnConflict::columns(cols.iter().map(Alias::new));
-            match on {
-                None => {
-                    if cx.backend == crate::Backend::MySql {
-                        oc.do_nothing_on([Alias::new(tc)]);
-                    } else {
-                        oc.do_nothing();
-                    }
-                }
-                Some(update) => {
-                    if update.iter().any(|c| c == tc) {
-                        return Err(Error::TenantColumnWrite(tc.to_owned()));
-                    }
-                    oc.update_columns(update.iter().map(Alias::new));
-                }
-            }
-            q.on_conflict(oc);
+            q.on_conflict(self.conflict_clause(cx, table, conflict)?);
         }
         if !self.returning.is_empty() {
-            q.returning(Query::returning().columns(self.returning.iter().map(Alias::new)));
+            let mut returning = Vec::with_capacity(self.returning.len());
+            for name in &self.returning {
+                returning.push(declared_column(table, &canonical(name)?)?);
+            }
+            q.returning(ReturningClause::Columns(
+                returning.into_iter().map(|c| c.into()).collect(),
+            ));
         }
-        Ok((q, checks))
+        Ok(Built {
+            statement: q,
+            checks,
+        })
+    }
+
+    fn conflict_clause(
+        &self,
+        cx: &BuildCx<'_>,
+        table: &TableDef,
+        conflict: &Conflict,
+    ) -> Result<OnConflict> {
+        let (target, update) = match conflict {
+            Conflict::DoNothing(target) => (target, None),
+            Conflict::Update { target, update } => (target, Some(update)),
+        };
+        let scoped = cx.mode == Mode::Tenant && table.is_tenant();
+        let tc = table.static_tenant_column();
+        // The tenant column may be named in the target (it is not written
+        // there); it always leads it.
+        let mut cols: Vec<&'static str> = Vec::with_capacity(target.len() + 1);
+        if scoped {
+            cols.push(tc);
+        }
+        for name in target {
+            let c = declared_column(table, &canonical(name)?)?;
+            if !cols.contains(&c) {
+                cols.push(c);
+            }
+        }
+        if cols.is_empty() {
+            return Err(Error::Unsupported("an upsert needs a conflict target"));
+        }
+        let update = update.map(|u| write_columns(cx, table, u)).transpose()?;
+        if scoped
+            && update.is_some()
+            && cx.backend == Backend::MySql
+            && !table.global_unique().is_empty()
+        {
+            return Err(Error::UnsafeUpsert(table.name().to_owned()));
+        }
+        let tenant = scoped.then(|| (tc, BuildCx::tenant_slot()));
+        Ok(cx.backend.upsert(&cols, update.as_deref(), tenant))
     }
 }
 
 /// Probes for the rows a new or changed row references; each must exist in
 /// the same tenant.
 fn reference_checks(
-    cx: &mut BuildCx<'_>,
+    cx: &BuildCx<'_>,
     table: &TableDef,
-    columns: &[String],
+    columns: &[&'static str],
     row: &[Expr],
     tenant: TenantId,
 ) -> Result<Vec<ReferenceCheck>> {
@@ -220,27 +290,23 @@ fn reference_checks(
         if !parent.is_tenant() {
             continue;
         }
-        let mut probe = Select::from(&fk.parent).expr(Expr::val(1)).limit(1);
+        let mut probe = Select::from(&fk.parent).expr(val(1)).limit(1);
         let mut complete = true;
         for (c, pc) in fk.columns.iter().zip(&fk.parent_columns) {
-            match columns.iter().position(|x| x == c).map(|i| &row[i]) {
+            match columns.iter().position(|x| x == c).map(|i| &row[i].node) {
                 // A NULL reference points nowhere; nothing to check.
-                Some(Expr::Value(v)) if is_null(v) => complete = false,
-                Some(Expr::Value(v)) => probe = probe.filter(col(&fk.parent, pc).eq(v.clone())),
+                Some(Node::Value(v)) if is_null(v) => complete = false,
+                Some(Node::Value(v)) => probe = probe.filter(col(&fk.parent, pc).eq(v.clone())),
+                // An expression (or a column left out) is held by the
+                // composite foreign key of the DDL instead.
                 _ => complete = false,
             }
         }
         if complete {
-            let mut pcx = BuildCx::new(cx.schema, cx.backend);
-            let q = probe.build(&mut pcx)?;
-            let probe = Prepared::finish(
-                super::select::render_select(&q, cx.backend),
-                cx.backend,
-                pcx.selects,
-                tenant,
-                false,
-                Vec::new(),
-            )?;
+            let mut pcx = BuildCx::new(cx.schema, cx.backend, Mode::Tenant);
+            let q = probe.build_owned(&mut pcx)?;
+            let probe =
+                Prepared::finish(cx.backend.render(&q), cx.backend, tenant, false, Vec::new())?;
             out.push(ReferenceCheck {
                 table: fk.parent.clone(),
                 probe,
@@ -270,69 +336,75 @@ fn is_null(v: &Value) -> bool {
     )
 }
 
+/// Renders a write in tenant mode and wraps it as a [`Prepared`] statement.
+fn prepare_write<S: sea_query::QueryStatementWriter>(
+    schema: &Schema,
+    backend: Backend,
+    ctx: &TenantContext,
+    build: impl FnOnce(&mut BuildCx<'_>, TenantId) -> Result<Built<S>>,
+) -> Result<Prepared> {
+    let tenant = ctx.require_tenant()?;
+    let mut cx = BuildCx::new(schema, backend, Mode::Tenant);
+    let built = build(&mut cx, tenant)?;
+    Prepared::finish(
+        backend.render(&built.statement),
+        backend,
+        tenant,
+        true,
+        built.checks,
+    )
+}
+
+/// Renders a write for the system escape hatch.
+fn render_system_write<S: sea_query::QueryStatementWriter>(
+    schema: &Schema,
+    backend: Backend,
+    build: impl FnOnce(&mut BuildCx<'_>) -> Result<Built<S>>,
+) -> Result<Rendered> {
+    let mut cx = BuildCx::new(schema, backend, Mode::System);
+    let built = build(&mut cx)?;
+    Ok(backend.render(&built.statement))
+}
+
 impl Statement for Insert {
     fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
-        let tenant = ctx.require_tenant()?;
-        let mut cx = BuildCx::new(schema, backend);
-        let (q, checks) = self.build(&mut cx, tenant)?;
-        let out = match backend {
-            Backend::Postgres => q.build(PostgresQueryBuilder),
-            Backend::MySql => q.build(MysqlQueryBuilder),
-            Backend::Sqlite => q.build(SqliteQueryBuilder),
-        };
-        Prepared::finish(out, backend, cx.selects, tenant, true, checks)
+        prepare_write(schema, backend, ctx, |cx, t| self.build(cx, Some(t)))
+    }
+}
+
+impl super::sealed::Sealed for Insert {
+    fn render_system(&self, schema: &Schema, backend: Backend) -> Result<Rendered> {
+        render_system_write(schema, backend, |cx| self.build(cx, None))
     }
 }
 
 /// An UPDATE restricted to the context's tenant; the tenant column cannot be
-/// set, and references set to plain values are checked like an insert's.
+/// set under any spelling, and references set to plain values are checked
+/// like an insert's.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Update {
     table: String,
     sets: Vec<(String, Expr)>,
-    filters: Vec<UpdateFilter>,
+    filters: Vec<Expr>,
 }
 
-#[derive(Debug, Clone)]
-enum UpdateFilter {
-    Cond(Condition),
-    In {
-        negate: bool,
-        expr: Expr,
-        sub: Box<Select>,
-    },
-    Exists {
-        negate: bool,
-        sub: Box<Select>,
-    },
-}
-
-fn build_filters(
-    filters: &[UpdateFilter],
+/// The WHERE clause of a write: the tenant predicate (tenant tables in a
+/// tenant statement), then every caller condition ANDed under it.
+fn write_condition(
     cx: &mut BuildCx<'_>,
-    mut cond: Condition,
-) -> Result<Condition> {
+    table: &TableDef,
+    filters: &[Expr],
+) -> Result<sea_query::Condition> {
+    let mut cond = sea_query::Condition::all();
+    if cx.mode == Mode::Tenant && table.is_tenant() {
+        cond = cond.add(tenant_predicate(
+            table.static_name().into(),
+            table.static_tenant_column(),
+        ));
+    }
     for f in filters {
-        cond = cond.add(match f {
-            UpdateFilter::Cond(c) => c.clone(),
-            UpdateFilter::In { negate, expr, sub } => {
-                let sub = sub.build(cx)?;
-                if *negate {
-                    expr.clone().not_in_subquery(sub).into_condition()
-                } else {
-                    expr.clone().in_subquery(sub).into_condition()
-                }
-            }
-            UpdateFilter::Exists { negate, sub } => {
-                let sub = sub.build(cx)?;
-                if *negate {
-                    Expr::not_exists(sub).into_condition()
-                } else {
-                    Expr::exists(sub).into_condition()
-                }
-            }
-        });
+        cond = cond.add(cx.lower(f.clone())?);
     }
     Ok(cond)
 }
@@ -340,47 +412,29 @@ fn build_filters(
 macro_rules! filter_methods {
     () => {
         /// Adds a condition, combined with `AND` under the tenant predicate.
-        pub fn filter(mut self, cond: impl IntoCondition) -> Self {
-            self.filters.push(UpdateFilter::Cond(cond.into_condition()));
+        pub fn filter(mut self, cond: impl Into<Expr>) -> Self {
+            self.filters.push(cond.into());
             self
         }
 
         /// `AND expr IN (subquery)`; the subquery is scoped too.
-        pub fn filter_in(mut self, expr: impl Into<Expr>, sub: Select) -> Self {
-            self.filters.push(UpdateFilter::In {
-                negate: false,
-                expr: expr.into(),
-                sub: Box::new(sub),
-            });
-            self
+        pub fn filter_in(self, expr: impl Into<Expr>, sub: Select) -> Self {
+            self.filter(expr.into().in_subquery(sub))
         }
 
         /// `AND expr NOT IN (subquery)`; the subquery is scoped too.
-        pub fn filter_not_in(mut self, expr: impl Into<Expr>, sub: Select) -> Self {
-            self.filters.push(UpdateFilter::In {
-                negate: true,
-                expr: expr.into(),
-                sub: Box::new(sub),
-            });
-            self
+        pub fn filter_not_in(self, expr: impl Into<Expr>, sub: Select) -> Self {
+            self.filter(expr.into().not_in_subquery(sub))
         }
 
         /// `AND EXISTS (subquery)`; the subquery is scoped too.
-        pub fn filter_exists(mut self, sub: Select) -> Self {
-            self.filters.push(UpdateFilter::Exists {
-                negate: false,
-                sub: Box::new(sub),
-            });
-            self
+        pub fn filter_exists(self, sub: Select) -> Self {
+            self.filter(exists(sub))
         }
 
         /// `AND NOT EXISTS (subquery)`; the subquery is scoped too.
-        pub fn filter_not_exists(mut self, sub: Select) -> Self {
-            self.filters.push(UpdateFilter::Exists {
-                negate: true,
-                sub: Box::new(sub),
-            });
-            self
+        pub fn filter_not_exists(self, sub: Select) -> Self {
+            self.filter(not_exists(sub))
         }
     };
 }
@@ -406,46 +460,54 @@ impl Update {
     fn build(
         &self,
         cx: &mut BuildCx<'_>,
-        tenant: TenantId,
-    ) -> Result<(UpdateStatement, Vec<ReferenceCheck>)> {
-        let Some(table) = cx.resolve(&self.table, Access::Write)? else {
-            return Err(Error::GlobalTableWrite(self.table.clone()));
-        };
-        let tc = table.tenant_column();
+        tenant: Option<TenantId>,
+    ) -> Result<Built<UpdateStatement>> {
+        cx.push_frame();
+        let out = self.build_in_frame(cx, tenant);
+        cx.pop_frame();
+        out
+    }
+
+    fn build_in_frame(
+        &self,
+        cx: &mut BuildCx<'_>,
+        tenant: Option<TenantId>,
+    ) -> Result<Built<UpdateStatement>> {
+        let table = cx.table(&self.table, Access::Write)?;
+        cx.add_write_target(table)?;
         if self.sets.is_empty() {
             return Err(Error::Unsupported("an update without SET"));
         }
-        if self.sets.iter().any(|(c, _)| c == tc) {
-            return Err(Error::TenantColumnWrite(tc.to_owned()));
-        }
-        let columns: Vec<String> = self.sets.iter().map(|(c, _)| c.clone()).collect();
+        let names: Vec<String> = self.sets.iter().map(|(c, _)| c.clone()).collect();
+        let columns = write_columns(cx, table, &names)?;
         let row: Vec<Expr> = self.sets.iter().map(|(_, e)| e.clone()).collect();
-        let checks = reference_checks(cx, table, &columns, &row, tenant)?;
+        let checks = match tenant {
+            Some(tenant) => reference_checks(cx, table, &columns, &row, tenant)?,
+            None => Vec::new(),
+        };
         let mut q = Query::update();
         q.table(table.static_name());
-        for (c, e) in &self.sets {
-            q.value(Alias::new(c), e.clone());
+        for (c, e) in columns.iter().zip(row) {
+            let e = cx.lower(e)?;
+            q.value(*c, e);
         }
-        let cond = Condition::all().add(tenant_predicate(
-            table.static_name().into(),
-            table.static_tenant_column(),
-        ));
-        q.cond_where(build_filters(&self.filters, cx, cond)?);
-        Ok((q, checks))
+        q.cond_where(write_condition(cx, table, &self.filters)?);
+        Ok(Built {
+            statement: q,
+            checks,
+        })
     }
 }
 
 impl Statement for Update {
     fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
-        let tenant = ctx.require_tenant()?;
-        let mut cx = BuildCx::new(schema, backend);
-        let (q, checks) = self.build(&mut cx, tenant)?;
-        let out = match backend {
-            Backend::Postgres => q.build(PostgresQueryBuilder),
-            Backend::MySql => q.build(MysqlQueryBuilder),
-            Backend::Sqlite => q.build(SqliteQueryBuilder),
-        };
-        Prepared::finish(out, backend, cx.selects, tenant, true, checks)
+        prepare_write(schema, backend, ctx, |cx, t| self.build(cx, Some(t)))
+    }
+}
+
+impl super::sealed::Sealed for Update {
+    fn render_system(&self, schema: &Schema, backend: Backend) -> Result<Rendered> {
+        render_system_write(schema, backend, |cx| self.build(cx, None))
     }
 }
 
@@ -454,7 +516,7 @@ impl Statement for Update {
 #[must_use]
 pub struct Delete {
     table: String,
-    filters: Vec<UpdateFilter>,
+    filters: Vec<Expr>,
 }
 
 impl Delete {
@@ -468,31 +530,34 @@ impl Delete {
 
     filter_methods!();
 
-    fn build(&self, cx: &mut BuildCx<'_>) -> Result<DeleteStatement> {
-        let Some(table) = cx.resolve(&self.table, Access::Write)? else {
-            return Err(Error::GlobalTableWrite(self.table.clone()));
-        };
+    fn build(&self, cx: &mut BuildCx<'_>) -> Result<Built<DeleteStatement>> {
+        cx.push_frame();
+        let out = self.build_in_frame(cx);
+        cx.pop_frame();
+        out
+    }
+
+    fn build_in_frame(&self, cx: &mut BuildCx<'_>) -> Result<Built<DeleteStatement>> {
+        let table = cx.table(&self.table, Access::Write)?;
+        cx.add_write_target(table)?;
         let mut q = Query::delete();
         q.from_table(table.static_name());
-        let cond = Condition::all().add(tenant_predicate(
-            table.static_name().into(),
-            table.static_tenant_column(),
-        ));
-        q.cond_where(build_filters(&self.filters, cx, cond)?);
-        Ok(q)
+        q.cond_where(write_condition(cx, table, &self.filters)?);
+        Ok(Built {
+            statement: q,
+            checks: Vec::new(),
+        })
     }
 }
 
 impl Statement for Delete {
     fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
-        let tenant = ctx.require_tenant()?;
-        let mut cx = BuildCx::new(schema, backend);
-        let q = self.build(&mut cx)?;
-        let out = match backend {
-            Backend::Postgres => q.build(PostgresQueryBuilder),
-            Backend::MySql => q.build(MysqlQueryBuilder),
-            Backend::Sqlite => q.build(SqliteQueryBuilder),
-        };
-        Prepared::finish(out, backend, cx.selects, tenant, true, Vec::new())
+        prepare_write(schema, backend, ctx, |cx, _| self.build(cx))
+    }
+}
+
+impl super::sealed::Sealed for Delete {
+    fn render_system(&self, schema: &Schema, backend: Backend) -> Result<Rendered> {
+        render_system_write(schema, backend, |cx| self.build(cx))
     }
 }

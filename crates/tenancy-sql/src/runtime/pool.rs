@@ -87,10 +87,15 @@ impl TenantPool {
         Ok(Self::with_backend(pool, backend, schema))
     }
 
-    /// Wraps an existing pool; the backend comes from its URL.
+    /// Wraps an existing pool; the backend comes from its URL. The pool is
+    /// taken, not shared: keep no other handle to it on the request path.
     pub fn from_pool(pool: AnyPool, schema: Schema) -> Result<TenantPool> {
         let backend = Backend::from_url(pool.connect_options().database_url.as_str())?;
         Ok(Self::with_backend(pool, backend, schema))
+    }
+
+    pub(crate) fn from_parts(pool: AnyPool, backend: Backend, schema: Schema) -> TenantPool {
+        Self::with_backend(pool, backend, schema)
     }
 
     fn with_backend(pool: AnyPool, backend: Backend, schema: Schema) -> TenantPool {
@@ -142,10 +147,9 @@ impl TenantPool {
         &self.schema
     }
 
-    /// The underlying sqlx pool, for migrations and administration. Queries
-    /// run on it directly bypass the scoping: keep it out of request code.
-    pub fn sqlx_pool(&self) -> &AnyPool {
-        &self.pool
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// The PostgreSQL setting that carries the tenant.
@@ -161,19 +165,9 @@ impl TenantPool {
     /// Dropping the transaction without [`TenantTx::commit`] rolls it back.
     pub async fn begin(&self, ctx: &TenantContext) -> Result<TenantTx> {
         let tenant = ctx.require_tenant()?;
-        let tx = match self.backend {
-            Backend::Postgres => {
-                // INVARIANT: `setting` is validated as `namespace.name` and a
-                // TenantId renders only as a canonical UUID, so this text
-                // carries no caller input. `true` makes the setting local to
-                // the transaction.
-                let begin = format!(
-                    "BEGIN; SELECT set_config('{}', '{tenant}', true)",
-                    self.setting
-                );
-                self.pool.begin_with(begin).await?
-            }
-            Backend::MySql | Backend::Sqlite => self.pool.begin().await?,
+        let tx = match self.backend.begin_tenant(&self.setting, tenant) {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
         };
         Ok(TenantTx::new(tx, ctx.clone(), tenant, self.clone()))
     }

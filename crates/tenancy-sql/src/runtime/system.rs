@@ -2,73 +2,40 @@
 
 use std::fmt;
 
-use sea_query::audit::AuditTrait;
-use sea_query::{
-    DeleteStatement, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement,
-    SqliteQueryBuilder, UpdateStatement, Values,
-};
+use sea_query::Values;
 use sqlx::any::{Any, AnyRow};
 use sqlx::{FromRow, Transaction};
 
 use super::bind::bind_raw;
 use super::pool::TenantPool;
-use crate::backend::Backend;
+use super::state::TxState;
 use crate::error::{Error, Result};
-use crate::schema::TableKind;
+use crate::query::sealed::Sealed;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for sea_query::SelectStatement {}
-    impl Sealed for sea_query::InsertStatement {}
-    impl Sealed for sea_query::UpdateStatement {}
-    impl Sealed for sea_query::DeleteStatement {}
-}
+/// A statement the escape hatch accepts: this crate's [`Select`],
+/// [`Insert`], [`Update`] and [`Delete`], under the same structural rules as
+/// a tenant statement (typed expressions, declared names, no SQL text). Every
+/// table it names, in subqueries too, must be registered as global or
+/// system; a tenant table is [`Error::TenantTableInSystemStatement`].
+///
+/// [`Select`]: crate::Select
+/// [`Insert`]: crate::Insert
+/// [`Update`]: crate::Update
+/// [`Delete`]: crate::Delete
+pub trait SystemStatement: Sealed {}
 
-/// A raw sea-query statement the escape hatch accepts. Every table it names
-/// must be registered as global or system.
-pub trait SystemStatement: sealed::Sealed {
-    /// Renders it for `backend` after checking the tables it touches.
-    #[doc(hidden)]
-    fn render(&self, pool: &TenantPool) -> Result<(String, Values)>;
-}
-
-fn check_tables(pool: &TenantPool, audit: sea_query::audit::QueryAccessAudit) -> Result<()> {
-    for request in audit.requests {
-        let name = request.schema_table.1.to_string();
-        let table = pool.schema.table(&name)?;
-        if table.kind() == TableKind::Tenant {
-            return Err(Error::TenantTableInSystemStatement(name));
-        }
-    }
-    Ok(())
-}
-
-macro_rules! system_statement {
-    ($ty:ty) => {
-        impl SystemStatement for $ty {
-            fn render(&self, pool: &TenantPool) -> Result<(String, Values)> {
-                let audit = self.audit().map_err(|e| Error::Build(e.to_string()))?;
-                check_tables(pool, audit)?;
-                Ok(match pool.backend {
-                    Backend::Postgres => self.build(PostgresQueryBuilder),
-                    Backend::MySql => self.build(MysqlQueryBuilder),
-                    Backend::Sqlite => self.build(SqliteQueryBuilder),
-                })
-            }
-        }
-    };
-}
-
-system_statement!(SelectStatement);
-system_statement!(InsertStatement);
-system_statement!(UpdateStatement);
-system_statement!(DeleteStatement);
+impl SystemStatement for crate::Select {}
+impl SystemStatement for crate::Insert {}
+impl SystemStatement for crate::Update {}
+impl SystemStatement for crate::Delete {}
+impl<T: SystemStatement + ?Sized> SystemStatement for &T {}
 
 /// A platform operator's transaction over global and system tables, opened
 /// by [`TenantPool::unscoped_for_system`] and recorded in the audit sink.
 pub struct SystemTx {
     tx: Transaction<'static, Any>,
     pool: TenantPool,
+    state: TxState,
 }
 
 impl fmt::Debug for SystemTx {
@@ -81,17 +48,28 @@ impl fmt::Debug for SystemTx {
 
 impl SystemTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, pool: TenantPool) -> SystemTx {
-        SystemTx { tx, pool }
+        SystemTx {
+            tx,
+            pool,
+            state: TxState::default(),
+        }
+    }
+
+    fn render(&self, stmt: &impl SystemStatement) -> Result<(String, Values)> {
+        stmt.render_system(&self.pool.schema, self.pool.backend)
     }
 
     /// Runs `stmt` and returns every row.
-    pub async fn fetch_all(&mut self, stmt: &impl SystemStatement) -> Result<Vec<AnyRow>> {
-        let (sql, Values(values)) = stmt.render(&self.pool)?;
-        Ok(bind_raw(&sql, &values)?.fetch_all(&mut *self.tx).await?)
+    pub async fn fetch_all(&mut self, stmt: impl SystemStatement) -> Result<Vec<AnyRow>> {
+        let (sql, Values(values)) = self.render(&stmt)?;
+        let query = bind_raw(&sql, &values)?;
+        self.state.start();
+        let rows = query.fetch_all(&mut *self.tx).await;
+        self.state.finish(rows)
     }
 
     /// Runs `stmt` and maps every row to `T`.
-    pub async fn fetch_all_as<T>(&mut self, stmt: &impl SystemStatement) -> Result<Vec<T>>
+    pub async fn fetch_all_as<T>(&mut self, stmt: impl SystemStatement) -> Result<Vec<T>>
     where
         T: for<'r> FromRow<'r, AnyRow>,
     {
@@ -102,16 +80,22 @@ impl SystemTx {
     }
 
     /// Runs a write and returns the number of rows it affected.
-    pub async fn execute(&mut self, stmt: &impl SystemStatement) -> Result<u64> {
-        let (sql, Values(values)) = stmt.render(&self.pool)?;
-        Ok(bind_raw(&sql, &values)?
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected())
+    pub async fn execute(&mut self, stmt: impl SystemStatement) -> Result<u64> {
+        let (sql, Values(values)) = self.render(&stmt)?;
+        let query = bind_raw(&sql, &values)?;
+        self.state.start();
+        let done = query.execute(&mut *self.tx).await;
+        Ok(self.state.finish(done)?.rows_affected())
     }
 
-    /// Commits.
+    /// Commits; like [`TenantTx::commit`](crate::TenantTx::commit), a
+    /// transaction in which a statement failed is rolled back and reported
+    /// as [`Error::TransactionAborted`].
     pub async fn commit(self) -> Result<()> {
+        if self.state.is_aborted() {
+            self.tx.rollback().await?;
+            return Err(Error::TransactionAborted);
+        }
         self.tx.commit().await?;
         Ok(())
     }

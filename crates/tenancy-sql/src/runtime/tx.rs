@@ -8,6 +8,7 @@ use tenancy_core::{AuditEvent, AuditKind, Outcome, TenantContext, TenantId};
 
 use super::bind::bind;
 use super::pool::TenantPool;
+use super::state::TxState;
 use crate::error::{Error, Result};
 use crate::query::{Prepared, Statement};
 
@@ -29,6 +30,7 @@ pub struct TenantTx {
     tenant: TenantId,
     tenant_text: String,
     pool: TenantPool,
+    state: TxState,
 }
 
 impl fmt::Debug for TenantTx {
@@ -53,6 +55,7 @@ impl TenantTx {
             tenant,
             tenant_text: tenant.to_string(),
             pool,
+            state: TxState::default(),
         }
     }
 
@@ -74,9 +77,10 @@ impl TenantTx {
 
     async fn check_references(&mut self, prepared: &Prepared) -> Result<()> {
         for check in prepared.checks() {
-            let found = bind(&check.probe, &self.tenant_text)?
-                .fetch_optional(&mut *self.tx)
-                .await?;
+            let query = bind(&check.probe, &self.tenant_text)?;
+            self.state.start();
+            let found = query.fetch_optional(&mut *self.tx).await;
+            let found = self.state.finish(found)?;
             if found.is_none() {
                 return Err(Error::NotFound {
                     table: check.table.clone(),
@@ -86,7 +90,7 @@ impl TenantTx {
         Ok(())
     }
 
-    fn tripwire(&self, rows: &[AnyRow]) -> Result<()> {
+    fn tripwire(&mut self, rows: &[AnyRow]) -> Result<()> {
         if !self.pool.tripwire {
             return Ok(());
         }
@@ -96,10 +100,16 @@ impl TenantTx {
                 if !names.iter().any(|n| n == column.name()) {
                     continue;
                 }
-                let value: Option<String> = row.try_get(column.ordinal()).unwrap_or(None);
-                if let Some(v) = value
-                    && v != self.tenant_text
-                {
+                // A value that does not decode as text is no proof of the
+                // tenant: it fails like a foreign one. NULL (an outer join
+                // that matched nothing) carries no row of anyone.
+                let foreign = match row.try_get::<Option<String>, _>(column.ordinal()) {
+                    Ok(None) => false,
+                    Ok(Some(v)) => v != self.tenant_text,
+                    Err(_) => true,
+                };
+                if foreign {
+                    self.state.fail();
                     // INVARIANT: the offending rows are dropped here, never returned.
                     self.pool.audit.record(
                         AuditEvent::new(AuditKind::LeakPrevented, "sql.tripwire", Outcome::Denied)
@@ -117,9 +127,10 @@ impl TenantTx {
     pub async fn fetch_all(&mut self, stmt: impl Statement) -> Result<Vec<AnyRow>> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let rows = bind(&prepared, &self.tenant_text)?
-            .fetch_all(&mut *self.tx)
-            .await?;
+        let query = bind(&prepared, &self.tenant_text)?;
+        self.state.start();
+        let rows = query.fetch_all(&mut *self.tx).await;
+        let rows = self.state.finish(rows)?;
         self.tripwire(&rows)?;
         Ok(rows)
     }
@@ -128,9 +139,10 @@ impl TenantTx {
     pub async fn fetch_optional(&mut self, stmt: impl Statement) -> Result<Option<AnyRow>> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let row = bind(&prepared, &self.tenant_text)?
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let query = bind(&prepared, &self.tenant_text)?;
+        self.state.start();
+        let row = query.fetch_optional(&mut *self.tx).await;
+        let row = self.state.finish(row)?;
         if let Some(row) = &row {
             self.tripwire(std::slice::from_ref(row))?;
         }
@@ -163,14 +175,21 @@ impl TenantTx {
     pub async fn execute(&mut self, stmt: impl Statement) -> Result<u64> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let done = bind(&prepared, &self.tenant_text)?
-            .execute(&mut *self.tx)
-            .await?;
+        let query = bind(&prepared, &self.tenant_text)?;
+        self.state.start();
+        let done = query.execute(&mut *self.tx).await;
+        let done = self.state.finish(done)?;
         Ok(done.rows_affected())
     }
 
-    /// Commits.
+    /// Commits, and reports what the server did: if any statement of the
+    /// transaction failed (or was cancelled before it finished), nothing is
+    /// committed and the result is [`Error::TransactionAborted`].
     pub async fn commit(self) -> Result<()> {
+        if self.state.is_aborted() {
+            self.tx.rollback().await?;
+            return Err(Error::TransactionAborted);
+        }
         self.tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,161 @@
+//! The SQL dialects a statement can be rendered for.
+//!
+//! Each backend's folder owns what is particular to its dialect: how a
+//! statement is rendered, how a tenant transaction begins, which functions a
+//! scoped statement may call, and how an upsert is written so that it can
+//! never touch another tenant's row. The rest of the crate asks the
+//! [`Backend`] and never matches on it.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+
+use sea_query::{OnConflict, QueryStatementWriter, Values};
+
+use crate::error::{Error, Result};
+use crate::query::{Function, SqlType};
+
+/// A database backend (dialect and runtime behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// PostgreSQL: `$1` placeholders, Row-Level Security as a second wall.
+    Postgres,
+    /// MySQL and MariaDB: `?` placeholders, no Row-Level Security.
+    MySql,
+    /// SQLite: `?` placeholders, no Row-Level Security; the embedded default.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names (`postgres://`, `postgresql://`,
+    /// `mysql://`, `mariadb://`, `sqlite:`).
+    pub fn from_url(url: &str) -> Result<Backend> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::MySql),
+            "sqlite" => Ok(Backend::Sqlite),
+            other => Err(Error::UnsupportedBackend(other.to_owned())),
+        }
+    }
+
+    /// `postgres`, `mysql` or `sqlite`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
+    /// True when the backend has Row-Level Security, a second wall behind
+    /// the scoped statements.
+    pub fn has_row_level_security(self) -> bool {
+        self == Backend::Postgres
+    }
+
+    /// Renders any sea-query statement in this dialect, values bound.
+    pub(crate) fn render(self, statement: &impl QueryStatementWriter) -> (String, Values) {
+        match self {
+            Backend::Postgres => postgres::render(statement),
+            Backend::MySql => mysql::render(statement),
+            Backend::Sqlite => sqlite::render(statement),
+        }
+    }
+
+    /// Renders a schema statement (DDL) in this dialect.
+    pub(crate) fn render_schema(
+        self,
+        statement: &impl sea_query::SchemaStatementBuilder,
+    ) -> String {
+        match self {
+            Backend::Postgres => statement.build(sea_query::PostgresQueryBuilder),
+            Backend::MySql => statement.build(sea_query::MysqlQueryBuilder),
+            Backend::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+        }
+    }
+
+    /// The statement that begins a transaction bound to `tenant`, when the
+    /// backend binds the tenant on the server (`None`: a plain `BEGIN`).
+    pub(crate) fn begin_tenant(
+        self,
+        setting: &str,
+        tenant: tenancy_core::TenantId,
+    ) -> Option<String> {
+        match self {
+            Backend::Postgres => Some(postgres::begin_tenant(setting, tenant)),
+            Backend::MySql | Backend::Sqlite => None,
+        }
+    }
+
+    /// True when the backend can run `function` in a scoped statement.
+    pub fn allows(self, function: Function) -> bool {
+        match self {
+            Backend::Postgres => postgres::allows(function),
+            Backend::MySql => mysql::allows(function),
+            Backend::Sqlite => sqlite::allows(function),
+        }
+    }
+
+    /// The type name `CAST(… AS type)` uses here.
+    pub(crate) fn type_name(self, ty: SqlType) -> &'static str {
+        match self {
+            Backend::Postgres => postgres::type_name(ty),
+            Backend::MySql => mysql::type_name(ty),
+            Backend::Sqlite => sqlite::type_name(ty),
+        }
+    }
+
+    /// The `ON CONFLICT` / `ON DUPLICATE KEY` clause of an upsert. In a
+    /// tenant statement `tenant` holds the tenant column and the bound value
+    /// standing for the tenant; `target` then leads with that column and
+    /// `update` never contains it.
+    pub(crate) fn upsert(
+        self,
+        target: &[&'static str],
+        update: Option<&[&'static str]>,
+        tenant: Option<(&'static str, sea_query::Expr)>,
+    ) -> OnConflict {
+        match self {
+            Backend::MySql => mysql::upsert(target, update, tenant),
+            Backend::Postgres | Backend::Sqlite => {
+                postgres::upsert_with_conflict_target(target, update)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_their_backend() {
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("mysql://root@h/test").unwrap(),
+            Backend::MySql
+        );
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+        assert!(Backend::from_url("oracle://x").is_err());
+    }
+}

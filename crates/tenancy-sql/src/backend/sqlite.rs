@@ -1,0 +1,36 @@
+//! SQLite: `?` placeholders, no Row-Level Security: the scoped statements
+//! are the only wall. Column and table names compare case-insensitively
+//! (ASCII), which the name resolution of `crate::query` follows.
+
+use sea_query::{QueryStatementWriter, SqliteQueryBuilder, Values};
+
+use crate::query::{Function, SqlType};
+
+pub(super) fn render(statement: &impl QueryStatementWriter) -> (String, Values) {
+    statement.build(SqliteQueryBuilder)
+}
+
+pub(super) fn allows(function: Function) -> bool {
+    match function {
+        Function::Count
+        | Function::CountDistinct
+        | Function::Sum
+        | Function::Min
+        | Function::Max
+        | Function::Avg
+        | Function::Lower
+        | Function::Upper
+        | Function::Abs
+        | Function::CharLength
+        | Function::Coalesce
+        | Function::Round => true,
+    }
+}
+
+pub(super) fn type_name(ty: SqlType) -> &'static str {
+    match ty {
+        SqlType::Text => "TEXT",
+        SqlType::BigInt => "INTEGER",
+        SqlType::Double => "REAL",
+    }
+}

@@ -1,0 +1,453 @@
+//! Names resolved by the schema, and typed expressions lowered to sea-query.
+//!
+//! Every name a caller gives (table, alias, column, CTE) is folded to ASCII
+//! lowercase and must then be a plain identifier; tables must be registered
+//! and columns declared. The statement is rendered with the *declared*
+//! spelling, never the caller's, so the server's own case rules (SQLite and
+//! MySQL compare column names case-insensitively, MariaDB's table names
+//! follow `lower_case_table_names`) cannot make a name reach anything the
+//! resolver did not check.
+
+use sea_query::{
+    Alias, Asterisk, BinOper, CaseStatement, DynIden, Expr as SqExpr, ExprTrait, Func,
+    SelectStatement, SubQueryStatement, UnOper, Value,
+};
+
+use super::expr::{BinOp, Expr, Function, Node, SubKind};
+use super::prepared::is_tenant_slot;
+use super::select::Select;
+use super::{TENANT_SENTINEL, tenant_predicate};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::schema::{Schema, TableDef, TableKind, is_identifier};
+
+/// Who a statement is prepared for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A tenant's statement: tenant tables are filtered and stamped, global
+    /// tables are read-only, system tables are out of reach.
+    Tenant,
+    /// The audited system escape hatch: global and system tables only.
+    System,
+}
+
+/// What a statement does with a table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// A name a statement may use as a source in one SELECT level.
+struct Source<'a> {
+    /// The name it is rendered and referred to by (alias or table name).
+    name: String,
+    /// The registered table, or `None` for a CTE or a derived table.
+    table: Option<&'a TableDef>,
+}
+
+/// One SELECT level (or the target of a write): its sources and the output
+/// names of its select list.
+#[derive(Default)]
+struct Frame<'a> {
+    sources: Vec<Source<'a>>,
+    outputs: Vec<String>,
+}
+
+/// State while one statement is resolved and rendered.
+pub(crate) struct BuildCx<'a> {
+    pub(crate) schema: &'a Schema,
+    pub(crate) backend: Backend,
+    pub(crate) mode: Mode,
+    frames: Vec<Frame<'a>>,
+    ctes: Vec<String>,
+}
+
+/// `name` folded to lowercase, or [`Error::InvalidName`] unless it is then
+/// a plain identifier.
+pub(crate) fn canonical(name: &str) -> Result<String> {
+    let folded = name.to_ascii_lowercase();
+    if is_identifier(&folded) {
+        Ok(folded)
+    } else {
+        Err(Error::InvalidName(name.to_owned()))
+    }
+}
+
+/// The declared column of `table` that `name` names.
+pub(crate) fn declared_column(table: &TableDef, name: &str) -> Result<&'static str> {
+    table.column(name).ok_or_else(|| Error::UnknownColumn {
+        table: table.name().to_owned(),
+        column: name.to_owned(),
+    })
+}
+
+impl<'a> BuildCx<'a> {
+    pub(crate) fn new(schema: &'a Schema, backend: Backend, mode: Mode) -> Self {
+        BuildCx {
+            schema,
+            backend,
+            mode,
+            frames: Vec::new(),
+            ctes: Vec::new(),
+        }
+    }
+
+    /// The registered table `name`, refused when a statement of this mode
+    /// may not touch it this way.
+    pub(crate) fn table(&self, name: &str, access: Access) -> Result<&'a TableDef> {
+        let canon = canonical(name)?;
+        let table = self.schema.table(&canon)?;
+        match (self.mode, table.kind(), access) {
+            (Mode::Tenant, TableKind::Tenant, _)
+            | (Mode::Tenant, TableKind::Global, Access::Read)
+            | (Mode::System, TableKind::Global | TableKind::System, _) => Ok(table),
+            (Mode::Tenant, TableKind::Global, Access::Write) => {
+                Err(Error::GlobalTableWrite(table.name().to_owned()))
+            }
+            (Mode::Tenant, TableKind::System, _) => {
+                Err(Error::SystemTable(table.name().to_owned()))
+            }
+            (Mode::System, TableKind::Tenant, _) => {
+                Err(Error::TenantTableInSystemStatement(table.name().to_owned()))
+            }
+        }
+    }
+
+    /// Opens a SELECT level; names of enclosing levels stay visible
+    /// (correlated subqueries).
+    pub(crate) fn push_frame(&mut self) {
+        self.frames.push(Frame::default());
+    }
+
+    pub(crate) fn pop_frame(&mut self) {
+        self.frames.pop();
+    }
+
+    pub(crate) fn cte_count(&self) -> usize {
+        self.ctes.len()
+    }
+
+    pub(crate) fn truncate_ctes(&mut self, len: usize) {
+        self.ctes.truncate(len);
+    }
+
+    /// Declares a CTE for the rest of the statement. A CTE may not shadow a
+    /// registered table (SQLite treats a CTE that names itself as recursive,
+    /// so the body would read the CTE where the scoper saw the table).
+    pub(crate) fn add_cte(&mut self, name: &str) -> Result<String> {
+        let canon = canonical(name)?;
+        if self.schema.table(&canon).is_ok() || self.ctes.contains(&canon) {
+            return Err(Error::DuplicateName(canon));
+        }
+        self.ctes.push(canon.clone());
+        Ok(canon)
+    }
+
+    fn frame(&mut self) -> Result<&mut Frame<'a>> {
+        self.frames
+            .last_mut()
+            .ok_or(Error::Unsupported("a name outside a statement"))
+    }
+
+    fn add_source(&mut self, name: String, table: Option<&'a TableDef>) -> Result<()> {
+        let frame = self.frame()?;
+        // INVARIANT: names are unique within one level, so a tenant
+        // predicate written against a name binds to the source it was
+        // written for and no other.
+        if frame.sources.iter().any(|s| s.name == name) {
+            return Err(Error::DuplicateName(name));
+        }
+        frame.sources.push(Source { name, table });
+        Ok(())
+    }
+
+    /// Adds `table AS alias` to the current level. Returns the rendered
+    /// table name, the rendered alias, and the tenant predicate it needs
+    /// (a tenant table in tenant mode), or `None` for a CTE.
+    pub(crate) fn add_table_source(
+        &mut self,
+        name: &str,
+        alias: Option<&str>,
+    ) -> Result<(DynIden, Option<DynIden>, Option<SqExpr>)> {
+        let canon = canonical(name)?;
+        let alias = alias.map(canonical).transpose()?;
+        let refer = alias.clone().unwrap_or_else(|| canon.clone());
+        if self.ctes.contains(&canon) {
+            self.add_source(refer, None)?;
+            return Ok((DynIden::from(canon), alias.map(DynIden::from), None));
+        }
+        let table = self.table(&canon, Access::Read)?;
+        self.add_source(refer, Some(table))?;
+        let iden = DynIden::from(table.static_name());
+        let alias = alias.map(DynIden::from);
+        let predicate = (self.mode == Mode::Tenant && table.is_tenant()).then(|| {
+            tenant_predicate(
+                alias.clone().unwrap_or_else(|| iden.clone()),
+                table.static_tenant_column(),
+            )
+        });
+        Ok((iden, alias, predicate))
+    }
+
+    /// Adds the target table of a write as the current level's only source.
+    pub(crate) fn add_write_target(&mut self, table: &'a TableDef) -> Result<()> {
+        self.add_source(table.name().to_owned(), Some(table))
+    }
+
+    /// Adds a derived table (a subquery in FROM or a join) under `alias`.
+    pub(crate) fn add_derived_source(&mut self, alias: &str) -> Result<DynIden> {
+        let canon = canonical(alias)?;
+        self.add_source(canon.clone(), None)?;
+        Ok(DynIden::from(canon))
+    }
+
+    /// Records an output name of the current select list (for `ORDER BY`).
+    pub(crate) fn add_output(&mut self, name: &str) -> Result<String> {
+        let canon = canonical(name)?;
+        self.frame()?.outputs.push(canon.clone());
+        Ok(canon)
+    }
+
+    /// `table.*`: `table` must be a source in scope.
+    pub(crate) fn star_of(&self, table: &str) -> Result<DynIden> {
+        let canon = canonical(table)?;
+        self.frames
+            .iter()
+            .rev()
+            .flat_map(|f| f.sources.iter())
+            .find(|s| s.name == canon)
+            .map(|s| DynIden::from(s.name.clone()))
+            .ok_or(Error::UnknownSource(canon))
+    }
+
+    fn resolve_column(&self, table: Option<&str>, column: &str) -> Result<SqExpr> {
+        let column = canonical(column)?;
+        match table {
+            Some(table) => {
+                let qualifier = canonical(table)?;
+                let source = self
+                    .frames
+                    .iter()
+                    .rev()
+                    .flat_map(|f| f.sources.iter())
+                    .find(|s| s.name == qualifier)
+                    .ok_or_else(|| Error::UnknownSource(qualifier.clone()))?;
+                let column: DynIden = match source.table {
+                    Some(t) => declared_column(t, &column)?.into(),
+                    // A CTE or derived table: its columns are whatever its
+                    // own (scoped) select list produced.
+                    None => column.into(),
+                };
+                Ok(SqExpr::col((DynIden::from(qualifier), column)))
+            }
+            None => {
+                let mut derived = false;
+                for frame in self.frames.iter().rev() {
+                    if frame.outputs.contains(&column) {
+                        return Ok(SqExpr::col(DynIden::from(column)));
+                    }
+                    for s in &frame.sources {
+                        match s.table {
+                            Some(t) => {
+                                if let Some(c) = t.column(&column) {
+                                    return Ok(SqExpr::col(DynIden::from(c)));
+                                }
+                            }
+                            None => derived = true,
+                        }
+                    }
+                }
+                if derived {
+                    Ok(SqExpr::col(DynIden::from(column)))
+                } else {
+                    Err(Error::UnknownColumn {
+                        table: String::new(),
+                        column,
+                    })
+                }
+            }
+        }
+    }
+
+    /// A caller's value: bound, and never the tenant placeholder.
+    fn value(v: Value) -> Result<SqExpr> {
+        if is_tenant_slot(&v) {
+            return Err(Error::InvalidValue);
+        }
+        Ok(SqExpr::Value(v))
+    }
+
+    /// The bound value that stands for the tenant.
+    pub(crate) fn tenant_slot() -> SqExpr {
+        SqExpr::val(TENANT_SENTINEL)
+    }
+
+    pub(crate) fn lower(&mut self, expr: Expr) -> Result<SqExpr> {
+        self.lower_node(expr.node)
+    }
+
+    fn lower_box(&mut self, node: Box<Node>) -> Result<Box<SqExpr>> {
+        Ok(Box::new(self.lower_node(*node)?))
+    }
+
+    fn lower_node(&mut self, node: Node) -> Result<SqExpr> {
+        Ok(match node {
+            Node::Column { table, column } => self.resolve_column(table.as_deref(), &column)?,
+            Node::Value(v) => Self::value(v)?,
+            Node::Not(e) => SqExpr::Unary(UnOper::Not, self.lower_box(e)?),
+            Node::Neg(e) => {
+                SqExpr::Binary(Box::new(SqExpr::val(0)), BinOper::Sub, self.lower_box(e)?)
+            }
+            Node::Binary(l, op, r) => {
+                let op = match op {
+                    BinOp::And => BinOper::And,
+                    BinOp::Or => BinOper::Or,
+                    BinOp::Eq => BinOper::Equal,
+                    BinOp::Ne => BinOper::NotEqual,
+                    BinOp::Lt => BinOper::SmallerThan,
+                    BinOp::Lte => BinOper::SmallerThanOrEqual,
+                    BinOp::Gt => BinOper::GreaterThan,
+                    BinOp::Gte => BinOper::GreaterThanOrEqual,
+                    BinOp::Add => BinOper::Add,
+                    BinOp::Sub => BinOper::Sub,
+                    BinOp::Mul => BinOper::Mul,
+                    BinOp::Div => BinOper::Div,
+                    BinOp::Mod => BinOper::Mod,
+                    BinOp::Like => BinOper::Like,
+                    BinOp::NotLike => BinOper::NotLike,
+                };
+                // Each operand is parenthesised on its own, whatever the
+                // operator precedence, so no operand can re-associate with
+                // its neighbours.
+                SqExpr::Binary(
+                    Box::new(paren(self.lower_node(*l)?)),
+                    op,
+                    Box::new(paren(self.lower_node(*r)?)),
+                )
+            }
+            Node::IsNull { expr, negate } => {
+                let e = self.lower_node(*expr)?;
+                if negate { e.is_not_null() } else { e.is_null() }
+            }
+            Node::InList { expr, list, negate } => {
+                let e = self.lower_node(*expr)?;
+                let list = list
+                    .into_iter()
+                    .map(|v| {
+                        if is_tenant_slot(&v) {
+                            Err(Error::InvalidValue)
+                        } else {
+                            Ok(v)
+                        }
+                    })
+                    .collect::<Result<Vec<Value>>>()?;
+                if negate {
+                    e.is_not_in(list)
+                } else {
+                    e.is_in(list)
+                }
+            }
+            Node::Between { expr, low, high } => {
+                let e = self.lower_node(*expr)?;
+                let low = self.lower_node(*low)?;
+                let high = self.lower_node(*high)?;
+                e.between(low, high)
+            }
+            Node::Call(function, args) => self.call(function, args)?,
+            Node::CountAll => Func::count(SqExpr::col(Asterisk)).into(),
+            Node::Cast(e, ty) => {
+                let e = self.lower_node(*e)?;
+                Func::cast_as(e, Alias::new(self.backend.type_name(ty))).into()
+            }
+            Node::Case { whens, otherwise } => {
+                if whens.is_empty() {
+                    return Err(Error::Unsupported("a CASE without WHEN"));
+                }
+                let mut case = CaseStatement::new();
+                for (cond, then) in whens {
+                    let cond = self.lower_node(cond)?;
+                    let then = self.lower_node(then)?;
+                    case = case.case(cond, then);
+                }
+                if let Some(e) = otherwise {
+                    let e = self.lower_node(*e)?;
+                    case = case.finally(e);
+                }
+                SqExpr::Case(Box::new(case))
+            }
+            Node::CurrentTimestamp => SqExpr::current_timestamp(),
+            Node::Sub { kind, lhs, select } => {
+                let sub = self.subquery(*select)?;
+                match kind {
+                    SubKind::Exists => SqExpr::exists(sub),
+                    SubKind::NotExists => SqExpr::not_exists(sub),
+                    SubKind::Scalar => {
+                        SqExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
+                    }
+                    SubKind::In | SubKind::NotIn => {
+                        let Some(lhs) = lhs else {
+                            return Err(Error::Unsupported("IN without a left-hand side"));
+                        };
+                        let lhs = self.lower_node(*lhs)?;
+                        if kind == SubKind::In {
+                            lhs.in_subquery(sub)
+                        } else {
+                            lhs.not_in_subquery(sub)
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// A nested select, scoped like the outer one; the outer names stay
+    /// visible to it.
+    pub(crate) fn subquery(&mut self, select: Select) -> Result<SelectStatement> {
+        select.build_owned(self)
+    }
+
+    fn call(&mut self, function: Function, args: Vec<Node>) -> Result<SqExpr> {
+        if !self.backend.allows(function) {
+            return Err(Error::FunctionNotAllowed(function));
+        }
+        let mut args = args
+            .into_iter()
+            .map(|a| self.lower_node(a))
+            .collect::<Result<Vec<SqExpr>>>()?;
+        let one = |args: &mut Vec<SqExpr>| -> Result<SqExpr> {
+            match (args.pop(), args.is_empty()) {
+                (Some(a), true) => Ok(a),
+                _ => Err(Error::Unsupported("this function takes one argument")),
+            }
+        };
+        let call = match function {
+            Function::Count => Func::count(one(&mut args)?),
+            Function::CountDistinct => Func::count_distinct(one(&mut args)?),
+            Function::Sum => Func::sum(one(&mut args)?),
+            Function::Min => Func::min(one(&mut args)?),
+            Function::Max => Func::max(one(&mut args)?),
+            Function::Avg => Func::avg(one(&mut args)?),
+            Function::Lower => Func::lower(one(&mut args)?),
+            Function::Upper => Func::upper(one(&mut args)?),
+            Function::Abs => Func::abs(one(&mut args)?),
+            Function::CharLength => Func::char_length(one(&mut args)?),
+            Function::Round => Func::round(one(&mut args)?),
+            Function::Coalesce => {
+                if args.len() < 2 {
+                    return Err(Error::Unsupported("COALESCE needs two arguments or more"));
+                }
+                Func::coalesce(args)
+            }
+        };
+        Ok(call.into())
+    }
+}
+
+/// `e` in parentheses unless it is atomic (a column, a value, a call).
+fn paren(e: SqExpr) -> SqExpr {
+    match e {
+        SqExpr::Binary(..) | SqExpr::Unary(..) => SqExpr::Tuple(vec![e]),
+        other => other,
+    }
+}
