@@ -49,10 +49,29 @@ impl<T> Scoped<T> {
         })
     }
 
-    /// Binds `value` to `tenant`: for values read from storage or a queue
-    /// where the owner is recorded next to the value.
-    pub fn bind(tenant: TenantId, value: T) -> Self {
-        Scoped { tenant, value }
+    /// Binds `value`, read from storage or a queue where its owner is
+    /// recorded next to it, to that owner: only under a context of the same
+    /// tenant (or a system context acting for it). A value recorded for
+    /// another tenant is [`AccessError::CrossTenant`], so a `Scoped` value
+    /// is only ever created from a context that may open it.
+    ///
+    /// ```
+    /// use tenancy_core::*;
+    ///
+    /// let acme = TenantContext::tenant(TenantId::from_u128(1), SubjectId::from_u128(1), RoleName::member(), PermissionSet::empty());
+    /// let stored_owner = TenantId::from_u128(1);
+    /// let lease = Scoped::restore(&acme, stored_owner, "Unit 4B")?;
+    /// assert_eq!(lease.tenant(), stored_owner);
+    /// assert_eq!(Scoped::restore(&acme, TenantId::from_u128(2), "theirs").unwrap_err(), AccessError::CrossTenant);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore(ctx: &TenantContext, owner: TenantId, value: T) -> Result<Self, AccessError> {
+        let scoped = Scoped {
+            tenant: owner,
+            value,
+        };
+        scoped.check(ctx)?;
+        Ok(scoped)
     }
 
     /// The owning tenant.
@@ -156,13 +175,15 @@ impl<T> Scoped<Vec<T>> {
 /// order, so per-tenant outputs can be derived without ever mixing tenants.
 ///
 /// ```
-/// use tenancy_core::{group_by_tenant, Scoped, TenantId};
+/// use tenancy_core::*;
 ///
-/// let (a, b) = (TenantId::from_u128(1), TenantId::from_u128(2));
-/// let groups = group_by_tenant([Scoped::bind(a, 1), Scoped::bind(b, 5), Scoped::bind(a, 2)]);
+/// let ctx = |t| TenantContext::tenant(TenantId::from_u128(t), SubjectId::from_u128(1), RoleName::member(), PermissionSet::empty());
+/// let (a, b) = (ctx(1), ctx(2));
+/// let groups = group_by_tenant([Scoped::new(&a, 1)?, Scoped::new(&b, 5)?, Scoped::new(&a, 2)?]);
 /// let totals: Vec<_> = groups.into_iter().map(|g| g.map(|v| v.iter().sum::<i32>())).collect();
 /// assert_eq!(totals.len(), 2);
-/// assert_eq!(totals[0].tenant(), a);
+/// assert_eq!(totals[0].tenant(), TenantId::from_u128(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn group_by_tenant<T>(items: impl IntoIterator<Item = Scoped<T>>) -> Vec<Scoped<Vec<T>>> {
     let mut groups: BTreeMap<TenantId, Vec<T>> = BTreeMap::new();
@@ -206,8 +227,12 @@ mod tests {
             RoleName::platform_admin(),
             PermissionSet::all(),
         );
-        let v = Scoped::bind(TenantId::from_u128(1), 5);
+        let v = Scoped::new(&ctx(1), 5).unwrap();
         assert_eq!(v.open(&op), Err(AccessError::NoTenant));
+        assert_eq!(
+            Scoped::restore(&op, TenantId::from_u128(1), 5),
+            Err(AccessError::NoTenant)
+        );
         assert!(Scoped::new(&op, 5).is_err());
         let (acting, _) = op
             .act_for_tenant(TenantId::from_u128(1), "support")
@@ -216,15 +241,29 @@ mod tests {
     }
 
     #[test]
+    fn restoring_a_value_recorded_for_another_tenant_is_refused() {
+        let theirs = TenantId::from_u128(2);
+        assert_eq!(
+            Scoped::restore(&ctx(1), theirs, "their lease"),
+            Err(AccessError::CrossTenant)
+        );
+        let ours = Scoped::restore(&ctx(2), theirs, "their lease").unwrap();
+        assert_eq!(ours.open(&ctx(2)), Ok(&"their lease"));
+    }
+
+    #[test]
     fn debug_output_hides_the_value() {
-        let v = Scoped::bind(TenantId::from_u128(1), "secret lease terms");
+        let v = Scoped::new(&ctx(1), "secret lease terms").unwrap();
         assert!(!format!("{v:?}").contains("secret"));
     }
 
     #[test]
     fn collect_for_refuses_a_foreign_item() {
         let a = TenantId::from_u128(1);
-        let items = vec![Scoped::bind(a, 1), Scoped::bind(TenantId::from_u128(2), 2)];
+        let items = vec![
+            Scoped::new(&ctx(1), 1).unwrap(),
+            Scoped::new(&ctx(2), 2).unwrap(),
+        ];
         assert_eq!(
             Scoped::collect_for(a, items).unwrap_err(),
             AccessError::CrossTenant
@@ -242,7 +281,7 @@ mod tests {
     proptest! {
         #[test]
         fn open_under_other_tenant_fails(owner in 1u128..50, other in 1u128..50, value: u64) {
-            let v = Scoped::bind(TenantId::from_u128(owner), value);
+            let v = Scoped::new(&ctx(owner), value).unwrap();
             if owner == other {
                 prop_assert_eq!(v.open(&ctx(other)), Ok(&value));
             } else {
@@ -262,7 +301,7 @@ mod tests {
             ),
         ) {
             let mut pool: Vec<Scoped<Vec<u128>>> =
-                owners.iter().map(|&o| Scoped::bind(TenantId::from_u128(o), vec![o])).collect();
+                owners.iter().map(|&o| Scoped::new(&ctx(o), vec![o]).unwrap()).collect();
             for op in ops {
                 match op {
                     Op::Map => pool = pool.into_iter().map(|s| s.map(|mut v| { v.push(v[0]); v })).collect(),
