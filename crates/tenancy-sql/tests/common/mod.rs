@@ -17,19 +17,26 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
 use tenancy_sql::sea_query::ColumnDef;
-use tenancy_sql::{Backend, Schema, TenantPool, ddl::Ddl};
+use tenancy_sql::{Backend, OwnerPool, Schema, TenantPool, ddl::Ddl};
 
 pub fn schema() -> Schema {
     Schema::builder()
         .system("tenants")
+        .columns(["slug", "name", "plan", "status"])
         .global("plans")
+        .id(["code"])
+        .columns(["max_properties"])
         .tenant("properties")
         .unique(["name"])
+        .columns(["address"])
         .tenant("leases")
         .references("property_id", "properties")
+        .columns(["lessee", "rent_cents"])
         .tenant("payments")
         .references("lease_id", "leases")
+        .columns(["amount_cents"])
         .tenant("audit_events")
+        .columns(["action", "outcome"])
         .build()
         .unwrap()
 }
@@ -182,7 +189,7 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn cleanup(self) {
-        self.pool.sqlx_pool().close().await;
+        self.pool.close().await;
         self.admin.close().await;
         if let Some(root) = self.admin_root {
             match self.backend {
@@ -211,14 +218,13 @@ impl TestDb {
 }
 
 pub async fn sqlite(schema: &Schema) -> TestDb {
-    sqlx::any::install_default_drivers();
-    let pool = TenantPool::connect("sqlite::memory:", schema.clone())
+    let owner = OwnerPool::connect("sqlite::memory:").await.unwrap();
+    owner
+        .apply("test migration", migration(schema, Backend::Sqlite))
         .await
         .unwrap();
-    for s in migration(schema, Backend::Sqlite) {
-        pool.sqlx_pool().execute(s.as_str()).await.unwrap();
-    }
-    let admin = pool.sqlx_pool().clone();
+    let pool = owner.tenant_pool(schema.clone());
+    let admin = owner.sqlx_pool("test set-up and checks").unwrap().clone();
     TestDb {
         backend: Backend::Sqlite,
         pool,
@@ -297,6 +303,12 @@ pub async fn mysql(schema: &Schema) -> Option<TestDb> {
         .await
         .unwrap();
     let db_url = with_user_and_db(&url, None, &name);
+    let owner = OwnerPool::connect(&db_url).await.unwrap();
+    owner
+        .apply("test migration", migration(schema, Backend::MySql))
+        .await
+        .unwrap();
+    let admin = owner.sqlx_pool("test set-up and checks").unwrap().clone();
     let pool = TenantPool::connect_with(
         &db_url,
         schema.clone(),
@@ -304,10 +316,6 @@ pub async fn mysql(schema: &Schema) -> Option<TestDb> {
     )
     .await
     .unwrap();
-    for s in migration(schema, Backend::MySql) {
-        pool.sqlx_pool().execute(s.as_str()).await.unwrap();
-    }
-    let admin = pool.sqlx_pool().clone();
     Some(TestDb {
         backend: Backend::MySql,
         pool,
