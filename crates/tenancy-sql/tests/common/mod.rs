@@ -182,6 +182,8 @@ pub struct TestDb {
     pub pool: TenantPool,
     /// The owner's pool on the same database, for set-up and raw checks.
     pub admin: AnyPool,
+    /// The application's connections, raw (the same as `pool`'s).
+    app_raw: AnyPool,
     admin_root: Option<AnyPool>,
     pub name: String,
     pub role: Option<String>,
@@ -190,6 +192,7 @@ pub struct TestDb {
 impl TestDb {
     pub async fn cleanup(self) {
         self.pool.close().await;
+        self.app_raw.close().await;
         self.admin.close().await;
         if let Some(root) = self.admin_root {
             match self.backend {
@@ -228,6 +231,7 @@ pub async fn sqlite(schema: &Schema) -> TestDb {
     TestDb {
         backend: Backend::Sqlite,
         pool,
+        app_raw: admin.clone(),
         admin,
         admin_root: None,
         name: "memory".into(),
@@ -269,16 +273,16 @@ pub async fn postgres_with(schema: &Schema, max: u32, rls: bool) -> Option<TestD
         .execute(format!("GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\"").as_str())
         .await
         .unwrap();
-    let pool = TenantPool::connect_with(
-        &with_user_and_db(&url, Some(&role), &name),
-        schema.clone(),
-        AnyPoolOptions::new().max_connections(max),
-    )
-    .await
-    .unwrap();
+    let app_raw = AnyPoolOptions::new()
+        .max_connections(max)
+        .connect(&with_user_and_db(&url, Some(&role), &name))
+        .await
+        .unwrap();
+    let pool = TenantPool::from_pool(app_raw.clone(), schema.clone()).unwrap();
     Some(TestDb {
         backend: Backend::Postgres,
         pool,
+        app_raw,
         admin,
         admin_root: Some(root),
         name,
@@ -309,16 +313,16 @@ pub async fn mysql(schema: &Schema) -> Option<TestDb> {
         .await
         .unwrap();
     let admin = owner.sqlx_pool("test set-up and checks").unwrap().clone();
-    let pool = TenantPool::connect_with(
-        &db_url,
-        schema.clone(),
-        AnyPoolOptions::new().max_connections(4),
-    )
-    .await
-    .unwrap();
+    let app_raw = AnyPoolOptions::new()
+        .max_connections(4)
+        .connect(&db_url)
+        .await
+        .unwrap();
+    let pool = TenantPool::from_pool(app_raw.clone(), schema.clone()).unwrap();
     Some(TestDb {
         backend: Backend::MySql,
         pool,
+        app_raw,
         admin,
         admin_root: Some(root),
         name,
@@ -336,4 +340,117 @@ pub async fn all(schema: &Schema) -> Vec<TestDb> {
         out.push(db);
     }
     out
+}
+
+/// The tenants every attack test seeds: the attacker is `A`.
+pub const A: u128 = 1;
+pub const B: u128 = 2;
+pub const C: u128 = 3;
+
+/// Seeds each of `A`, `B` and `C` with marker rows whose ids overlap across
+/// tenants on purpose (properties 1 and 2, leases 1 and 2, a payment), so a
+/// missing tenant predicate anywhere shows up as a foreign marker. Every
+/// text value carries its tenant's marker (`t1`, `t2`, `t3`).
+pub async fn seed_markers(pool: &TenantPool) {
+    use tenancy_sql::{Insert, val};
+    for t in [A, B, C] {
+        let mut tx = pool.begin(&ctx(t)).await.unwrap();
+        tx.execute(
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .exprs([val(1), val(format!("p1-t{t}")), val(format!("addr-t{t}"))])
+                .exprs([val(2), val(format!("p2-t{t}")), val(format!("addr-t{t}"))]),
+        )
+        .await
+        .unwrap();
+        for (id, property) in [(1, 1), (2, 2)] {
+            tx.execute(
+                Insert::into("leases")
+                    .columns(["id", "property_id", "lessee", "rent_cents"])
+                    .exprs([
+                        val(id),
+                        val(property),
+                        val(format!("lessee-{id}-t{t}")),
+                        val(1000 * t as i64 + id),
+                    ]),
+            )
+            .await
+            .unwrap();
+        }
+        tx.execute(
+            Insert::into("payments")
+                .columns(["id", "lease_id", "amount_cents"])
+                .values([1, 1, 500]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Every row of `tenant` in the marker tables, read as the owner, as text:
+/// the state another tenant's statements must leave exactly as it was.
+pub async fn snapshot(db: &TestDb, tenant: u128) -> Vec<String> {
+    use sqlx::Row;
+    let t = TenantId::from_u128(tenant);
+    let text = match db.backend {
+        Backend::Postgres => "VARCHAR(40)",
+        Backend::MySql => "CHAR",
+        _ => "TEXT",
+    };
+    let mut out = Vec::new();
+    for (table, cols) in [
+        ("properties", "id, name, address"),
+        ("leases", "id, property_id, lessee, rent_cents"),
+        ("payments", "id, lease_id, amount_cents"),
+    ] {
+        let cols: Vec<String> = cols
+            .split(", ")
+            .map(|c| format!("CAST({c} AS {text})"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE tenant_id = '{t}' ORDER BY id",
+            cols.join(", ")
+        );
+        for r in db.admin.fetch_all(sql.as_str()).await.unwrap() {
+            let cells: Vec<String> = (0..r.len()).map(|i| r.get::<String, _>(i)).collect();
+            out.push(format!("{table}:{}", cells.join("|")));
+        }
+    }
+    out
+}
+
+/// The snapshots of every tenant but the attacker.
+pub async fn foreign_state(db: &TestDb) -> Vec<String> {
+    let mut out = snapshot(db, B).await;
+    out.extend(snapshot(db, C).await);
+    out
+}
+
+/// Every backend, with PostgreSQL twice: under Row-Level Security, and with
+/// RLS left out of the migration, so the statement is tested as the only
+/// wall there too. Each database comes seeded with [`seed_markers`].
+pub async fn every_backend_seeded(schema: &Schema) -> Vec<(String, TestDb)> {
+    let mut out = vec![("sqlite".to_owned(), sqlite(schema).await)];
+    if let Some(db) = postgres_with(schema, 4, false).await {
+        out.push(("postgres without rls".to_owned(), db));
+    }
+    if let Some(db) = postgres(schema).await {
+        out.push(("postgres with rls".to_owned(), db));
+    }
+    if let Some(db) = mysql(schema).await {
+        out.push(("mysql".to_owned(), db));
+    }
+    for (_, db) in &out {
+        seed_markers(&db.pool).await;
+    }
+    out
+}
+
+impl TestDb {
+    /// A raw pool of the application's connections (on PostgreSQL: the
+    /// application role), to build a tenant pool over another schema.
+    pub fn pool_for_schema(&self) -> AnyPool {
+        self.app_raw.clone()
+    }
 }

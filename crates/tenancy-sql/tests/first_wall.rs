@@ -1,0 +1,615 @@
+//! The first wall, attacked: each test is an attack an adversarial review
+//! ran against the public builders, named after it, run on SQLite, MariaDB
+//! and PostgreSQL (with Row-Level Security and without it, so the statement
+//! is tested as the only wall). Every attack must either be refused with a
+//! typed error or touch nothing of tenants B and C, which the owner checks
+//! afterwards.
+//!
+//! Attacks that the typed surface makes unwritable (custom SQL text, raw
+//! subqueries, free function names, raw statements in the escape hatch) are
+//! proven by the compile-fail cases in `tests/ui/fail/attack_*.rs`; here
+//! their closest expressible forms are run.
+
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+
+mod common;
+
+use common::{A, B, C, TestDb, ctx, foreign_state, operator};
+use sqlx::Row;
+use tenancy_sql::sea_query::Value;
+use tenancy_sql::{
+    Delete, Error, Insert, Order, Schema, Select, TenantPool, Update, col, count_all, exists,
+    scalar, val,
+};
+
+/// Runs `attack` as tenant A on every backend and checks that B and C are
+/// exactly as they were; `attack` returns what it saw, for its own asserts.
+macro_rules! attack_on_every_backend {
+    (|$label:ident, $db:ident| $body:block) => {{
+        let schema = common::schema();
+        for ($label, $db) in common::every_backend_seeded(&schema).await {
+            let before = foreign_state(&$db).await;
+            assert!(!before.is_empty(), "{}: nothing seeded", $label);
+            $body
+            assert_eq!(
+                foreign_state(&$db).await,
+                before,
+                "{}: another tenant's rows changed",
+                $label
+            );
+            $db.cleanup().await;
+        }
+    }};
+}
+
+/// Every text of every row, for "did a foreign marker come back" checks.
+fn texts(rows: &[sqlx::any::AnyRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        for i in 0..r.len() {
+            if let Ok(Some(s)) = r.try_get::<Option<String>, _>(i) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+fn assert_no_foreign_marker(label: &str, seen: &[String]) {
+    for s in seen {
+        assert!(
+            !s.contains(&format!("t{B}")) && !s.contains(&format!("t{C}")),
+            "{label}: a foreign marker came back: {s}"
+        );
+    }
+}
+
+/// The error of a statement that must be refused.
+fn refused<T>(outcome: Result<T, Error>) -> Error {
+    match outcome {
+        Ok(_) => panic!("the attack was accepted"),
+        Err(e) => e,
+    }
+}
+
+async fn read(pool: &TenantPool, q: Select) -> Result<Vec<sqlx::any::AnyRow>, Error> {
+    let mut tx = pool.begin(&ctx(A)).await?;
+    tx.fetch_all(q).await
+}
+
+async fn write(pool: &TenantPool, stmt: impl tenancy_sql::Statement) -> Result<u64, Error> {
+    let mut tx = pool.begin(&ctx(A)).await?;
+    let n = tx.execute(stmt).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A condition that is always true, OR-ed the way attack 1 tried with text.
+fn always_true() -> tenancy_sql::Expr {
+    val(1).eq(1).or(val(1).eq(1))
+}
+
+// Attack 1: a condition that escapes the AND.
+
+#[tokio::test]
+async fn an_or_condition_cannot_escape_the_tenant_predicate_of_a_select() {
+    attack_on_every_backend!(|label, db| {
+        let rows = read(
+            &db.pool,
+            Select::from("leases")
+                .columns(["lessee"])
+                .filter(always_true())
+                .filter(col("leases", "lessee").eq("1=1) OR (1=1").or(always_true())),
+        )
+        .await
+        .unwrap();
+        let seen = texts(&rows);
+        assert_eq!(seen.len(), 2, "{label}: {seen:?}");
+        assert_no_foreign_marker(&label, &seen);
+    });
+}
+
+#[tokio::test]
+async fn an_or_condition_cannot_escape_the_tenant_predicate_of_an_update_or_delete() {
+    attack_on_every_backend!(|label, db| {
+        let changed = write(
+            &db.pool,
+            Update::table("leases")
+                .set("lessee", "hijacked")
+                .filter(always_true()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(changed, 2, "{label}");
+        let deleted = write(&db.pool, Delete::from("payments").filter(always_true()))
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1, "{label}");
+    });
+}
+
+#[tokio::test]
+async fn sql_text_as_a_value_stays_a_bound_value() {
+    attack_on_every_backend!(|label, db| {
+        for hostile in [
+            "1=1) OR (1=1",
+            "x' OR '1'='1",
+            "x\\' OR 1=1 -- ",
+            "$$ OR true $$",
+            "*/ OR 1=1 /*",
+            "'; DELETE FROM leases; --",
+        ] {
+            let rows = read(
+                &db.pool,
+                Select::from("leases")
+                    .column("lessee")
+                    .filter(col("leases", "lessee").eq(hostile)),
+            )
+            .await
+            .unwrap();
+            assert!(rows.is_empty(), "{label}: {hostile}");
+            let n = write(
+                &db.pool,
+                Update::table("leases")
+                    .set("lessee", hostile)
+                    .filter(col("leases", "id").eq(1)),
+            )
+            .await
+            .unwrap();
+            assert_eq!(n, 1, "{label}");
+        }
+    });
+}
+
+// Attack 2: a raw subquery hidden in the select list. The typed surface has
+// no raw subquery; a scoped one in the same place stays scoped.
+
+#[tokio::test]
+async fn a_subquery_in_the_select_list_is_scoped_too() {
+    attack_on_every_backend!(|label, db| {
+        let rows = read(
+            &db.pool,
+            Select::new()
+                .expr_as(scalar(Select::from("leases").expr(count_all())), "n")
+                .expr_as(
+                    scalar(
+                        Select::from("leases")
+                            .column("lessee")
+                            .order_by(col("leases", "lessee"), Order::Desc)
+                            .limit(1),
+                    ),
+                    "last",
+                ),
+        )
+        .await
+        .unwrap();
+        let n: i64 = rows[0].try_get("n").unwrap();
+        assert_eq!(n, 2, "{label}");
+        assert_no_foreign_marker(&label, &texts(&rows));
+    });
+}
+
+// Attack 3: the tenant column in another letter case.
+
+#[tokio::test]
+async fn update_setting_the_tenant_column_in_another_case_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let b = tenancy_core::TenantId::from_u128(B).to_string();
+        for spelling in ["TENANT_ID", "Tenant_Id", "tenant_id", "tEnAnT_iD"] {
+            let err = write(
+                &db.pool,
+                Update::table("properties")
+                    .set(spelling, b.as_str())
+                    .filter(col("properties", "id").eq(1)),
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(err, Error::TenantColumnWrite(_)), "{label}: {err}");
+        }
+        for spelling in [
+            "tenant_id ",
+            " tenant_id",
+            "tenant\u{131}d",
+            "tenant_id\"",
+            "tenant_id`",
+        ] {
+            let err = write(
+                &db.pool,
+                Update::table("properties").set(spelling, b.as_str()),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidName(_) | Error::UnknownColumn { .. }),
+                "{label}: {spelling:?}: {err}"
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn insert_naming_the_tenant_column_in_another_case_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let b = tenancy_core::TenantId::from_u128(B).to_string();
+        let own = tenancy_core::TenantId::from_u128(A).to_string();
+        for (spelling, tenant) in [("Tenant_Id", &b), ("TENANT_ID", &b), ("tenant_id", &own)] {
+            let err = write(
+                &db.pool,
+                Insert::into("properties")
+                    .columns(["id", "name", "address", spelling])
+                    .exprs([val(9), val("planted"), val("x"), val(tenant.as_str())]),
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(err, Error::TenantColumnWrite(_)), "{label}: {err}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn upsert_updating_the_tenant_column_in_another_case_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let err = write(
+            &db.pool,
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .exprs([val(1), val("p1"), val("x")])
+                .on_conflict_update(["id"], ["address", "TENANT_ID"]),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::TenantColumnWrite(_)), "{label}: {err}");
+    });
+}
+
+#[tokio::test]
+async fn a_column_in_another_case_resolves_to_the_declared_column() {
+    attack_on_every_backend!(|label, db| {
+        let rows = read(
+            &db.pool,
+            Select::from("LEASES")
+                .column("LESSEE")
+                .filter(col("Leases", "Rent_Cents").gt(0))
+                .order_by(col("leases", "ID"), Order::Asc),
+        )
+        .await
+        .unwrap();
+        assert_eq!(texts(&rows), ["lessee-1-t1", "lessee-2-t1"], "{label}");
+    });
+}
+
+// Attack 4: a MySQL upsert firing on a unique key that spans tenants.
+
+/// A table whose `code` is unique across tenants: declared so in the first
+/// schema, and present in the database but undeclared in the second.
+fn codes_schema(declared: bool) -> Schema {
+    let b = Schema::builder().tenant("codes").columns(["code", "label"]);
+    let b = if declared {
+        b.global_unique(["code"])
+    } else {
+        b
+    };
+    b.build().unwrap()
+}
+
+async fn codes_table(db: &TestDb) {
+    let text = match db.backend {
+        tenancy_sql::Backend::Postgres => "TEXT",
+        _ => "VARCHAR(64)",
+    };
+    let sql = format!(
+        "CREATE TABLE codes (tenant_id VARCHAR(36) NOT NULL, id BIGINT NOT NULL, \
+         code VARCHAR(64) NOT NULL, label {text} NOT NULL, PRIMARY KEY (tenant_id, id), \
+         UNIQUE (code))"
+    );
+    sqlx::query(&sql).execute(&db.admin).await.unwrap();
+    if db.backend == tenancy_sql::Backend::Postgres {
+        let role = db.role.as_deref().unwrap();
+        sqlx::query(&format!("GRANT ALL ON codes TO \"{role}\""))
+            .execute(&db.admin)
+            .await
+            .unwrap();
+    }
+    let b = tenancy_core::TenantId::from_u128(B);
+    sqlx::query(&format!(
+        "INSERT INTO codes (tenant_id, id, code, label) VALUES ('{b}', 1, 'SHARED', 'label-t{B}')"
+    ))
+    .execute(&db.admin)
+    .await
+    .unwrap();
+}
+
+async fn codes_of_b(db: &TestDb) -> Vec<String> {
+    let b = tenancy_core::TenantId::from_u128(B);
+    sqlx::query(&format!("SELECT label FROM codes WHERE tenant_id = '{b}'"))
+        .fetch_all(&db.admin)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect()
+}
+
+fn upsert_shared_code() -> Insert {
+    Insert::into("codes")
+        .columns(["id", "code", "label"])
+        .exprs([val(7), val("SHARED"), val("label-of-attacker")])
+        .on_conflict_update(["id"], ["code", "label"])
+}
+
+#[tokio::test]
+async fn upsert_on_a_declared_cross_tenant_unique_key_never_overwrites_another_tenant() {
+    attack_on_every_backend!(|label, db| {
+        codes_table(&db).await;
+        let pool = TenantPool::from_pool(db.pool_for_schema(), codes_schema(true)).unwrap();
+        let outcome = write(&pool, upsert_shared_code()).await;
+        match db.backend {
+            // ON DUPLICATE KEY fires on any unique key: refused outright.
+            tenancy_sql::Backend::MySql => {
+                assert!(
+                    matches!(outcome, Err(Error::UnsafeUpsert(_))),
+                    "{label}: {outcome:?}"
+                )
+            }
+            // ON CONFLICT (tenant_id, id) does not cover `code`: the server
+            // refuses the duplicate instead of updating anything.
+            _ => assert!(outcome.is_err(), "{label}: {outcome:?}"),
+        }
+        assert_eq!(codes_of_b(&db).await, [format!("label-t{B}")], "{label}");
+    });
+}
+
+#[tokio::test]
+async fn upsert_on_an_undeclared_cross_tenant_unique_key_leaves_the_other_row_unchanged() {
+    attack_on_every_backend!(|label, db| {
+        codes_table(&db).await;
+        let pool = TenantPool::from_pool(db.pool_for_schema(), codes_schema(false)).unwrap();
+        let outcome = write(&pool, upsert_shared_code()).await;
+        if db.backend == tenancy_sql::Backend::MySql {
+            // The guarded assignments leave the foreign row as it was (the
+            // driver counts it as found, not as changed) and insert nothing.
+            assert!(outcome.unwrap() <= 1, "{label}");
+            let mine = read(&pool, Select::from("codes").column("label")).await.unwrap();
+            assert!(mine.is_empty(), "{label}");
+        } else {
+            assert!(outcome.is_err(), "{label}: {outcome:?}");
+        }
+        assert_eq!(codes_of_b(&db).await, [format!("label-t{B}")], "{label}");
+    });
+}
+
+// Attack 6: the system escape hatch reaching a tenant table from inside an
+// expression.
+
+#[tokio::test]
+async fn the_system_escape_hatch_refuses_a_tenant_table_in_a_subquery() {
+    attack_on_every_backend!(|label, db| {
+        let attempts = [
+            Select::from("plans").expr_as(scalar(Select::from("leases").expr(count_all())), "n"),
+            Select::from("plans")
+                .column("code")
+                .filter(exists(Select::from("leases").column("id"))),
+            Select::from("plans")
+                .column("code")
+                .filter(col("plans", "code").in_subquery(Select::from("leases").column("lessee"))),
+            Select::from("plans")
+                .column("code")
+                .with_cte("x", Select::from("leases").column("lessee")),
+            Select::from("plans")
+                .column("code")
+                .union(Select::from("leases").column("lessee")),
+            Select::from("plans").column("code").inner_join_subquery(
+                Select::from("leases").column("lessee"),
+                "l",
+                val(true),
+            ),
+        ];
+        for q in attempts {
+            let mut sys = db
+                .pool
+                .unscoped_for_system("attack test", &operator())
+                .await
+                .unwrap();
+            let err = refused(sys.fetch_all(q).await);
+            assert!(
+                matches!(err, Error::TenantTableInSystemStatement(ref t) if t == "leases"),
+                "{label}: {err}"
+            );
+        }
+        let mut sys = db
+            .pool
+            .unscoped_for_system("attack test", &operator())
+            .await
+            .unwrap();
+        let err = sys
+            .execute(Update::table("plans").set(
+                "max_properties",
+                scalar(Select::from("leases").expr(count_all())),
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::TenantTableInSystemStatement(_)),
+            "{label}: {err}"
+        );
+        let err = sys.execute(Delete::from("leases")).await.unwrap_err();
+        assert!(
+            matches!(err, Error::TenantTableInSystemStatement(_)),
+            "{label}: {err}"
+        );
+    });
+}
+
+// Attack 8: a commit that reports success for an aborted transaction.
+
+#[tokio::test]
+async fn commit_after_a_failed_statement_reports_the_abort_and_writes_nothing() {
+    attack_on_every_backend!(|label, db| {
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        tx.execute(
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .exprs([val(50), val("before the failure"), val("x")]),
+        )
+        .await
+        .unwrap();
+        // Property 1 exists already: the primary key refuses it.
+        let dup = tx
+            .execute(
+                Insert::into("properties")
+                    .columns(["id", "name", "address"])
+                    .exprs([val(1), val("dup"), val("x")]),
+            )
+            .await;
+        assert!(matches!(dup, Err(Error::Database(_))), "{label}: {dup:?}");
+        // On PostgreSQL this one fails too (the transaction is aborted); on
+        // the others it succeeds. Either way nothing may be committed.
+        let _ = tx
+            .execute(
+                Insert::into("properties")
+                    .columns(["id", "name", "address"])
+                    .exprs([val(51), val("after the failure"), val("x")]),
+            )
+            .await;
+        let err = tx.commit().await.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted), "{label}: {err}");
+        let rows = read(
+            &db.pool,
+            Select::from("properties")
+                .column("name")
+                .filter(col("properties", "id").gte(50)),
+        )
+        .await
+        .unwrap();
+        assert!(rows.is_empty(), "{label}: {:?}", texts(&rows));
+    });
+}
+
+#[tokio::test]
+async fn commit_after_a_clean_transaction_still_commits() {
+    attack_on_every_backend!(|label, db| {
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        // A reference to B's property is "not found" before anything is sent:
+        // the transaction is still sound.
+        let stolen = tx
+            .execute(
+                Insert::into("leases")
+                    .columns(["id", "property_id", "lessee", "rent_cents"])
+                    .exprs([val(60), val(3), val("x"), val(1)]),
+            )
+            .await;
+        assert!(
+            matches!(stolen, Err(Error::NotFound { .. })),
+            "{label}: {stolen:?}"
+        );
+        tx.execute(
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .exprs([val(60), val("kept"), val("x")]),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let rows = read(
+            &db.pool,
+            Select::from("properties")
+                .column("name")
+                .filter(col("properties", "id").eq(60)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(texts(&rows), ["kept"], "{label}");
+    });
+}
+
+// Hand-tried attacks on the name resolution.
+
+#[tokio::test]
+async fn an_alias_that_shadows_another_source_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let attempts = [
+            // The predicate written for "properties" must not bind to leases.
+            Select::from_as("leases", "properties")
+                .column_of("properties", "lessee")
+                .inner_join("properties", val(true)),
+            // SQLite and MySQL fold alias case: "a" and "A" are one name.
+            Select::from_as("leases", "a")
+                .and_from_as("leases", "A")
+                .column_of("a", "lessee"),
+            Select::from("leases").column("lessee").and_from("leases"),
+        ];
+        for q in attempts {
+            let err = refused(read(&db.pool, q).await);
+            assert!(matches!(err, Error::DuplicateName(_)), "{label}: {err}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_cte_named_like_a_tenant_table_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("leases")
+                    .column("lessee")
+                    .with_cte("leases", Select::from("leases").column("lessee")),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::DuplicateName(_)), "{label}: {err}");
+    });
+}
+
+#[tokio::test]
+async fn hostile_names_are_refused_before_any_sql_is_sent() {
+    attack_on_every_backend!(|label, db| {
+        let attempts = [
+            Select::from("leases").column("lessee\" FROM leases --"),
+            Select::from("leases; DROP TABLE leases").column("id"),
+            Select::from_as("leases", "l\" ON 1=1 --").column("id"),
+            Select::from("leases").column_of("leases", "x` OR 1=1"),
+            Select::from("leases").expr_as(val(1), "a\"b"),
+        ];
+        for q in attempts {
+            let err = refused(read(&db.pool, q).await);
+            assert!(matches!(err, Error::InvalidName(_)), "{label}: {err}");
+        }
+        let err = refused(read(&db.pool, Select::from("leases").column("not_declared")).await);
+        assert!(matches!(err, Error::UnknownColumn { .. }), "{label}: {err}");
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("leases").column_of("properties", "name"),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::UnknownSource(_)), "{label}: {err}");
+    });
+}
+
+#[tokio::test]
+async fn a_value_equal_to_the_tenant_placeholder_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let placeholder = "\u{0}tenancy:tenant\u{0}";
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("leases")
+                    .column("lessee")
+                    .filter(col("leases", "lessee").eq(placeholder)),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::InvalidValue), "{label}: {err}");
+        let err = write(
+            &db.pool,
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .values([Value::from(70), placeholder.into(), "x".into()]),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidValue), "{label}: {err}");
+    });
+}
