@@ -15,10 +15,12 @@ use crate::problem::Problem;
 /// use tenancy_axum::ScopedJson;
 /// use tenancy_core::*;
 ///
-/// let ctx = TenantContext::tenant(TenantId::from_u128(1), SubjectId::from_u128(1), RoleName::member(), PermissionSet::empty());
-/// let other = Scoped::bind(TenantId::from_u128(2), "theirs");
+/// let member = |tenant| TenantContext::tenant(TenantId::from_u128(tenant), SubjectId::from_u128(1), RoleName::member(), PermissionSet::empty());
+/// let (ctx, theirs) = (member(1), member(2));
+/// let other = Scoped::new(&theirs, "theirs")?;
 /// let response = axum::response::IntoResponse::into_response(ScopedJson::new(&ctx, other));
 /// assert_eq!(response.status(), 404);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct ScopedJson<T>(Result<T, AccessError>);

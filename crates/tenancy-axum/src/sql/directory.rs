@@ -8,24 +8,25 @@ use tenancy_core::{
     PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, RoleRegistry, SubjectId,
     TenantContext, TenantId, TenantSlug, TenantStatus,
 };
-use tenancy_sql::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use tenancy_sql::{Backend, TenantPool};
+use tenancy_sql::{Backend, Expr, Select, TenantPool, column};
 
 use crate::directory::{TenantDirectory, TenantRecord};
 use crate::error::Error;
 
-const COLUMNS: [&str; 7] = [
-    "id",
-    "slug",
-    "status",
-    "plan",
-    "rate_per_second",
-    "rate_burst",
-    "max_concurrent",
-];
-
-/// Tenants read from a global table, through `tenancy-sql`'s audited system
-/// transaction (declare the table with `Schema::builder().system("tenants")`).
+/// Tenants read from a system table, through `tenancy-sql`'s audited system
+/// transaction. Declare the table and its [`COLUMNS`](SqlDirectory::COLUMNS)
+/// in the schema, or every lookup fails with an unknown table or column:
+///
+/// ```
+/// use tenancy_axum::sql::SqlDirectory;
+/// use tenancy_sql::Schema;
+///
+/// let schema = Schema::builder()
+///     .system("tenants").columns(SqlDirectory::COLUMNS)
+///     .build()?;
+/// # let _ = schema;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// The table (see [`SqlDirectory::create_table`]) holds each tenant's id
 /// (UUID text), slug, status, plan name and optional overrides of the
@@ -64,6 +65,18 @@ fn valid_identifier(name: &str) -> bool {
 }
 
 impl SqlDirectory {
+    /// The columns the directory reads, to declare on its table with
+    /// `SchemaBuilder::columns`.
+    pub const COLUMNS: [&'static str; 7] = [
+        "id",
+        "slug",
+        "status",
+        "plan",
+        "rate_per_second",
+        "rate_burst",
+        "max_concurrent",
+    ];
+
     /// A directory over the `tenants` table of `pool`, with these plans.
     pub fn new(pool: TenantPool, plans: impl IntoIterator<Item = Plan>) -> Self {
         let operator = TenantContext::system(
@@ -83,7 +96,8 @@ impl SqlDirectory {
         }
     }
 
-    /// Reads another table than `tenants` (a lowercase SQL identifier).
+    /// Reads another table than `tenants` (a lowercase SQL identifier,
+    /// declared as a system table with [`COLUMNS`](SqlDirectory::COLUMNS)).
     pub fn with_table(mut self, table: &str) -> Result<Self, Error> {
         if !valid_identifier(table) {
             return Err(Error::Config(
@@ -117,20 +131,18 @@ impl SqlDirectory {
         )
     }
 
-    fn select(&self) -> SelectStatement {
-        Query::select()
-            .columns(COLUMNS.map(Alias::new))
-            .from(Alias::new(&self.table))
-            .to_owned()
-    }
-
-    async fn fetch(&self, stmt: SelectStatement) -> Result<Option<Arc<TenantRecord>>, Error> {
+    /// The row whose `key` column equals `value`.
+    async fn fetch(&self, key: &str, value: Expr) -> Result<Option<Arc<TenantRecord>>, Error> {
+        let stmt = Select::from(&self.table)
+            .columns(Self::COLUMNS)
+            .filter(column(key).eq(value))
+            .limit(1);
         let mut tx = self
             .pool
             .unscoped_for_system("tenant directory lookup", &self.operator)
             .await
             .map_err(Error::directory)?;
-        let rows = tx.fetch_all(&stmt).await.map_err(Error::directory)?;
+        let rows = tx.fetch_all(stmt).await.map_err(Error::directory)?;
         tx.commit().await.map_err(Error::directory)?;
         match rows.first() {
             Some(row) => self.record(row).map(|r| Some(Arc::new(r))),
@@ -177,18 +189,10 @@ impl SqlDirectory {
 #[async_trait::async_trait]
 impl TenantDirectory for SqlDirectory {
     async fn by_id(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
-        let stmt = self
-            .select()
-            .and_where(Expr::col(Alias::new("id")).eq(id.to_string()))
-            .to_owned();
-        self.fetch(stmt).await
+        self.fetch("id", id.to_string().into()).await
     }
 
     async fn by_slug(&self, slug: &TenantSlug) -> Result<Option<Arc<TenantRecord>>, Error> {
-        let stmt = self
-            .select()
-            .and_where(Expr::col(Alias::new("slug")).eq(slug.as_str()))
-            .to_owned();
-        self.fetch(stmt).await
+        self.fetch("slug", slug.as_str().into()).await
     }
 }

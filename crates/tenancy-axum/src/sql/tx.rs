@@ -30,7 +30,10 @@ struct TxSlot {
 /// Puts a transaction slot in each request and settles it after the
 /// handler: commit on a 2xx or 3xx response, roll back on anything else (an
 /// error, a refusal, a panic unwinding through the handler's future). A
-/// failed commit turns the response into a 500.
+/// failed commit turns the response into a 500; so does a 2xx answer after
+/// a statement of the transaction failed, since `tenancy-sql` refuses to
+/// commit such a transaction ([`tenancy_sql::Error::TransactionAborted`])
+/// and nothing of it is kept.
 ///
 /// Install it inside the [`TenancyLayer`](crate::TenancyLayer):
 /// `router.layer(TxLayer::new(pool)).layer(tenancy_layer)`.
