@@ -13,8 +13,7 @@ use crate::problem::ApiError;
 use crate::properties::Property;
 use crate::state::AppState;
 use crate::tenants::{self, PlanName, TenantRow};
-use sea_query::Order;
-use tenancy_sql::{Select, col};
+use tenancy_sql::{Order, Select, col};
 
 struct Seed {
     slug: &'static str,

@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use crate::audit::{self, Entry};
 use crate::db::Db;
 use crate::problem::ApiError;
-use sea_query::ExprTrait;
 use tenancy_sql::{Select, col};
 
 /// The subject the worker acts as when it opens an envelope.

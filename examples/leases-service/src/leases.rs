@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{ExprTrait, Value};
+use sea_query::Value;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -243,7 +243,7 @@ pub async fn get(
     let lease = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let owner = tx.tenant();
     tx.commit().await?;
-    Ok(ScopedJson::new(&ctx, Scoped::bind(owner, lease)))
+    Ok(ScopedJson::new(&ctx, Scoped::restore(&ctx, owner, lease)?))
 }
 
 /// `PATCH /leases/{id}` (needs `leases:write`): the merged lease must be valid, and

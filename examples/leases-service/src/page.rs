@@ -219,8 +219,7 @@ pub async fn read_newest_first<T>(
     page: PageRequest,
     from_row: impl Fn(&sqlx::any::AnyRow) -> Result<(i64, T), sqlx::Error>,
 ) -> Result<tenancy_axum::ScopedJson<Page<T>>, ApiError> {
-    use sea_query::{ExprTrait, Order};
-    use tenancy_sql::{Select, col};
+    use tenancy_sql::{Order, Select, col};
 
     let mut tx = db.tenant(ctx).await?;
     let rows = tx
@@ -237,7 +236,7 @@ pub async fn read_newest_first<T>(
     let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(tenancy_axum::ScopedJson::new(
         ctx,
-        tenancy_core::Scoped::bind(owner, Page::from_rows(page, rows)),
+        tenancy_core::Scoped::restore(ctx, owner, Page::from_rows(page, rows))?,
     ))
 }
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{ExprTrait, Value};
+use sea_query::Value;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -152,7 +152,10 @@ pub async fn get(
     let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let owner = tx.tenant();
     tx.commit().await?;
-    Ok(ScopedJson::new(&tenant, Scoped::bind(owner, property)))
+    Ok(ScopedJson::new(
+        &tenant,
+        Scoped::restore(&tenant, owner, property)?,
+    ))
 }
 
 /// `PATCH /properties/{id}` (needs `properties:write`).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query, SelectStatement, UpdateStatement};
+use sea_query::Value;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -16,7 +16,7 @@ use tenancy_core::{
     Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
     TenantContext, TenantEvent, TenantId, TenantSlug, TenantStatus,
 };
-use tenancy_sql::Delete;
+use tenancy_sql::{Delete, Insert, Order, Select, Update, column};
 
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Db, SystemTx};
@@ -126,19 +126,37 @@ fn from_row(row: &AnyRow) -> Result<TenantRow, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "seq, id, slug, name, plan, status";
-const COLUMN_NAMES: [&str; 6] = ["seq", "id", "slug", "name", "plan", "status"];
+const COLUMNS: [&str; 6] = ["seq", "id", "slug", "name", "plan", "status"];
 
-/// `SELECT <tenant columns> FROM tenants`, for the operator's escape hatch.
-fn select_tenants() -> SelectStatement {
-    Query::select()
-        .columns(COLUMN_NAMES.map(Alias::new))
-        .from(Alias::new("tenants"))
-        .to_owned()
+/// `SELECT <tenant columns> FROM tenants`, for the audited escape hatch.
+fn select_tenants() -> Select {
+    Select::from("tenants").columns(COLUMNS)
 }
 
-fn column(name: &str) -> Expr {
-    Expr::col(Alias::new(name))
+/// The tenant whose `column` equals `value`, read through the escape hatch
+/// (locked until `sys` ends when `lock` is set).
+async fn find_in(
+    sys: &mut SystemTx,
+    column_name: &str,
+    value: String,
+    lock: bool,
+) -> Result<Option<TenantRow>, tenancy_sql::Error> {
+    let mut select = select_tenants().filter(column(column_name).eq(value));
+    if lock {
+        select = select.for_update();
+    }
+    let rows = sys.fetch_all(select).await?;
+    Ok(rows.first().map(from_row).transpose()?)
+}
+
+/// The tenant whose `column` equals `value`, read by the service itself.
+async fn find(db: &Db, column_name: &str, value: String) -> tenancy_sql::Result<Option<TenantRow>> {
+    let mut sys = db
+        .platform(&format!("look up a tenant by {column_name}"))
+        .await?;
+    let row = find_in(&mut sys, column_name, value, false).await?;
+    sys.commit().await?;
+    Ok(row)
 }
 
 /// The tenant directory the tenancy layer consults (through its cache):
@@ -159,18 +177,7 @@ impl SqlDirectory {
         column: &str,
         value: String,
     ) -> Result<Option<Arc<DirectoryRecord>>, tenancy_axum::Error> {
-        let found = async {
-            let mut tx = self.db.platform().begin().await?;
-            let row = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM tenants WHERE {column} = $1"
-            ))
-            .bind(value)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            row.as_ref().map(from_row).transpose()
-        };
-        let row = found
+        let row = find(&self.db, column, value)
             .await
             .map_err(|e| tenancy_axum::Error::Directory(Box::new(e)))?;
         let Some(row) = row else { return Ok(None) };
@@ -204,25 +211,24 @@ impl TenantDirectory for SqlDirectory {
 
 /// A tenant's status, read fresh from the database.
 pub async fn status(db: &Db, id: TenantId) -> Result<Option<TenantStatus>, ApiError> {
-    let row = sqlx::query("SELECT status FROM tenants WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(db.platform())
+    let mut sys = db.platform("check a tenant's status").await?;
+    let rows = sys
+        .fetch_all(
+            Select::from("tenants")
+                .column("status")
+                .filter(column("id").eq(id.to_string())),
+        )
         .await?;
-    Ok(match row {
+    sys.commit().await?;
+    Ok(match rows.first() {
         Some(row) => row.try_get::<String, _>("status")?.parse().ok(),
         None => None,
     })
 }
 
 /// The tenant's row with this slug, if any.
-pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<TenantRow>, sqlx::Error> {
-    let mut tx = db.platform().begin().await?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1"))
-        .bind(slug)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    row.as_ref().map(from_row).transpose()
+pub async fn by_slug(db: &Db, slug: &str) -> tenancy_sql::Result<Option<TenantRow>> {
+    find(db, "slug", slug.to_owned()).await
 }
 
 /// `POST /system/tenants {slug, name, plan}` body.
@@ -257,39 +263,46 @@ impl FromJson for NewTenant {
     }
 }
 
-/// Inserts an active tenant with id `id` in `tx` (platform metadata). 409
-/// when the slug is taken.
+/// Inserts an active tenant with id `id` in `sys` (platform metadata). 409
+/// when the slug is taken; the caller must not commit `sys` after an error.
 async fn insert(
-    tx: &mut sqlx::AnyConnection,
+    sys: &mut SystemTx,
     id: TenantId,
     slug: &TenantSlug,
     name: &str,
     plan: PlanName,
 ) -> Result<TenantRow, ApiError> {
-    let taken = sqlx::query("SELECT 1 AS one FROM tenants WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(&mut *tx)
+    let taken = || ApiError::Conflict(format!("the slug `{slug}` is taken"));
+    if find_in(sys, "slug", slug.as_str().to_owned(), false)
         .await?
-        .is_some();
-    if taken {
-        return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
+        .is_some()
+    {
+        return Err(taken());
     }
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO tenants (id, seq, slug, name, plan, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(id.to_string())
-    .bind(crate::clock::next_seq())
-    .bind(slug.as_str())
-    .bind(name.trim())
-    .bind(plan.as_str())
-    .bind(TenantStatus::Active.as_str())
-    .bind(crate::clock::now())
-    .fetch_one(&mut *tx)
-    .await;
-    match inserted {
-        Ok(row) => Ok(from_row(&row)?),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(ApiError::Conflict(format!("the slug `{slug}` is taken")))
+    let row = TenantRow {
+        id,
+        slug: slug.as_str().to_owned(),
+        name: name.trim().to_owned(),
+        plan,
+        status: TenantStatus::Active,
+        seq: crate::clock::next_seq(),
+    };
+    let insert = Insert::into("tenants")
+        .columns(["id", "seq", "slug", "name", "plan", "status", "created_at"])
+        .values([
+            Value::from(row.id.to_string()),
+            row.seq.into(),
+            row.slug.clone().into(),
+            row.name.clone().into(),
+            plan.as_str().into(),
+            row.status.as_str().into(),
+            crate::clock::now().into(),
+        ]);
+    match sys.execute(insert).await {
+        Ok(_) => Ok(row),
+        // A concurrent insert took the slug between the check and the write.
+        Err(tenancy_sql::Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            Err(taken())
         }
         Err(e) => Err(e.into()),
     }
@@ -334,41 +347,7 @@ pub async fn create(
     plan: PlanName,
 ) -> Result<TenantRow, ApiError> {
     let mut sys = state.db.system(operator, "create a tenant").await?;
-    let taken = sys
-        .fetch_all(select_tenants().and_where(column("slug").eq(slug.as_str())))
-        .await?;
-    if !taken.is_empty() {
-        return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
-    }
-    let row = TenantRow {
-        id: new_tenant_id()?,
-        slug: slug.as_str().to_owned(),
-        name: name.trim().to_owned(),
-        plan,
-        status: TenantStatus::Active,
-        seq: crate::clock::next_seq(),
-    };
-    let insert = Query::insert()
-        .into_table(Alias::new("tenants"))
-        .columns(["id", "seq", "slug", "name", "plan", "status", "created_at"].map(Alias::new))
-        .values([
-            Expr::val(row.id.to_string()),
-            Expr::val(row.seq),
-            Expr::val(row.slug.clone()),
-            Expr::val(row.name.clone()),
-            Expr::val(plan.as_str()),
-            Expr::val(row.status.as_str()),
-            Expr::val(crate::clock::now()),
-        ])
-        .map_err(|_| ApiError::Internal)?
-        .to_owned();
-    match sys.execute(&insert).await {
-        Ok(_) => {}
-        Err(tenancy_sql::Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-            return Err(ApiError::Conflict(format!("the slug `{slug}` is taken")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let row = insert(&mut sys, new_tenant_id()?, slug, name, plan).await?;
     sys.commit().await?;
     record_in_tenant(state, row.id, Actor::of(operator), "tenant.create").await?;
     Ok(row)
@@ -396,8 +375,8 @@ pub async fn list_route(
     let rows = sys
         .fetch_all(
             select_tenants()
-                .and_where(column("seq").lt(page.before))
-                .order_by(Alias::new("seq"), Order::Desc)
+                .filter(column("seq").lt(page.before))
+                .order_by(column("seq"), Order::Desc)
                 .limit(page.fetch()),
         )
         .await?;
@@ -425,29 +404,18 @@ fn article(status: TenantStatus) -> &'static str {
 
 /// Loads tenant `id` and locks its row until `sys` ends.
 async fn lock_tenant(sys: &mut SystemTx, id: TenantId) -> Result<TenantRow, ApiError> {
-    let found = sys
-        .fetch_all(
-            select_tenants()
-                .and_where(column("id").eq(id.to_string()))
-                .lock(LockType::Update),
-        )
-        .await?;
-    found
-        .first()
-        .map(from_row)
-        .transpose()?
+    find_in(sys, "id", id.to_string(), true)
+        .await?
         // A `deleted` tenant still exists (its record and slug stay), so
         // acting on it is a conflict with its state, not "not found".
         .ok_or(ApiError::Absent(NO_SUCH_TENANT))
 }
 
 /// Sets tenant `id`'s status.
-fn set_status(id: TenantId, status: TenantStatus) -> UpdateStatement {
-    Query::update()
-        .table(Alias::new("tenants"))
-        .value(Alias::new("status"), status.as_str())
-        .and_where(column("id").eq(id.to_string()))
-        .to_owned()
+fn set_status(id: TenantId, status: TenantStatus) -> Update {
+    Update::table("tenants")
+        .set("status", status.as_str())
+        .filter(column("id").eq(id.to_string()))
 }
 
 /// Moves a tenant through `events`, recording each in its log.
@@ -613,17 +581,10 @@ pub async fn create_code_route(
     let plan = body.plan;
     let code = crate::clock::random_hex(16)?;
     let mut sys = state.db.system(&operator, "create a redeem code").await?;
-    let insert = Query::insert()
-        .into_table(Alias::new("redeem_codes"))
-        .columns(["code", "plan", "created_at"].map(Alias::new))
-        .values([
-            Expr::val(code.clone()),
-            Expr::val(plan.as_str()),
-            Expr::val(crate::clock::now()),
-        ])
-        .map_err(|_| ApiError::Internal)?
-        .to_owned();
-    sys.execute(&insert).await?;
+    let insert = Insert::into("redeem_codes")
+        .columns(["code", "plan", "created_at"])
+        .values([code.clone(), plan.as_str().to_owned(), crate::clock::now()]);
+    sys.execute(insert).await?;
     sys.commit().await?;
     Ok((StatusCode::CREATED, Json(CodeView { code })))
 }
@@ -671,17 +632,34 @@ pub async fn redeem_route(
     let slug = body.slug;
     // Spending the code and creating the tenant are one transaction: the
     // code works once, and a refused request spends nothing.
-    let mut tx = state.db.platform().begin().await?;
-    let spent = sqlx::query(
-        "UPDATE redeem_codes SET redeemed_at = $1 WHERE code = $2 AND redeemed_at IS NULL RETURNING plan",
-    )
-    .bind(crate::clock::now())
-    .bind(&body.code)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::Absent("no such redeem code, or it was used"))?;
-    let plan = PlanName::parse(&spent.try_get::<String, _>("plan")?).ok_or(ApiError::Internal)?;
-    let record = insert(&mut tx, new_tenant_id()?, &slug, &body.name, plan).await?;
+    let mut sys = state.db.platform("redeem a code").await?;
+    // Spent first: the update takes the row's lock, so of two requests with
+    // the same code exactly one updates a row.
+    let spent = sys
+        .execute(
+            Update::table("redeem_codes")
+                .set("redeemed_at", crate::clock::now())
+                .filter(column("code").eq(body.code.as_str()))
+                .filter(column("redeemed_at").is_null()),
+        )
+        .await?;
+    if spent != 1 {
+        return Err(ApiError::Absent("no such redeem code, or it was used"));
+    }
+    let rows = sys
+        .fetch_all(
+            Select::from("redeem_codes")
+                .column("plan")
+                .filter(column("code").eq(body.code.as_str())),
+        )
+        .await?;
+    let plan = rows
+        .first()
+        .map(|row| row.try_get::<String, _>("plan"))
+        .transpose()?
+        .and_then(|plan| PlanName::parse(&plan))
+        .ok_or(ApiError::Internal)?;
+    let record = insert(&mut sys, new_tenant_id()?, &slug, &body.name, plan).await?;
     let admin = SubjectId::from_random_bytes(crate::clock::random_bytes()?);
     let permissions = state
         .roles
@@ -690,7 +668,7 @@ pub async fn redeem_route(
         .clone();
     let ctx = TenantContext::tenant(record.id, admin, RoleName::admin(), permissions);
     let token = state.tokens.issue(&ctx, state.config.token_lifetime)?;
-    tx.commit().await?;
+    sys.commit().await?;
     record_in_tenant(&state, record.id, Actor::Subject(admin), "tenant.redeem").await?;
     Ok((
         StatusCode::CREATED,

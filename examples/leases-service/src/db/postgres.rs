@@ -1,14 +1,16 @@
 //! PostgreSQL: schema and application role set up as the owner, then every
 //! request runs as the application role, with Row-Level Security forced.
 
+use std::sync::Arc;
+
+use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Row};
-use tenancy_core::TenantId;
+use tenancy_core::{AuditSink, TenantId};
 
 use super::schema::{TENANT_TABLES, migration, schema};
 use crate::config::Config;
 use crate::error::ServiceError;
-use tenancy_sql::{Backend, DEFAULT_TENANT_SETTING as TENANT_SETTING};
+use tenancy_sql::{Backend, DEFAULT_TENANT_SETTING as TENANT_SETTING, OwnerPool};
 
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -18,15 +20,44 @@ fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Runs the migrations and grants as the `DATABASE_URL` account, then
-/// connects as the application role.
-pub(super) async fn prepare(config: &Config) -> Result<AnyPool, ServiceError> {
-    let owner = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&config.database_url)
-        .await?;
+/// Runs the migrations and grants as the `DATABASE_URL` account (through an
+/// [`OwnerPool`], audited, closed before returning), and returns the URL
+/// requests connect with as the application role.
+pub(super) async fn prepare(
+    config: &Config,
+    audit: &Arc<dyn AuditSink>,
+) -> Result<String, ServiceError> {
+    let owner = OwnerPool::connect_with(
+        &config.database_url,
+        AnyPoolOptions::new().max_connections(1),
+    )
+    .await?
+    .with_audit_sink(Arc::clone(audit));
+    let result = migrate_and_grant(config, &owner).await;
+    owner.close().await;
+    result?;
+    match &config.db_app_url {
+        Some(url) => Ok(url.clone()),
+        None => with_user(
+            &config.database_url,
+            &config.db_app_role,
+            config.db_app_password.as_deref(),
+        )
+        .ok_or_else(|| ServiceError::Config {
+            var: "DATABASE_URL",
+            reason: "not a URL of the form postgres://user@host/db".into(),
+        }),
+    }
+}
+
+/// Creates the schema unless it exists, and the application role with its
+/// grants, in one transaction of the owner.
+async fn migrate_and_grant(config: &Config, owner: &OwnerPool) -> Result<(), ServiceError> {
     let role = &config.db_app_role;
-    let mut tx = owner.begin().await?;
+    let mut tx = owner
+        .sqlx_pool("migrate the schema and grant the application role")?
+        .begin()
+        .await?;
     // Concurrent first starts would race on CREATE … IF NOT EXISTS.
     sqlx::query("SELECT pg_advisory_xact_lock(7305767)")
         .execute(&mut *tx)
@@ -87,24 +118,7 @@ pub(super) async fn prepare(config: &Config) -> Result<AnyPool, ServiceError> {
         sqlx::query(&grant).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    owner.close().await;
-
-    let app_url = match &config.db_app_url {
-        Some(url) => url.clone(),
-        None => with_user(
-            &config.database_url,
-            role,
-            config.db_app_password.as_deref(),
-        )
-        .ok_or_else(|| ServiceError::Config {
-            var: "DATABASE_URL",
-            reason: "not a URL of the form postgres://user@host/db".into(),
-        })?,
-    };
-    Ok(AnyPoolOptions::new()
-        .max_connections(8)
-        .connect(&app_url)
-        .await?)
+    Ok(())
 }
 
 /// The same URL, connecting as `user` (with `password`, if any).
@@ -136,9 +150,22 @@ pub(crate) fn with_user(url: &str, user: &str, password: Option<&str>) -> Option
     Some(format!("{scheme}://{userinfo}@{host}{tail}"))
 }
 
+/// Connects as the application role (`app_url`) on connections of its own,
+/// closed before returning, and runs [`probe_with`] there.
+pub(super) async fn probe(app_url: &str, audit: &Arc<dyn AuditSink>) -> Result<(), ServiceError> {
+    // SQL text as the application role, once at start-up: an audited raw
+    // pool that never reaches the request path.
+    let app = OwnerPool::connect_with(app_url, AnyPoolOptions::new().max_connections(1))
+        .await?
+        .with_audit_sink(Arc::clone(audit));
+    let result = probe_with(app.sqlx_pool("probe tenant isolation as the application role")?).await;
+    app.close().await;
+    result
+}
+
 /// Writes a row as one tenant, then tries to see and write it as another,
 /// and rolls everything back.
-pub(super) async fn probe(pool: &AnyPool) -> Result<(), ServiceError> {
+async fn probe_with(pool: &sqlx::AnyPool) -> Result<(), ServiceError> {
     let (a, b) = (
         TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),
         TenantId::from_random_bytes(crate::clock::random_bytes()?).to_string(),

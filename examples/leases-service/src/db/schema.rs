@@ -17,16 +17,39 @@ use crate::error::ServiceError;
 /// Tables that belong to a tenant, children first (the order to delete in).
 pub const TENANT_TABLES: [&str; 3] = ["leases", "properties", "audit_events"];
 
-/// The schema registry.
+/// The schema registry. Every column a statement names is declared here
+/// (the tenant column, ids and foreign keys are implied); `tenancy-sql`
+/// refuses a statement naming any other.
 pub fn schema() -> Result<Schema, ServiceError> {
     Ok(Schema::builder()
         .system("tenants")
+        .columns(["seq", "slug", "name", "plan", "status", "created_at"])
         .system("redeem_codes")
         .id(["code"])
+        .columns(["plan", "created_at", "redeemed_at"])
         .tenant("properties")
+        .columns(["seq", "name", "address", "created_at", "updated_at"])
         .tenant("leases")
         .references("property_id", "properties")
+        .columns([
+            "seq",
+            "lessee",
+            "start_date",
+            "end_date",
+            "rent_cents",
+            "created_at",
+            "updated_at",
+        ])
         .tenant("audit_events")
+        .columns([
+            "seq",
+            "at",
+            "subject",
+            "action",
+            "resource_type",
+            "resource_id",
+            "outcome",
+        ])
         .build()?)
 }
 
