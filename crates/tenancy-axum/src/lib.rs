@@ -105,7 +105,7 @@
 //! | feature | what it adds |
 //! |---------|--------------|
 //! | `redis` | `RedisRateStore`: the GCRA rate limit in Redis (a Lua script), shared by every instance |
-//! | `sql` | `sql::SqlDirectory` over a global `tenants` table and `sql::Tx`, a tenant-bound transaction per request (committed on success), through `tenancy-sql` |
+//! | `sql` | `sql::SqlDirectory` over a system `tenants` table and `sql::Tx`, a tenant-bound transaction per request (committed on success), through `tenancy-sql` |
 
 #![forbid(unsafe_code)]
 

@@ -24,7 +24,9 @@ use tenancy_axum::sql::{SqlDirectory, Tx, TxLayer};
 use tenancy_axum::{Problem, Require, TenancyLayer, Tenant, TenantRecord};
 use tenancy_core::*;
 use tenancy_sql::sea_query::{ColumnDef, Value};
-use tenancy_sql::{Backend, Insert, Schema, Select, TenantPool, ddl::Ddl};
+use tenancy_sql::{
+    Backend, Insert, OwnerPool, Schema, Select, TenantPool, Update, column, ddl::Ddl,
+};
 
 #[derive(serde::Deserialize)]
 struct Fail {
@@ -50,6 +52,21 @@ async fn create(
     Ok(axum::http::StatusCode::CREATED)
 }
 
+/// Inserts lease `id` twice, swallows the second (duplicate key) failure
+/// and answers 201 anyway: the transaction must not be committed.
+async fn create_twice(
+    mut tx: Tx,
+    _: Require<LeasesWrite>,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, Problem> {
+    let insert = Insert::into("leases")
+        .columns(["id", "rent_cents"])
+        .values([Value::from(id), Value::from(1000_i64)]);
+    tx.execute(&insert).await?;
+    assert!(tx.execute(&insert).await.is_err());
+    Ok(axum::http::StatusCode::CREATED)
+}
+
 async fn count(mut tx: Tx, _: Require<LeasesRead>) -> Result<String, Problem> {
     Ok(tx
         .fetch_all(Select::from("leases").all())
@@ -62,9 +79,11 @@ async fn me(t: Tenant) -> String {
     t.record().slug.to_string()
 }
 
+/// The owner's pool (DDL, clean-up) and the tenant pool over the same
+/// connections.
 struct Db {
+    owner: OwnerPool,
     pool: TenantPool,
-    url: String,
     cleanup: Option<std::path::PathBuf>,
 }
 
@@ -76,22 +95,39 @@ fn unique(name: &str) -> String {
     format!("{name}_{}_{nanos}", std::process::id())
 }
 
-/// The global `tenants` table and one tenant table.
+/// The system `tenants` table and one tenant table.
 fn schema() -> Schema {
     Schema::builder()
         .system("tenants")
+        .columns(SqlDirectory::COLUMNS)
         .tenant("leases")
+        .columns(["rent_cents"])
         .build()
         .unwrap()
+}
+
+/// The operator the tests seed and change the `tenants` table as.
+fn operator() -> TenantContext {
+    TenantContext::system(
+        SubjectId::from_u128(7),
+        RoleName::platform_admin(),
+        PermissionSet::all(),
+    )
+}
+
+async fn connect(url: &str) -> (OwnerPool, TenantPool) {
+    let owner = OwnerPool::connect(url).await.unwrap();
+    let pool = owner.tenant_pool(schema());
+    (owner, pool)
 }
 
 async fn sqlite() -> Db {
     let path = std::env::temp_dir().join(format!("{}.db", unique("tenancy_axum")));
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool = TenantPool::connect(&url, schema()).await.unwrap();
+    let (owner, pool) = connect(&url).await;
     Db {
+        owner,
         pool,
-        url,
         cleanup: Some(path),
     }
 }
@@ -116,24 +152,34 @@ async fn setup(db: &Db, table: &str) -> (Router, World, SqlDirectory) {
         })
         .unwrap(),
     );
-    for s in statements {
-        sqlx::query(&s).execute(pool.sqlx_pool()).await.unwrap();
-    }
+    db.owner
+        .apply("create the test tables", statements)
+        .await
+        .unwrap();
     let rows = [
-        (1, "active", "standard", "NULL"),
-        (2, "active", "standard", "NULL"),
-        (3, "suspended", "standard", "NULL"),
-        (4, "active", "tiny", "1"),
+        (1, "active", "standard", None),
+        (2, "active", "standard", None),
+        (3, "suspended", "standard", None),
+        (4, "active", "tiny", Some(1_i64)),
     ];
+    let mut seed = Insert::into(table).columns(SqlDirectory::COLUMNS);
     for (i, status, plan, rate) in rows {
-        let sql = format!(
-            "INSERT INTO {table} (id, slug, status, plan, rate_per_second, rate_burst, max_concurrent) \
-             VALUES ('{}', '{}', '{status}', '{plan}', {rate}, {rate}, NULL)",
-            tenant_id(i),
-            slug(i)
-        );
-        sqlx::query(&sql).execute(pool.sqlx_pool()).await.unwrap();
+        seed = seed.values([
+            Value::from(tenant_id(i).to_string()),
+            Value::from(slug(i).to_string()),
+            Value::from(status),
+            Value::from(plan),
+            Value::from(rate),
+            Value::from(rate),
+            Value::from(None::<i64>),
+        ]);
     }
+    let mut system = pool
+        .unscoped_for_system("seed the test tenants", &operator())
+        .await
+        .unwrap();
+    system.execute(seed).await.unwrap();
+    system.commit().await.unwrap();
     let sink = Arc::new(MemoryAuditSink::default());
     let second = SqlDirectory::new(
         pool.clone(),
@@ -156,6 +202,7 @@ async fn setup(db: &Db, table: &str) -> (Router, World, SqlDirectory) {
     };
     let app = Router::new()
         .route("/leases/{id}", post(create))
+        .route("/leases/{id}/twice", post(create_twice))
         .route("/count", get(count))
         .route("/me", get(me))
         .layer(TxLayer::new(pool.clone()))
@@ -198,6 +245,11 @@ async fn exercise(db: Db, table: &str) {
     assert_eq!(post_lease(&app, &t2, "/leases/1").await.status, 201);
     assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
     assert_eq!(get_as(&app, "/count", Some(&t2)).await.text, "1");
+    // A 2xx answer after a failed statement does not commit the rest.
+    post_lease(&app, &t1, "/leases/5/twice")
+        .await
+        .problem(500, types::INTERNAL);
+    assert_eq!(get_as(&app, "/count", Some(&t1)).await.text, "1");
 
     // Directory: suspended, unknown, per-tenant overrides from the row.
     get_as(&app, "/me", Some(&w.token(3, RoleName::member())))
@@ -213,14 +265,16 @@ async fn exercise(db: Db, table: &str) {
         .problem(429, types::RATE_LIMITED);
 
     // A suspension in the table bites once the cache forgets the tenant.
-    let sql = format!(
-        "UPDATE {table} SET status = 'suspended' WHERE id = '{}'",
-        tenant_id(2)
-    );
-    sqlx::query(&sql)
-        .execute(db.pool.sqlx_pool())
+    let mut system = db
+        .pool
+        .unscoped_for_system("suspend a test tenant", &operator())
         .await
         .unwrap();
+    let suspend = Update::table(table)
+        .set("status", "suspended")
+        .filter(column("id").eq(tenant_id(2).to_string()));
+    assert_eq!(system.execute(suspend).await.unwrap(), 1);
+    system.commit().await.unwrap();
     w.layer.cache().invalidate(tenant_id(2));
     get_as(&app, "/count", Some(&t2))
         .await
@@ -240,17 +294,20 @@ async fn exercise(db: Db, table: &str) {
     assert_eq!(by_slug.id, tenant_id(1));
 
     if let Some(path) = db.cleanup {
-        db.pool.sqlx_pool().close().await;
+        db.owner.close().await;
         let _ = std::fs::remove_file(path);
     } else {
-        for s in [
-            format!("DROP TABLE {table}"),
-            "DROP TABLE leases".to_owned(),
-        ] {
-            let _ = sqlx::query(&s).execute(db.pool.sqlx_pool()).await;
-        }
+        let _ = db
+            .owner
+            .apply(
+                "drop the test tables",
+                [
+                    format!("DROP TABLE {table}"),
+                    "DROP TABLE leases".to_owned(),
+                ],
+            )
+            .await;
     }
-    let _ = db.url;
 }
 
 #[tokio::test]
@@ -282,18 +339,18 @@ async fn postgres_directory_and_transactions() {
         Some((server, _)) => format!("{server}/{name}"),
         None => panic!("TENANCY_TEST_POSTGRES_URL has no database"),
     };
-    let pool = TenantPool::connect(&url, schema()).await.unwrap();
+    let (owner, pool) = connect(&url).await;
     assert_eq!(pool.backend(), Backend::Postgres);
     exercise(
         Db {
-            pool: pool.clone(),
-            url,
+            owner: owner.clone(),
+            pool,
             cleanup: None,
         },
         "tenants",
     )
     .await;
-    pool.sqlx_pool().close().await;
+    owner.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&admin)
         .await

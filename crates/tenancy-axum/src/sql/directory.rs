@@ -1,4 +1,4 @@
-//! A tenant directory over a global `tenants` table.
+//! A tenant directory over a system `tenants` table.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

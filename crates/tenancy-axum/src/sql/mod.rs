@@ -1,4 +1,4 @@
-//! Behind the `sql` feature: a tenant directory over a global `tenants`
+//! Behind the `sql` feature: a tenant directory over a system `tenants`
 //! table, and a tenant-bound transaction per request, both through
 //! `tenancy-sql`.
 

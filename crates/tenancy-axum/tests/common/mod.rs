@@ -178,15 +178,19 @@ async fn tenants(op: SystemAdmin, _: Require<SystemTenants>) -> axum::Json<Value
     axum::Json(json!({ "operator": op.subject().to_string() }))
 }
 
-/// A value owned by the tenant named in the path, answered through `ScopedJson`.
+/// A value owned by the tenant named in the path (created under that
+/// tenant's context), answered through `ScopedJson`.
 async fn scoped(
     t: Tenant,
     tenancy_axum::input::Path(owner): tenancy_axum::input::Path<u128>,
 ) -> ScopedJson<Value> {
-    let value = Scoped::bind(
+    let owner_ctx = TenantContext::tenant(
         tenant_id(owner),
-        json!({ "secret": format!("data of {owner}") }),
+        SubjectId::from_u128(1000 + owner),
+        RoleName::member(),
+        PermissionSet::empty(),
     );
+    let value = Scoped::new(&owner_ctx, json!({ "secret": format!("data of {owner}") })).unwrap();
     ScopedJson::new(t.context(), value)
 }
 
