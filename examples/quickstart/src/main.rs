@@ -7,7 +7,7 @@ use sea_query::{ColumnDef, Value};
 use tenancy_auth::{CachedValidator, Issuer, Validator};
 use tenancy_axum::{MemoryDirectory, Problem, Require, TenancyLayer, Tenant, TenantRecord};
 use tenancy_core::*;
-use tenancy_sql::{Backend, Insert, Schema, Select, TenantPool, ddl::Ddl};
+use tenancy_sql::{Backend, Insert, OwnerPool, Schema, Select, TenantPool, ddl::Ddl};
 use tower::ServiceExt;
 
 tenancy_axum::permission!(pub NotesRead = "notes:read");
@@ -22,14 +22,14 @@ async fn notes(State(db): State<TenantPool>, t: Tenant, _: Require<NotesRead>) -
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. One tenant-owned table on in-memory SQLite: the DDL adds the tenant column and keys.
-    let schema = Schema::builder().tenant("notes").build()?;
-    let db = TenantPool::connect("sqlite::memory:", schema.clone()).await?;
+    //    Statements may name only declared columns; the owner pool runs the DDL, the tenant pool the requests.
+    let schema = Schema::builder().tenant("notes").columns(["body"]).build()?;
+    let owner = OwnerPool::connect("sqlite::memory:").await?;
     let columns = |t: &mut sea_query::TableCreateStatement| {
         t.col(ColumnDef::new("id").integer().not_null()).col(ColumnDef::new("body").text().not_null());
     };
-    for sql in Ddl::new(&schema, Backend::Sqlite).create_table("notes", columns)? {
-        sqlx::query(&sql).execute(db.sqlx_pool()).await?;
-    }
+    owner.apply("create notes", Ddl::new(&schema, Backend::Sqlite).create_table("notes", columns)?).await?;
+    let db = owner.tenant_pool(schema);
     // 2. The app: one layer (token -> tenant -> status and limits) in front of one route.
     let secret = b"quickstart secret, at least 32 bytes long";
     let validator = Validator::builder().issuer("qs").audience("qs").hs256_secret(secret).build()?;
