@@ -183,6 +183,16 @@ impl From<tenancy_sql::Error> for ApiError {
             tenancy_sql::Error::NotFound { .. } => ApiError::NotFound,
             tenancy_sql::Error::Access(e) => e.into(),
             tenancy_sql::Error::Database(e) => e.into(),
+            // A statement failed earlier in the transaction, so it was rolled
+            // back: nothing was written, which the 500's detail says.
+            tenancy_sql::Error::TransactionAborted => {
+                eprintln!("leases-service: sql error: {error}");
+                ApiError::Internal
+            }
+            // A statement the service built was refused before it ran (a
+            // name the schema does not declare, a value or function it may
+            // not use…): a bug here, never the client's. The message goes to
+            // the log only; the body says nothing of it, nor of any tenant.
             other => {
                 eprintln!("leases-service: sql error: {other}");
                 ApiError::Internal

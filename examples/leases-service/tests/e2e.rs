@@ -819,6 +819,33 @@ async fn redeem(db: Db) {
         .map(|t| t["slug"].as_str().unwrap())
         .collect();
     assert_eq!(slugs, ["initech", "taken"]);
+
+    // Two requests racing with one code: exactly one spends it.
+    let code = s
+        .post("/system/redeem-codes", &op, json!({"plan": "free"}))
+        .await
+        .body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let race = |slug: &'static str| {
+        s.call(
+            Method::POST,
+            "/auth/redeem",
+            None,
+            Some(json!({"code": code, "slug": slug, "name": "Racer"})),
+        )
+    };
+    let (a, b) = tokio::join!(race("racer-a"), race("racer-b"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::NOT_FOUND],
+        "{} / {}",
+        a.text,
+        b.text
+    );
     s.stop().await;
 }
 
