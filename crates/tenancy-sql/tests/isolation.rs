@@ -11,8 +11,11 @@ use common::{TestDb, ctx, operator};
 use sqlx::Executor;
 use sqlx::Row;
 use tenancy_core::{AccessError, AuditKind, MemoryAuditSink, TenantId};
-use tenancy_sql::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, Value};
-use tenancy_sql::{Backend, Delete, Error, Insert, Schema, Select, TenantPool, Update, col};
+use tenancy_sql::sea_query::Value;
+use tenancy_sql::{
+    Backend, Delete, Error, Insert, Order, Schema, Select, TenantPool, Update, any, col, column,
+    count_all, scalar, val,
+};
 
 const A: u128 = 1;
 const B: u128 = 2;
@@ -90,6 +93,24 @@ async fn dump(db: &TestDb, tenant: u128) -> Vec<String> {
     out
 }
 
+/// Connections as the application makes them, for a tenant pool over
+/// another schema: on PostgreSQL a pool of the application role (not the
+/// owner), elsewhere the test database's own connections.
+async fn app_connections(db: &TestDb) -> sqlx::AnyPool {
+    let (Backend::Postgres, Some(role)) = (db.backend, &db.role) else {
+        return db.admin.clone();
+    };
+    let url = std::env::var("TENANCY_TEST_POSTGRES_URL").unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split(['/', '?']).next().unwrap();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&format!("{scheme}://{role}@{host}/{}", db.name))
+        .await
+        .unwrap()
+}
+
 async fn names(pool: &TenantPool, tenant: u128, q: Select) -> Vec<String> {
     let mut tx = pool.begin(&ctx(tenant)).await.unwrap();
     let rows = tx.fetch_all(q).await.unwrap();
@@ -134,7 +155,7 @@ async fn left_join_keeps_other_tenant_rows_out() {
             .column_of("leases", "lessee")
             .left_join(
                 "leases",
-                col("leases", "property_id").equals(("properties", "id")),
+                col("leases", "property_id").eq(col("properties", "id")),
             )
             .order_by(col("properties", "id"), Order::Asc);
         let mut tx = db.pool.begin(&ctx(B)).await.unwrap();
@@ -160,11 +181,11 @@ async fn inner_join_with_aliases_and_three_tables_stays_in_tenant() {
     on_every_backend!(|db| {
         let q = Select::from_as("payments", "pay")
             .column_of("p", "name")
-            .inner_join_as("leases", "l", col("l", "id").equals(("pay", "lease_id")))
+            .inner_join_as("leases", "l", col("l", "id").eq(col("pay", "lease_id")))
             .inner_join_as(
                 "properties",
                 "p",
-                col("p", "id").equals(("l", "property_id")),
+                col("p", "id").eq(col("l", "property_id")),
             );
         assert_eq!(names(&db.pool, C, q).await, ["p1-3"], "{}", db.backend);
     });
@@ -175,7 +196,7 @@ async fn subqueries_cannot_reach_another_tenant() {
     on_every_backend!(|db| {
         // EXISTS on a row only tenant B has.
         let probe = Select::from("properties")
-            .expr(Expr::val(1))
+            .expr(val(1))
             .filter(col("properties", "name").eq("b-only"));
         let q = Select::from("leases")
             .column("lessee")
@@ -195,10 +216,7 @@ async fn subqueries_cannot_reach_another_tenant() {
                     .column("id")
                     .filter(col("properties", "name").like("p1-%")),
             )
-            .subquery_as(
-                Select::from("properties").expr(Expr::col(Alias::new("id")).count()),
-                "n",
-            );
+            .subquery_as(Select::from("properties").expr(column("id").count()), "n");
         let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
         let rows = tx.fetch_all(q).await.unwrap();
         assert_eq!(rows.len(), 1, "{}", db.backend);
@@ -223,7 +241,7 @@ async fn ctes_and_set_operation_arms_are_scoped() {
         let q = Select::from("own")
             .column("name")
             .with_cte("own", Select::from("properties").column("name"))
-            .order_by(Expr::col(Alias::new("name")), Order::Asc);
+            .order_by(column("name"), Order::Asc);
         assert_eq!(
             names(&db.pool, A, q).await,
             ["p1-1", "p2-1"],
@@ -257,7 +275,7 @@ async fn group_by_aggregates_count_only_own_rows() {
     on_every_backend!(|db| {
         let q = Select::from("leases")
             .column("property_id")
-            .expr(Expr::col(Alias::new("id")).count())
+            .expr(column("id").count())
             .group_by(col("leases", "property_id"))
             .order_by(col("leases", "property_id"), Order::Asc);
         let mut tx = db.pool.begin(&ctx(B)).await.unwrap();
@@ -270,9 +288,7 @@ async fn group_by_aggregates_count_only_own_rows() {
 #[tokio::test]
 async fn or_condition_cannot_widen_the_scope() {
     on_every_backend!(|db| {
-        let widen = Condition::any()
-            .add(col("properties", "id").eq(-1))
-            .add(Expr::val(1).eq(1));
+        let widen = any([col("properties", "id").eq(-1), val(1).eq(1)]);
         let q = Select::from("properties").column("name").filter(widen);
         assert_eq!(names(&db.pool, A, q).await.len(), 2, "{}", db.backend);
     });
@@ -290,8 +306,8 @@ async fn insert_select_copies_only_own_rows() {
                     .select_from(
                         Select::from("properties")
                             .column("id")
-                            .expr(Expr::val("copied"))
-                            .expr(Expr::val("ok")),
+                            .expr(val("copied"))
+                            .expr(val("ok")),
                     ),
             )
             .await
@@ -355,12 +371,7 @@ async fn composite_foreign_key_refuses_a_cross_tenant_reference_even_without_the
             .execute(
                 Insert::into("leases")
                     .columns(["id", "property_id", "lessee", "rent_cents"])
-                    .exprs([
-                        Expr::val(9),
-                        Expr::val(1).add(2),
-                        Expr::val("mallory"),
-                        Expr::val(1),
-                    ]),
+                    .exprs([val(9), val(1).add(2), val("mallory"), val(1)]),
             )
             .await;
         assert!(
@@ -372,35 +383,36 @@ async fn composite_foreign_key_refuses_a_cross_tenant_reference_even_without_the
 }
 
 #[tokio::test]
-async fn caller_supplied_tenant_must_be_the_contexts_own() {
+async fn caller_cannot_write_the_tenant_column_not_even_with_its_own_tenant() {
     on_every_backend!(|db| {
-        let b = TenantId::from_u128(B).to_string();
-        let a = TenantId::from_u128(A).to_string();
+        let before = (dump(&db, A).await, dump(&db, B).await);
         let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
-        let err = tx
-            .execute(
-                Insert::into("audit_events")
-                    .columns(["tenant_id", "id", "action", "outcome"])
-                    .values([Value::from(b), Value::from(50), "x".into(), "y".into()]),
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Access(AccessError::CrossTenant)),
-            "{err}"
-        );
-        tx.execute(
-            Insert::into("audit_events")
-                .columns(["tenant_id", "id", "action", "outcome"])
-                .values([Value::from(a), Value::from(50), "x".into(), "y".into()]),
-        )
-        .await
-        .unwrap();
+        // Another tenant's id, the context's own, and the own one under
+        // another spelling: the stamp is the only writer of the column.
+        for (column, tenant) in [("tenant_id", B), ("tenant_id", A), ("Tenant_ID", A)] {
+            let err = tx
+                .execute(
+                    Insert::into("audit_events")
+                        .columns([column, "id", "action", "outcome"])
+                        .values([
+                            Value::from(TenantId::from_u128(tenant).to_string()),
+                            Value::from(50),
+                            "x".into(),
+                            "y".into(),
+                        ]),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::TenantColumnWrite(_)), "{err}");
+        }
         let err = tx
             .execute(Update::table("leases").set("tenant_id", TenantId::from_u128(B).to_string()))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::TenantColumnWrite(_)), "{err}");
+        // Refused before reaching the server: the transaction is intact.
+        tx.commit().await.unwrap();
+        assert_eq!((dump(&db, A).await, dump(&db, B).await), before);
     });
 }
 
@@ -461,40 +473,71 @@ async fn upsert_keeps_the_tenant_in_the_conflict_target() {
     });
 }
 
+/// What used to need a raw sea-query subquery or `Expr::cust` text (refused
+/// then by a text guard) cannot be written any more (tests/ui/fail); its
+/// typed equivalent is scoped, and text is only ever a bound value.
 #[tokio::test]
-async fn raw_subqueries_and_sql_text_in_expressions_are_refused() {
+async fn subqueries_and_text_in_expressions_are_scoped_or_bound() {
     on_every_backend!(|db| {
-        let raw = Query::select()
-            .column(Alias::new("id"))
-            .from(Alias::new("leases"))
-            .to_owned();
+        let before = dump(&db, B).await;
         let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
-        for q in [
-            Select::from("properties")
-                .column("name")
-                .filter(col("properties", "id").in_subquery(raw.clone())),
-            Select::from("properties")
-                .column("name")
-                .filter(Expr::exists(raw.clone())),
-            Select::from("properties").expr(Expr::cust("(SELECT count(*) FROM leases)")),
-            Select::from("properties")
-                .column("name")
-                .filter(Expr::cust("1 = 1; DELETE FROM leases")),
-            Select::from("properties")
-                .column("name")
-                .filter(Expr::cust("id IN (TABLE leases)")),
+        // A scalar subquery counting every lease: it counts A's.
+        let rows = tx
+            .fetch_all(
+                Select::from("properties")
+                    .column("name")
+                    .expr(scalar(Select::from("leases").expr(count_all())))
+                    .filter(
+                        col("properties", "id").in_subquery(Select::from("leases").column("id")),
+                    )
+                    .order_by(col("properties", "id"), Order::Asc),
+            )
+            .await
+            .unwrap();
+        let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(
+            got,
+            [("p1-1".to_owned(), 2), ("p2-1".to_owned(), 2)],
+            "{}",
+            db.backend
+        );
+        // SQL text meant to close the condition is a value compared as text.
+        for text in [
+            "1 = 1; DELETE FROM leases",
+            "x') OR ('1' = '1",
+            "id IN (TABLE leases)",
         ] {
-            let err = tx.fetch_all(q).await.err().unwrap();
-            assert!(matches!(err, Error::RawSql), "{err}");
+            let rows = tx
+                .fetch_all(
+                    Select::from("properties")
+                        .column("name")
+                        .filter(col("properties", "name").eq(text)),
+                )
+                .await
+                .unwrap();
+            assert!(rows.is_empty(), "{}: {text}", db.backend);
         }
-        let err = tx
+        // The highest rent anywhere, written back: A's highest.
+        let n = tx
             .execute(Update::table("leases").set(
                 "rent_cents",
-                Expr::cust("(SELECT max(rent_cents) FROM leases)"),
+                scalar(Select::from_as("leases", "l").expr(col("l", "rent_cents").max())),
             ))
             .await
-            .unwrap_err();
-        assert!(matches!(err, Error::RawSql), "{err}");
+            .unwrap();
+        assert_eq!(n, 2, "{}", db.backend);
+        tx.commit().await.unwrap();
+        assert_eq!(dump(&db, B).await, before);
+        let rents: Vec<String> = dump(&db, A)
+            .await
+            .into_iter()
+            .filter(|r| r.starts_with("leases:"))
+            .collect();
+        assert!(
+            rents.iter().all(|r| r.ends_with("|1002")),
+            "{}: {rents:?}",
+            db.backend
+        );
     });
 }
 
@@ -522,7 +565,7 @@ async fn global_tables_are_read_only_and_system_tables_unreachable() {
             .fetch_all(
                 Select::from("properties")
                     .column("name")
-                    .inner_join("tenants", Expr::val(1).eq(1)),
+                    .inner_join("tenants", val(1).eq(1)),
             )
             .await
             .err()
@@ -568,44 +611,41 @@ async fn escape_hatch_needs_a_system_context_and_a_reason_and_is_audited() {
             .unscoped_for_system("provision tenant 4", &operator())
             .await
             .unwrap();
-        let insert = Query::insert()
-            .into_table(Alias::new("tenants"))
-            .columns([
-                Alias::new("id"),
-                Alias::new("slug"),
-                Alias::new("name"),
-                Alias::new("plan"),
-                Alias::new("status"),
-            ])
-            .values_panic([
-                TenantId::from_u128(4).to_string().into(),
+        let insert = Insert::into("tenants")
+            .columns(["id", "slug", "name", "plan", "status"])
+            .values([
+                TenantId::from_u128(4).to_string(),
                 "four".into(),
                 "Four".into(),
                 "free".into(),
                 "active".into(),
-            ])
-            .to_owned();
-        assert_eq!(sys.execute(&insert).await.unwrap(), 1);
+            ]);
+        assert_eq!(sys.execute(insert).await.unwrap(), 1);
         let rows = sys
-            .fetch_all(
-                &Query::select()
-                    .column(Alias::new("slug"))
-                    .from(Alias::new("tenants"))
-                    .to_owned(),
-            )
+            .fetch_all(Select::from("tenants").column("slug"))
             .await
             .unwrap();
         assert_eq!(rows.len(), 1);
-        let err = sys
-            .fetch_all(
-                &Query::select()
-                    .column(Alias::new("id"))
-                    .from(Alias::new("leases"))
-                    .to_owned(),
-            )
-            .await
-            .err()
-            .unwrap();
+        // Tenant tables stay out of reach, in subqueries too.
+        for stmt in [
+            Select::from("leases").column("id"),
+            Select::from("tenants")
+                .column("slug")
+                .filter_exists(Select::from("leases").expr(val(1))),
+            Select::from("tenants")
+                .column("slug")
+                .expr(scalar(Select::from("payments").expr(count_all()))),
+            Select::from("tenants")
+                .column("slug")
+                .inner_join("properties", val(1).eq(1)),
+        ] {
+            let err = sys.fetch_all(stmt).await.err().unwrap();
+            assert!(
+                matches!(err, Error::TenantTableInSystemStatement(_)),
+                "{err}"
+            );
+        }
+        let err = sys.execute(Delete::from("leases")).await.unwrap_err();
         assert!(
             matches!(err, Error::TenantTableInSystemStatement(_)),
             "{err}"
@@ -649,6 +689,55 @@ async fn dropped_or_failed_transactions_leave_nothing_behind() {
 }
 
 #[tokio::test]
+async fn a_failed_statement_makes_commit_roll_back_on_every_backend() {
+    on_every_backend!(|db| {
+        let before = dump(&db, A).await;
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        assert_eq!(tx.execute(Delete::from("payments")).await.unwrap(), 1);
+        // Property 1 exists: the server refuses the row. PostgreSQL aborts
+        // the transaction; SQLite and MySQL would commit the delete, so the
+        // commit refuses on every backend.
+        let err = tx
+            .execute(
+                Insert::into("properties")
+                    .columns(["id", "name", "address"])
+                    .values([Value::from(1), "dup".into(), "x".into()]),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Database(_)), "{}: {err}", db.backend);
+        let err = tx.commit().await.unwrap_err();
+        assert!(
+            matches!(err, Error::TransactionAborted),
+            "{}: {err}",
+            db.backend
+        );
+        assert_eq!(dump(&db, A).await, before, "{}", db.backend);
+    });
+}
+
+#[tokio::test]
+async fn for_update_locks_and_reads_only_own_rows() {
+    on_every_backend!(|db| {
+        let mut tx = db.pool.begin(&ctx(B)).await.unwrap();
+        let got: Vec<String> = tx
+            .fetch_all(
+                Select::from("leases")
+                    .column("lessee")
+                    .order_by(col("leases", "id"), Order::Asc)
+                    .for_update(),
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(got, ["lessee-2-1", "lessee-2-2"], "{}", db.backend);
+        tx.commit().await.unwrap();
+    });
+}
+
+#[tokio::test]
 async fn tripwire_withholds_rows_from_a_misregistered_view() {
     on_every_backend!(|db| {
         // A view over a tenant table registered as global data: the scoping
@@ -669,7 +758,7 @@ async fn tripwire_withholds_rows_from_a_misregistered_view() {
             .build()
             .unwrap();
         let sink = Arc::new(MemoryAuditSink::default());
-        let pool = TenantPool::from_pool(db.pool.sqlx_pool().clone(), schema)
+        let pool = TenantPool::from_pool(app_connections(&db).await, schema)
             .unwrap()
             .with_audit_sink(sink.clone())
             .with_tripwire(true);
