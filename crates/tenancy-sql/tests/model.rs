@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sqlx::{Executor, Row};
 use tenancy_core::TenantId;
-use tenancy_sql::sea_query::{Alias, Expr, ExprTrait, Order, Value};
-use tenancy_sql::{Delete, Insert, Select, Update, col};
+use tenancy_sql::sea_query::Value;
+use tenancy_sql::{Delete, Insert, Order, Select, Update, col, column};
 
 const NAMES: [&str; 3] = ["alpha", "beta", "gamma"];
 
@@ -34,6 +34,7 @@ struct TenantData {
 #[derive(Debug, Clone)]
 enum Op {
     Filter(i64),
+    Either(i64, i64),
     Join,
     LeftJoin,
     InSubquery(usize),
@@ -62,6 +63,7 @@ fn tenant_data() -> impl Strategy<Value = TenantData> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..50i64).prop_map(Op::Filter),
+        (0..50i64, 0..50i64).prop_map(|(a, b)| Op::Either(a, b)),
         Just(Op::Join),
         Just(Op::LeftJoin),
         (0..3usize).prop_map(Op::InSubquery),
@@ -223,6 +225,27 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                 .collect();
             assert_eq!(ints(&rows, 2), want);
         }
+        Op::Either(a, b) => {
+            // OR and NOT stay inside the tenant predicate.
+            let rows = tx
+                .fetch_all(
+                    Select::from("leases")
+                        .column("id")
+                        .filter(
+                            col("leases", "rent_cents")
+                                .lt(*a)
+                                .or(col("leases", "rent_cents").lte(*b).not()),
+                        )
+                        .order_by(col("leases", "id"), Order::Asc),
+                )
+                .await
+                .unwrap();
+            let want: Vec<Vec<i64>> = Model::of(&m.leases, &tt)
+                .filter(|(_, (_, r))| r < a || r > b)
+                .map(|(id, _)| vec![id])
+                .collect();
+            assert_eq!(ints(&rows, 1), want);
+        }
         Op::Join => {
             let rows = tx
                 .fetch_all(
@@ -231,7 +254,7 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                         .column_of("properties", "name")
                         .inner_join(
                             "properties",
-                            col("properties", "id").equals(("leases", "property_id")),
+                            col("properties", "id").eq(col("leases", "property_id")),
                         )
                         .order_by(col("leases", "id"), Order::Asc),
                 )
@@ -251,7 +274,7 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                         .column_of("leases", "id")
                         .left_join(
                             "leases",
-                            col("leases", "property_id").equals(("properties", "id")),
+                            col("leases", "property_id").eq(col("properties", "id")),
                         )
                         .order_by(col("properties", "id"), Order::Asc)
                         .order_by(col("leases", "id"), Order::Asc),
@@ -307,7 +330,7 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                                 .column("id")
                                 .filter(col("leases", "rent_cents").gte(*k)),
                         )
-                        .order_by(Expr::col(Alias::new("id")), Order::Asc),
+                        .order_by(column("id"), Order::Asc),
                 )
                 .await
                 .unwrap();
@@ -339,7 +362,7 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                 .fetch_all(
                     Select::from("leases")
                         .column("property_id")
-                        .expr(Expr::col(Alias::new("id")).count())
+                        .expr(column("id").count())
                         .group_by(col("leases", "property_id"))
                         .order_by(col("leases", "property_id"), Order::Asc),
                 )
