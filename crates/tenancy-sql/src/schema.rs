@@ -206,6 +206,12 @@ impl Schema {
         out
     }
 
+    /// True for the same registry, or one that declares exactly the same
+    /// tables (cheap when it is the same one).
+    pub(crate) fn same_as(&self, other: &Schema) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) || self.inner == other.inner
+    }
+
     /// The distinct tenant column names (for the leak tripwire).
     pub fn tenant_columns(&self) -> &[String] {
         &self.inner.tenant_columns
@@ -445,6 +451,21 @@ impl SchemaBuilder {
                 )));
             }
             tables.insert(t.name, t);
+        }
+        // The columns a foreign key names in its parent are the parent's.
+        let referenced: Vec<(String, Vec<String>)> = tables
+            .values()
+            .flat_map(|t| t.foreign_keys.iter())
+            .map(|fk| (fk.parent.clone(), fk.parent_columns.clone()))
+            .collect();
+        for (parent, columns) in referenced {
+            if let Some(p) = tables.get_mut(parent.as_str()) {
+                for c in columns {
+                    if p.column(&c).is_none() {
+                        p.columns.push(intern(&c));
+                    }
+                }
+            }
         }
         for t in tables.values() {
             for fk in &t.foreign_keys {

@@ -369,7 +369,9 @@ async fn upsert_on_an_undeclared_cross_tenant_unique_key_leaves_the_other_row_un
             // The guarded assignments leave the foreign row as it was (the
             // driver counts it as found, not as changed) and insert nothing.
             assert!(outcome.unwrap() <= 1, "{label}");
-            let mine = read(&pool, Select::from("codes").column("label")).await.unwrap();
+            let mine = read(&pool, Select::from("codes").column("label"))
+                .await
+                .unwrap();
             assert!(mine.is_empty(), "{label}");
         } else {
             assert!(outcome.is_err(), "{label}: {outcome:?}");
@@ -611,5 +613,25 @@ async fn a_value_equal_to_the_tenant_placeholder_is_refused() {
         .await
         .unwrap_err();
         assert!(matches!(err, Error::InvalidValue), "{label}: {err}");
+    });
+}
+
+#[tokio::test]
+async fn a_statement_prepared_under_a_schema_that_calls_a_tenant_table_global_does_not_run() {
+    attack_on_every_backend!(|label, db| {
+        use tenancy_sql::Statement;
+        let forged = Schema::builder()
+            .global("leases")
+            .columns(["lessee"])
+            .build()
+            .unwrap();
+        let unscoped = Select::from("leases")
+            .column("lessee")
+            .prepare(&forged, db.backend, &ctx(A))
+            .unwrap();
+        assert_eq!(unscoped.tenant_slots(), 0, "{label}");
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        let err = refused(tx.fetch_all(&unscoped).await);
+        assert!(matches!(err, Error::ScopeMismatch), "{label}: {err}");
     });
 }

@@ -46,6 +46,10 @@ pub(crate) struct ReferenceCheck {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub(crate) body: Arc<Body>,
+    /// The schema its names were resolved against: it runs only where the
+    /// same schema holds, so a statement prepared under a schema that called
+    /// a tenant table global cannot run unscoped on the real one.
+    pub(crate) schema: Schema,
     pub(crate) tenant: TenantId,
     pub(crate) backend: Backend,
     pub(crate) writes: bool,
@@ -70,6 +74,7 @@ pub(crate) fn is_tenant_slot(v: &Value) -> bool {
 impl Prepared {
     pub(crate) fn finish(
         (sql, Values(values)): Rendered,
+        schema: &Schema,
         backend: Backend,
         tenant: TenantId,
         writes: bool,
@@ -78,6 +83,7 @@ impl Prepared {
         Ok(Prepared {
             // One allocation holds the text and the values; neither is copied.
             body: Arc::new(Body { sql, values }),
+            schema: schema.clone(),
             tenant,
             backend,
             writes,
@@ -165,8 +171,11 @@ impl super::sealed::Sealed for Prepared {
 }
 
 impl Statement for Prepared {
-    fn prepare(&self, _schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
-        if backend != self.backend || ctx.tenant_id() != Some(self.tenant) {
+    fn prepare(&self, schema: &Schema, backend: Backend, ctx: &TenantContext) -> Result<Prepared> {
+        if backend != self.backend
+            || ctx.tenant_id() != Some(self.tenant)
+            || !self.schema.same_as(schema)
+        {
             return Err(Error::ScopeMismatch);
         }
         Ok(self.clone())

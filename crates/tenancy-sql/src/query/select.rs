@@ -548,7 +548,14 @@ impl Statement for Select {
         let tenant = ctx.require_tenant()?;
         let mut cx = BuildCx::new(schema, backend, Mode::Tenant);
         let q = self.build_owned(&mut cx)?;
-        Prepared::finish(backend.render(&q), backend, tenant, false, Vec::new())
+        Prepared::finish(
+            backend.render(&q),
+            schema,
+            backend,
+            tenant,
+            false,
+            Vec::new(),
+        )
     }
 }
 

@@ -305,8 +305,14 @@ fn reference_checks(
         if complete {
             let mut pcx = BuildCx::new(cx.schema, cx.backend, Mode::Tenant);
             let q = probe.build_owned(&mut pcx)?;
-            let probe =
-                Prepared::finish(cx.backend.render(&q), cx.backend, tenant, false, Vec::new())?;
+            let probe = Prepared::finish(
+                cx.backend.render(&q),
+                cx.schema,
+                cx.backend,
+                tenant,
+                false,
+                Vec::new(),
+            )?;
             out.push(ReferenceCheck {
                 table: fk.parent.clone(),
                 probe,
@@ -348,6 +354,7 @@ fn prepare_write<S: sea_query::QueryStatementWriter>(
     let built = build(&mut cx, tenant)?;
     Prepared::finish(
         backend.render(&built.statement),
+        schema,
         backend,
         tenant,
         true,
