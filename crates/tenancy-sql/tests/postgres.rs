@@ -12,7 +12,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{TestDb, ctx};
-use sqlx::{Executor, Row};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor, Row};
 use tenancy_core::TenantId;
 use tenancy_sql::sea_query::Value;
 use tenancy_sql::{Error, Finding, Insert, Schema, Select, TenantPool, ddl::Ddl};
@@ -42,6 +43,22 @@ async fn seed_tenants(pool: &TenantPool, tenants: impl IntoIterator<Item = u128>
     }
 }
 
+/// A raw pool of `max` connections as the application role of `db` (the
+/// tenant pool no longer hands out its own): what SQL that bypasses the
+/// scoped statements could do with the application's credentials.
+async fn app_connections(db: &TestDb, max: u32) -> AnyPool {
+    let url = std::env::var("TENANCY_TEST_POSTGRES_URL").unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split(['/', '?']).next().unwrap();
+    let role = db.role.as_deref().unwrap();
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .connect(&format!("{scheme}://{role}@{host}/{}", db.name))
+        .await
+        .unwrap()
+}
+
 async fn raw_count(conn: &mut sqlx::AnyConnection, table: &str) -> i64 {
     let row = conn
         .fetch_one(format!("SELECT count(*) FROM {table}").as_str())
@@ -59,7 +76,8 @@ async fn rls_is_a_second_wall_for_raw_sql_as_the_application_role() {
     seed_tenants(&db.pool, [1, 2, 3]).await;
     let a = TenantId::from_u128(1);
     let b = TenantId::from_u128(2);
-    let mut conn = db.pool.sqlx_pool().acquire().await.unwrap();
+    let app = app_connections(&db, 1).await;
+    let mut conn = app.acquire().await.unwrap();
 
     // Outside any binding the application role sees nothing at all.
     assert_eq!(raw_count(&mut conn, "leases").await, 0);
@@ -109,18 +127,22 @@ async fn rls_is_a_second_wall_for_raw_sql_as_the_application_role() {
     // The binding ended with the transaction.
     assert_eq!(raw_count(&mut conn, "leases").await, 0);
     drop(conn);
+    app.close().await;
     db.cleanup().await;
 }
 
 #[tokio::test]
 async fn pooled_connection_forgets_previous_tenant() {
     let schema = common::schema();
-    let Some(db) = common::postgres_with(&schema, 1, true).await else {
+    let Some(db) = common::postgres(&schema).await else {
         return;
     };
-    seed_tenants(&db.pool, [1, 2]).await;
-    // One connection: every transaction reuses it.
-    let mut tx = db.pool.begin(&ctx(1)).await.unwrap();
+    // One connection, shared by the tenant pool and a raw handle kept to
+    // look at it afterwards: every transaction reuses it.
+    let app = app_connections(&db, 1).await;
+    let pool = TenantPool::from_pool(app.clone(), schema.clone()).unwrap();
+    seed_tenants(&pool, [1, 2]).await;
+    let mut tx = pool.begin(&ctx(1)).await.unwrap();
     assert_eq!(
         tx.fetch_all(Select::from("leases").all())
             .await
@@ -130,18 +152,41 @@ async fn pooled_connection_forgets_previous_tenant() {
     );
     tx.commit().await.unwrap();
     {
-        let mut tx = db.pool.begin(&ctx(2)).await.unwrap();
+        let mut tx = pool.begin(&ctx(2)).await.unwrap();
         tx.fetch_all(Select::from("leases").all()).await.unwrap();
         // dropped: rolled back
     }
     {
-        let mut tx = db.pool.begin(&ctx(2)).await.unwrap();
+        let mut tx = pool.begin(&ctx(2)).await.unwrap();
+        // Refused before the server sees them.
         assert!(tx.fetch_all(Select::from("nope").all()).await.is_err());
-        let _ = tx
-            .fetch_all(Select::from("leases").column("no_such_column"))
-            .await;
+        assert!(
+            tx.fetch_all(Select::from("leases").column("no_such_column"))
+                .await
+                .is_err()
+        );
+        // Refused by the server: the transaction is aborted, then dropped.
+        let dup = Insert::into("properties")
+            .columns(["id", "name", "address"])
+            .values([Value::from(1), "dup".into(), "x".into()]);
+        assert!(matches!(
+            tx.execute(dup).await.unwrap_err(),
+            Error::Database(_)
+        ));
     }
-    let mut conn = db.pool.sqlx_pool().acquire().await.unwrap();
+    {
+        let mut tx = pool.begin(&ctx(1)).await.unwrap();
+        let dup = Insert::into("properties")
+            .columns(["id", "name", "address"])
+            .values([Value::from(1), "dup".into(), "x".into()]);
+        assert!(tx.execute(dup).await.is_err());
+        // The commit rolls back and says so.
+        assert!(matches!(
+            tx.commit().await.unwrap_err(),
+            Error::TransactionAborted
+        ));
+    }
+    let mut conn = app.acquire().await.unwrap();
     let setting: Option<String> = conn
         .fetch_one("SELECT current_setting('tenancy.tenant_id', true)")
         .await
@@ -150,6 +195,7 @@ async fn pooled_connection_forgets_previous_tenant() {
     assert!(setting.unwrap_or_default().is_empty());
     assert_eq!(raw_count(&mut conn, "leases").await, 0);
     drop(conn);
+    pool.close().await;
     db.cleanup().await;
 }
 
@@ -192,13 +238,13 @@ async fn a_thousand_interleaved_transactions_on_two_connections_each_see_only_th
                     None
                 }
                 2 => {
-                    tx.execute(write).await.unwrap();
-                    // fails mid-way: the transaction is aborted, then dropped
-                    assert!(
-                        tx.fetch_all(Select::from("leases").column("missing"))
-                            .await
-                            .is_err()
-                    );
+                    tx.execute(write.clone()).await.unwrap();
+                    // fails mid-way on the server (the same id twice): the
+                    // transaction is aborted, then dropped
+                    assert!(matches!(
+                        tx.execute(write).await.unwrap_err(),
+                        Error::Database(_)
+                    ));
                     None
                 }
                 3 => {
@@ -348,7 +394,7 @@ async fn verify_isolation_catches_each_misconfiguration() {
 
     // A registered tenant table that does not exist is reported as well.
     let ghost = Schema::builder().tenant("ghosts").build().unwrap();
-    let pool = TenantPool::from_pool(db.pool.sqlx_pool().clone(), ghost).unwrap();
+    let pool = TenantPool::from_pool(app_connections(&db, 1).await, ghost).unwrap();
     match pool.verify_isolation().await {
         Err(Error::Isolation(r)) => {
             assert!(
@@ -357,6 +403,7 @@ async fn verify_isolation_catches_each_misconfiguration() {
         }
         other => panic!("expected a missing table, got {other:?}"),
     }
+    pool.close().await;
     db.cleanup().await;
 }
 
