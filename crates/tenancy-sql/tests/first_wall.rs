@@ -10,7 +10,11 @@
 //! proven by the compile-fail cases in `tests/ui/fail/attack_*.rs`; here
 //! their closest expressible forms are run.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions"
+)]
 
 mod common;
 

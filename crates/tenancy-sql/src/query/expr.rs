@@ -255,6 +255,20 @@ macro_rules! binary {
     };
 }
 
+/// Like `binary!`, for the names `std::ops` also uses: builder methods
+/// chain like sea-query's, where an operator would read as Rust arithmetic.
+macro_rules! arithmetic {
+    ($($(#[$doc:meta])* $name:ident => $op:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[expect(clippy::should_implement_trait, reason = "a builder method, not arithmetic")]
+            pub fn $name(self, rhs: impl Into<Expr>) -> Expr {
+                self.binary(BinOp::$op, rhs.into())
+            }
+        )*
+    };
+}
+
 macro_rules! unary_call {
     ($($(#[$doc:meta])* $name:ident => $function:ident;)*) => {
         $(
@@ -283,7 +297,20 @@ impl Expr {
         }
     }
 
+    arithmetic! {
+        /// `self + rhs`.
+        add => Add;
+        /// `self - rhs`.
+        sub => Sub;
+        /// `self * rhs`.
+        mul => Mul;
+        /// `self / rhs`.
+        div => Div;
+    }
+
     binary! {
+        /// `self % rhs`.
+        modulo => Mod;
         /// `self AND rhs`.
         and => And;
         /// `self OR rhs`; the whole condition stays under the tenant predicate.
@@ -300,16 +327,6 @@ impl Expr {
         gt => Gt;
         /// `self >= rhs`.
         gte => Gte;
-        /// `self + rhs`.
-        add => Add;
-        /// `self - rhs`.
-        sub => Sub;
-        /// `self * rhs`.
-        mul => Mul;
-        /// `self / rhs`.
-        div => Div;
-        /// `self % rhs`.
-        modulo => Mod;
     }
 
     /// `self LIKE pattern`; the pattern is a bound value.
@@ -323,6 +340,10 @@ impl Expr {
     }
 
     /// `NOT self`.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "builder methods chain like sea-query's"
+    )]
     pub fn not(self) -> Expr {
         Expr {
             node: Node::Not(Box::new(self.node)),
@@ -330,6 +351,10 @@ impl Expr {
     }
 
     /// `-self`.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "builder methods chain like sea-query's"
+    )]
     pub fn neg(self) -> Expr {
         Expr {
             node: Node::Neg(Box::new(self.node)),

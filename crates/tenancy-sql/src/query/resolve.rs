@@ -287,18 +287,20 @@ impl<'a> BuildCx<'a> {
         self.lower_node(expr.node)
     }
 
-    fn lower_box(&mut self, node: Box<Node>) -> Result<Box<SqExpr>> {
-        Ok(Box::new(self.lower_node(*node)?))
-    }
-
     fn lower_node(&mut self, node: Node) -> Result<SqExpr> {
         Ok(match node {
             Node::Column { table, column } => self.resolve_column(table.as_deref(), &column)?,
             Node::Value(v) => Self::value(v)?,
-            Node::Not(e) => SqExpr::Unary(UnOper::Not, self.lower_box(e)?),
-            Node::Neg(e) => {
-                SqExpr::Binary(Box::new(SqExpr::val(0)), BinOper::Sub, self.lower_box(e)?)
+            Node::Not(e) => {
+                // NOT binds differently across dialects and modes (MySQL's
+                // HIGH_NOT_PRECEDENCE): its operand is always parenthesised.
+                SqExpr::Unary(UnOper::Not, Box::new(paren(self.lower_node(*e)?)))
             }
+            Node::Neg(e) => SqExpr::Binary(
+                Box::new(SqExpr::val(0)),
+                BinOper::Sub,
+                Box::new(paren(self.lower_node(*e)?)),
+            ),
             Node::Binary(l, op, r) => {
                 let op = match op {
                     BinOp::And => BinOper::And,
