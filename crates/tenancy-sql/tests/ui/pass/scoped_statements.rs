@@ -1,5 +1,6 @@
-use tenancy_sql::sea_query::{Alias, ExprTrait, Query};
-use tenancy_sql::{Delete, Insert, Select, SystemTx, TenantTx, Update, col};
+use tenancy_sql::{
+    Delete, Insert, Order, Select, SystemTx, TenantTx, Update, col, count_all, exists, val,
+};
 
 fn assert_send<T: Send>(_: &T) {}
 
@@ -14,9 +15,26 @@ async fn handler(tx: &mut TenantTx, sys: &mut SystemTx) -> tenancy_sql::Result<(
     tx.execute(Delete::from("leases")).await?;
     let prepared = tx.prepare(Select::from("leases").all())?;
     tx.fetch_all(&prepared).await?;
-    // The audited escape hatch takes raw sea-query statements.
-    sys.fetch_all(&Query::select().column(Alias::new("id")).from(Alias::new("tenants")).to_owned())
-        .await?;
+    // Conditions, subqueries and values are typed: columns, bound values,
+    // operators and scoped selects.
+    let paid = exists(
+        Select::from("payments")
+            .expr(val(1))
+            .filter(col("payments", "lease_id").eq(col("leases", "id"))),
+    );
+    tx.fetch_all(
+        Select::from("leases")
+            .column("lessee")
+            .expr_as(count_all(), "n")
+            .filter(col("leases", "rent_cents").gt(1000).or(paid))
+            .group_by(col("leases", "lessee"))
+            .order_by(col("leases", "lessee"), Order::Asc)
+            .for_update(),
+    )
+    .await?;
+    // The audited escape hatch takes the same builders.
+    sys.fetch_all(Select::from("tenants").column("id")).await?;
+    sys.execute(Update::table("tenants").set("status", "suspended")).await?;
     Ok(())
 }
 
