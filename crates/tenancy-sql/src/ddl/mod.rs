@@ -2,9 +2,11 @@
 //! tenant-led indexes, PostgreSQL Row-Level Security, the application role,
 //! and the statements that distribute the schema on Citus.
 //!
-//! Every function returns SQL text, one statement per string, for your
-//! migration tool to run as the *owner* role (never as the application role
-//! the service connects with).
+//! Every function returns SQL text, one statement per string, for
+//! [`OwnerPool::apply`](crate::OwnerPool::apply) or your migration tool to
+//! run as the *owner* role (never as the application role the service
+//! connects with). The columns a table gets here are the ones its schema
+//! entry declares, so statements can name them.
 //!
 //! ```
 //! use tenancy_sql::{Backend, Schema, ddl::Ddl};
@@ -12,7 +14,7 @@
 //!
 //! let schema = Schema::builder()
 //!     .tenant("properties")
-//!     .tenant("leases").references("property_id", "properties")
+//!     .tenant("leases").references("property_id", "properties").columns(["lessee"])
 //!     .build()?;
 //! let ddl = Ddl::new(&schema, Backend::Postgres);
 //! let sql = ddl.create_table("leases", |t| {
