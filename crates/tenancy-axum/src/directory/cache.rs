@@ -20,7 +20,15 @@ struct Entry {
     fetched_at: Duration,
 }
 
-type Shard = RwLock<HashMap<TenantId, Entry, IdHashing>>;
+/// One lock's worth of the cache.
+struct Shard {
+    entries: HashMap<TenantId, Entry, IdHashing>,
+    // INVARIANT: bumped, under the write lock, by every `invalidate` or
+    // `clear` that touches this shard. A load stores its answer only if the
+    // generation it read before asking the directory is still current, so an
+    // invalidation always wins over a load in flight.
+    generation: u64,
+}
 
 /// A keyed hash of 128-bit tenant ids: one folded multiply with per-cache
 /// random keys, instead of SipHash on every lookup.
@@ -115,7 +123,7 @@ impl Hasher for IdHasher {
 /// ```
 pub struct TenantCache {
     directory: Arc<dyn TenantDirectory>,
-    shards: [Shard; SHARDS],
+    shards: [RwLock<Shard>; SHARDS],
     shard_capacity: usize,
     ttl: Duration,
     clock: Arc<dyn Clock>,
@@ -153,7 +161,12 @@ impl TenantCache {
             directory,
             shards: {
                 let hashing = IdHashing::new();
-                std::array::from_fn(|_| RwLock::new(HashMap::with_hasher(hashing.clone())))
+                std::array::from_fn(|_| {
+                    RwLock::new(Shard {
+                        entries: HashMap::with_hasher(hashing.clone()),
+                        generation: 0,
+                    })
+                })
             },
             shard_capacity: capacity.div_ceil(SHARDS).max(1),
             ttl,
@@ -174,11 +187,21 @@ impl TenantCache {
         id: TenantId,
         now: Duration,
     ) -> Option<Option<Arc<TenantRecord>>> {
+        self.lookup(id, now).ok()
+    }
+
+    /// The fresh cached answer for `id`, or the shard's generation to pass
+    /// to [`store`](Self::store) after a load.
+    fn lookup(&self, id: TenantId, now: Duration) -> Result<Option<Arc<TenantRecord>>, u64> {
         let shard = self.shards[shard_of(id)]
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let entry = shard.get(&id)?;
-        (now.saturating_sub(entry.fetched_at) < self.ttl).then(|| entry.record.clone())
+        match shard.entries.get(&id) {
+            Some(entry) if now.saturating_sub(entry.fetched_at) < self.ttl => {
+                Ok(entry.record.clone())
+            }
+            _ => Err(shard.generation),
+        }
     }
 
     /// The clock the cache reads.
@@ -188,11 +211,12 @@ impl TenantCache {
 
     /// The tenant with this id, from the cache or the directory.
     pub async fn get(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
-        if let Some(hit) = self.cached(id) {
-            return Ok(hit);
-        }
+        let generation = match self.lookup(id, self.clock.now()) {
+            Ok(hit) => return Ok(hit),
+            Err(generation) => generation,
+        };
         let record = self.directory.by_id(id).await?;
-        self.store(id, record.clone());
+        self.store(id, record.clone(), generation);
         Ok(record)
     }
 
@@ -201,11 +225,18 @@ impl TenantCache {
         self.directory.by_slug(slug).await
     }
 
-    fn store(&self, id: TenantId, record: Option<Arc<TenantRecord>>) {
+    /// Keeps `record` unless the shard was invalidated since `generation`
+    /// was read: the answer is then returned to its caller but not cached,
+    /// since it may predate the change the invalidation announced.
+    fn store(&self, id: TenantId, record: Option<Arc<TenantRecord>>, generation: u64) {
         let now = self.clock.now();
-        let mut shard = self.shards[shard_of(id)]
+        let mut guard = self.shards[shard_of(id)]
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        if guard.generation != generation {
+            return;
+        }
+        let shard = &mut guard.entries;
         if shard.len() >= self.shard_capacity && !shard.contains_key(&id) {
             let ttl = self.ttl;
             shard.retain(|_, e| now.saturating_sub(e.fetched_at) < ttl);
@@ -230,20 +261,23 @@ impl TenantCache {
     }
 
     /// Forgets `id`, so the next request reads the directory.
+    ///
+    /// A load of `id` already in flight is not cached when it completes: it
+    /// may have read the directory before the change being announced.
     pub fn invalidate(&self, id: TenantId) {
-        self.shards[shard_of(id)]
+        let mut shard = self.shards[shard_of(id)]
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
+            .unwrap_or_else(PoisonError::into_inner);
+        shard.generation = shard.generation.wrapping_add(1);
+        shard.entries.remove(&id);
     }
 
-    /// Forgets every tenant.
+    /// Forgets every tenant, including loads in flight.
     pub fn clear(&self) {
         for shard in &self.shards {
-            shard
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
+            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
+            shard.generation = shard.generation.wrapping_add(1);
+            shard.entries.clear();
         }
     }
 
@@ -251,7 +285,12 @@ impl TenantCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).len())
+            .map(|s| {
+                s.read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries
+                    .len()
+            })
             .sum()
     }
 
@@ -304,6 +343,215 @@ mod tests {
         assert_eq!(
             cache.get(id).await.unwrap().unwrap().status,
             TenantStatus::Suspended
+        );
+    }
+
+    /// Where a [`GatedDirectory`] load waits for the test.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Pause {
+        BeforeRead,
+        AfterRead,
+    }
+
+    /// A directory whose `by_id` stops at `pause` and tells the test so,
+    /// then waits until the test lets it go.
+    struct GatedDirectory {
+        inner: Arc<MemoryDirectory>,
+        pause: Pause,
+        paused: tokio::sync::Notify,
+        release: tokio::sync::Notify,
+    }
+
+    impl GatedDirectory {
+        async fn gate(&self) {
+            self.paused.notify_one();
+            self.release.notified().await;
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TenantDirectory for GatedDirectory {
+        async fn by_id(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
+            if self.pause == Pause::BeforeRead {
+                self.gate().await;
+            }
+            let record = self.inner.by_id(id).await?;
+            if self.pause == Pause::AfterRead {
+                self.gate().await;
+            }
+            Ok(record)
+        }
+
+        async fn by_slug(&self, slug: &TenantSlug) -> Result<Option<Arc<TenantRecord>>, Error> {
+            self.inner.by_slug(slug).await
+        }
+    }
+
+    fn gated(pause: Pause) -> (Arc<MemoryDirectory>, Arc<GatedDirectory>, Arc<TenantCache>) {
+        let inner = Arc::new(MemoryDirectory::new());
+        inner.insert(record(1));
+        let gated = Arc::new(GatedDirectory {
+            inner: inner.clone(),
+            pause,
+            paused: tokio::sync::Notify::new(),
+            release: tokio::sync::Notify::new(),
+        });
+        let cache = Arc::new(TenantCache::new(
+            gated.clone(),
+            100,
+            Duration::from_secs(3600),
+        ));
+        (inner, gated, cache)
+    }
+
+    fn status(record: Option<Arc<TenantRecord>>) -> Option<TenantStatus> {
+        record.map(|r| r.status)
+    }
+
+    #[tokio::test]
+    async fn attack_9_a_stale_cache_entry_after_invalidate() {
+        // The load reads the directory (the tenant is still active), then
+        // stalls; meanwhile the operator suspends the tenant and invalidates.
+        let (dir, gate, cache) = gated(Pause::AfterRead);
+        let id = TenantId::from_u128(1);
+        let in_flight = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get(id).await }
+        });
+        gate.paused.notified().await;
+        dir.set_status(id, TenantStatus::Suspended);
+        cache.invalidate(id);
+        gate.release.notify_one();
+        // The load in flight answers what it read, but must not cache it.
+        assert_eq!(
+            status(in_flight.await.unwrap().unwrap()),
+            Some(TenantStatus::Active)
+        );
+        assert!(cache.cached(id).is_none(), "the stale load was cached");
+
+        let next = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get(id).await }
+        });
+        gate.paused.notified().await;
+        gate.release.notify_one();
+        assert_eq!(
+            status(next.await.unwrap().unwrap()),
+            Some(TenantStatus::Suspended)
+        );
+        assert_eq!(
+            status(cache.cached(id).unwrap()),
+            Some(TenantStatus::Suspended)
+        );
+    }
+
+    /// Where, relative to one `get`, the suspension and its invalidation land.
+    #[derive(Debug, Clone, Copy)]
+    enum Interleaving {
+        BeforeGet,
+        WhileLoadingBeforeRead,
+        WhileLoadingAfterRead,
+        AfterGet,
+        // `clear` instead of `invalidate`, while the load is stalled after
+        // reading the directory.
+        ClearWhileLoading,
+    }
+
+    #[tokio::test]
+    async fn invalidation_wins_over_a_load_in_every_interleaving() {
+        use Interleaving::*;
+        for case in [
+            BeforeGet,
+            WhileLoadingBeforeRead,
+            WhileLoadingAfterRead,
+            AfterGet,
+            ClearWhileLoading,
+        ] {
+            let pause = match case {
+                WhileLoadingBeforeRead => Pause::BeforeRead,
+                _ => Pause::AfterRead,
+            };
+            let (dir, gate, cache) = gated(pause);
+            let id = TenantId::from_u128(1);
+            let suspend = || {
+                dir.set_status(id, TenantStatus::Suspended);
+                match case {
+                    ClearWhileLoading => cache.clear(),
+                    _ => cache.invalidate(id),
+                }
+            };
+            if matches!(case, BeforeGet) {
+                suspend();
+            }
+            let load = tokio::spawn({
+                let cache = cache.clone();
+                async move { cache.get(id).await }
+            });
+            gate.paused.notified().await;
+            if matches!(
+                case,
+                WhileLoadingBeforeRead | WhileLoadingAfterRead | ClearWhileLoading
+            ) {
+                suspend();
+            }
+            gate.release.notify_one();
+            load.await.unwrap().unwrap();
+            if matches!(case, AfterGet) {
+                suspend();
+            }
+
+            // Whatever the order, the cache now holds nothing older than
+            // the suspension, and the next read sees it.
+            if let Some(cached) = cache.cached(id) {
+                assert_eq!(
+                    status(cached),
+                    Some(TenantStatus::Suspended),
+                    "{case:?}: a stale entry is cached"
+                );
+                continue;
+            }
+            let next = tokio::spawn({
+                let cache = cache.clone();
+                async move { cache.get(id).await }
+            });
+            gate.paused.notified().await;
+            gate.release.notify_one();
+            assert_eq!(
+                status(next.await.unwrap().unwrap()),
+                Some(TenantStatus::Suspended),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_clear_during_a_load_only_skips_caching_that_load() {
+        let (dir, gate, cache) = gated(Pause::AfterRead);
+        dir.insert(record(2));
+        let id = TenantId::from_u128(1);
+        let load = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get(id).await }
+        });
+        gate.paused.notified().await;
+        cache.clear();
+        gate.release.notify_one();
+        assert_eq!(
+            status(load.await.unwrap().unwrap()),
+            Some(TenantStatus::Active)
+        );
+        assert!(cache.cached(id).is_none());
+        // With nothing in between, the next load is cached as before.
+        let load = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get(id).await }
+        });
+        gate.paused.notified().await;
+        gate.release.notify_one();
+        load.await.unwrap().unwrap();
+        assert_eq!(
+            status(cache.cached(id).unwrap()),
+            Some(TenantStatus::Active)
         );
     }
 
