@@ -6,7 +6,8 @@
 
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
 use tenancy_sql::{
-    Backend, Delete, Error, Insert, Order, Schema, Select, Statement, Update, any, col, column, val,
+    Backend, Delete, Error, Insert, Order, Schema, Select, Statement, Update, all, any, col,
+    column, val,
 };
 
 fn schema() -> Schema {
@@ -268,20 +269,22 @@ fn every_operand_of_a_caller_condition_is_parenthesised() {
 }
 
 #[test]
-fn known_gap_the_operand_of_not_is_left_to_operator_precedence() {
-    // Known gap, asserted so closing it is noticed: `NOT`'s operand is not
-    // parenthesised. PostgreSQL, SQLite and MySQL/MariaDB by default bind
-    // NOT looser than comparisons, IN, LIKE and IS, so this means
-    // `NOT (x IN (…))`; with MySQL's HIGH_NOT_PRECEDENCE mode it means
-    // `(NOT x) IN (…)`. The whole condition stays ANDed under the tenant
-    // predicate either way.
-    let q = Select::from("leases")
-        .column("id")
-        .filter(col("leases", "id").is_in([1, 2]).not());
+fn the_operand_of_not_is_parenthesised_whatever_the_dialects_precedence() {
+    // MySQL's HIGH_NOT_PRECEDENCE mode binds NOT tighter than IN, LIKE, IS
+    // and comparisons: without its own parentheses `NOT x IN (…)` would mean
+    // `(NOT x) IN (…)` there.
+    let id = || col("leases", "id");
+    let q = Select::from("leases").column("id").filter(all([
+        id().is_in([1, 2]).not(),
+        col("leases", "lessee").like("a%").not(),
+        id().is_null().not(),
+        id().add(1).gt(2).not(),
+        id().neg().lt(0),
+    ]));
     check(
         q,
         Backend::MySql,
-        "SELECT `id` FROM `leases` WHERE `leases`.`tenant_id` = ? AND (NOT `leases`.`id` IN (?, ?))",
+        "SELECT `id` FROM `leases` WHERE `leases`.`tenant_id` = ? AND (((((NOT (`leases`.`id` IN (?, ?))) AND (NOT (`leases`.`lessee` LIKE ?))) AND (NOT (`leases`.`id` IS NULL))) AND (NOT ((`leases`.`id` + ?) > ?))) AND ((? - `leases`.`id`) < ?))",
         1,
     );
 }
