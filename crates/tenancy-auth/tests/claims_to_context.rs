@@ -18,7 +18,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::json;
 use tenancy_auth::{AuthError, Claim, ClaimNames, IssueOptions, Issuer, VerificationKey};
 use tenancy_core::{
-    PermissionSet, Role, RoleName, RoleRegistry, Scope, SubjectId, TenantContext, TenantId,
+    DiscardAuditSink, PermissionSet, Role, RoleName, RoleRegistry, Scope, SubjectId, TenantContext,
+    TenantId,
 };
 
 fn roles() -> RoleRegistry {
@@ -162,7 +163,7 @@ fn tenant_token_cannot_act_for_another_tenant() {
         .unwrap();
     assert!(!ctx.is_for(OTHER_TENANT.parse().unwrap()));
     assert!(
-        ctx.act_for_tenant(OTHER_TENANT.parse().unwrap(), "because")
+        ctx.act_for_tenant(OTHER_TENANT.parse().unwrap(), "because", &DiscardAuditSink)
             .is_err()
     );
 }
@@ -243,7 +244,9 @@ fn issued_system_token_has_no_tenant_and_acting_contexts_are_not_issued() {
     let verified = validator().verify(&token).unwrap();
     assert_eq!(verified.scope(), Scope::System);
     assert_eq!(verified.tenant_id(), None);
-    let (acting, _event) = op.act_for_tenant(tenant(), "ticket 1").unwrap();
+    let acting = op
+        .act_for_tenant(tenant(), "ticket 1", &DiscardAuditSink)
+        .unwrap();
     assert!(matches!(
         issuer().issue(&acting, Duration::from_secs(60)),
         Err(AuthError::ScopeMismatch)

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::audit::{AuditEvent, AuditKind, Outcome};
+use crate::audit::{AuditEvent, AuditKind, AuditSink, Outcome};
 use crate::error::AccessError;
 use crate::id::{SubjectId, TenantId};
 use crate::permission::{Permission, PermissionSet, platform_permissions};
@@ -41,7 +41,8 @@ enum Binding {
 ///
 /// A tenant context always has exactly one tenant and never holds a platform
 /// (`system:*`) permission. A system context has no tenant until it calls
-/// [`act_for_tenant`] with a reason, which returns the audit event to record.
+/// [`act_for_tenant`] with a reason, which records the step in an audit sink
+/// before it hands out the acting context.
 ///
 /// ```
 /// use tenancy_core::*;
@@ -55,9 +56,10 @@ enum Binding {
 ///
 /// let operator = TenantContext::system(SubjectId::from_u128(99), RoleName::platform_admin(), PermissionSet::all());
 /// assert_eq!(operator.tenant_id(), None);
-/// let (acting, event) = operator.act_for_tenant(acme, "ticket 4711: restore a lease")?;
+/// let audit = MemoryAuditSink::default();
+/// let acting = operator.act_for_tenant(acme, "ticket 4711: restore a lease", &audit)?;
 /// assert_eq!(acting.tenant_id(), Some(acme));
-/// assert_eq!(event.kind, AuditKind::SystemAccess);
+/// assert_eq!(audit.for_tenant(acme)[0].kind, AuditKind::SystemAccess);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -102,38 +104,74 @@ impl TenantContext {
         }
     }
 
-    /// A system context acting for `tenant`, and the audit event recording it.
+    /// A system context acting for `tenant`, after recording the step in
+    /// `sink` (a [`AuditKind::SystemAccess`] event in `tenant`'s log, with
+    /// the operator and the reason).
     ///
-    /// Refused for a tenant context (it cannot widen itself to another tenant)
-    /// and for an empty reason.
+    /// Refused for a tenant context (it cannot widen itself to another
+    /// tenant), for a context already acting for a tenant (no chains) and
+    /// for an empty reason. A refusal is recorded too: an attempt from a
+    /// context bound to a tenant as a [`AuditKind::CrossTenantAttempt`] in
+    /// that tenant's own log, never in the log of the tenant it tried to
+    /// reach, and one from an unbound operator as a platform
+    /// [`AuditKind::Denied`] event.
+    ///
+    /// The sink is a parameter, not something the caller records afterwards,
+    /// so that no operator reaches a tenant's data without a trace.
     pub fn act_for_tenant(
         &self,
         tenant: TenantId,
         reason: &str,
-    ) -> Result<(TenantContext, AuditEvent), AccessError> {
-        if self.binding != Binding::System {
-            return Err(AccessError::SystemScopeRequired);
-        }
+        sink: &dyn AuditSink,
+    ) -> Result<TenantContext, AccessError> {
         let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(AccessError::ReasonRequired);
+        let refused = if self.binding != Binding::System {
+            Some(AccessError::SystemScopeRequired)
+        } else if reason.is_empty() {
+            Some(AccessError::ReasonRequired)
+        } else {
+            None
+        };
+        if let Some(error) = refused {
+            sink.record(self.refused_acting(tenant, &error));
+            return Err(error);
         }
-        let acting = TenantContext {
+        // INVARIANT: the event is recorded before the acting context exists.
+        sink.record(
+            AuditEvent::new(
+                AuditKind::SystemAccess,
+                "system.act_for_tenant",
+                Outcome::Allowed,
+            )
+            .with_tenant(tenant)
+            .with_subject(self.subject)
+            .with_reason(reason),
+        );
+        Ok(TenantContext {
             binding: Binding::SystemActing {
                 tenant,
                 reason: reason.into(),
             },
             ..self.clone()
+        })
+    }
+
+    /// The event for a refused [`act_for_tenant`](Self::act_for_tenant). It
+    /// goes to the log of the tenant this context is bound to (or to the
+    /// platform's), and names neither the tenant it asked for nor, when that
+    /// is another tenant, anything of it.
+    fn refused_acting(&self, wanted: TenantId, error: &AccessError) -> AuditEvent {
+        let kind = match self.tenant_id() {
+            Some(own) if own != wanted => AuditKind::CrossTenantAttempt,
+            _ => AuditKind::Denied,
         };
-        let event = AuditEvent::new(
-            AuditKind::SystemAccess,
-            "system.act_for_tenant",
-            Outcome::Allowed,
-        )
-        .with_tenant(tenant)
-        .with_subject(self.subject)
-        .with_reason(reason);
-        Ok((acting, event))
+        let event = AuditEvent::new(kind, "system.act_for_tenant", Outcome::Denied)
+            .with_subject(self.subject)
+            .with_reason(error.to_string());
+        match self.tenant_id() {
+            Some(own) => event.with_tenant(own),
+            None => event,
+        }
     }
 
     /// The tenant whose data this context may reach, if any.
@@ -203,6 +241,7 @@ impl TenantContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::MemoryAuditSink;
 
     fn perms(texts: &[&str]) -> PermissionSet {
         PermissionSet::parse(texts).unwrap()
@@ -229,11 +268,19 @@ mod tests {
             RoleName::admin(),
             perms(&["*:*"]),
         );
+        let sink = MemoryAuditSink::default();
         assert_eq!(
-            ctx.act_for_tenant(TenantId::from_u128(2), "because")
+            ctx.act_for_tenant(TenantId::from_u128(2), "because", &sink)
                 .unwrap_err(),
             AccessError::SystemScopeRequired
         );
+        // The attempt is in the attacker's own log, not in its target's.
+        let events = sink.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, AuditKind::CrossTenantAttempt);
+        assert_eq!(events[0].outcome, Outcome::Denied);
+        assert_eq!(events[0].tenant, Some(TenantId::from_u128(1)));
+        assert!(sink.for_tenant(TenantId::from_u128(2)).is_empty());
     }
 
     #[test]
@@ -244,22 +291,58 @@ mod tests {
             PermissionSet::all(),
         );
         assert_eq!(op.require_tenant(), Err(AccessError::NoTenant));
+        let sink = MemoryAuditSink::default();
         assert_eq!(
-            op.act_for_tenant(TenantId::from_u128(1), "  ").unwrap_err(),
+            op.act_for_tenant(TenantId::from_u128(1), "  ", &sink)
+                .unwrap_err(),
             AccessError::ReasonRequired
         );
-        let (acting, event) = op
-            .act_for_tenant(TenantId::from_u128(1), "support case")
+        let refused = sink.events();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(
+            (refused[0].kind, refused[0].outcome, refused[0].tenant),
+            (AuditKind::Denied, Outcome::Denied, None)
+        );
+        let acting = op
+            .act_for_tenant(TenantId::from_u128(1), "support case", &sink)
             .unwrap();
         assert_eq!(acting.acting_reason(), Some("support case"));
-        assert_eq!(event.tenant, Some(TenantId::from_u128(1)));
-        assert_eq!(event.reason.as_deref(), Some("support case"));
         assert_eq!(
             acting
-                .act_for_tenant(TenantId::from_u128(2), "hop")
+                .act_for_tenant(TenantId::from_u128(2), "hop", &sink)
                 .unwrap_err(),
             AccessError::SystemScopeRequired
         );
+        // The hop is recorded in the log of the tenant it was acting for.
+        let hop = sink.events().pop().unwrap();
+        assert_eq!(
+            (hop.kind, hop.tenant),
+            (AuditKind::CrossTenantAttempt, Some(TenantId::from_u128(1)))
+        );
+        assert!(sink.for_tenant(TenantId::from_u128(2)).is_empty());
+    }
+
+    #[test]
+    fn acting_for_a_tenant_is_recorded_without_the_callers_help() {
+        let op = TenantContext::system(
+            SubjectId::from_u128(9),
+            RoleName::platform_admin(),
+            PermissionSet::all(),
+        );
+        let sink = MemoryAuditSink::default();
+        let acme = TenantId::from_u128(1);
+        // The caller does nothing with an event: the step records itself.
+        let acting = op.act_for_tenant(acme, "  support case ", &sink).unwrap();
+        assert_eq!(acting.tenant_id(), Some(acme));
+        let events = sink.for_tenant(acme);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(event.kind, AuditKind::SystemAccess);
+        assert_eq!(event.outcome, Outcome::Allowed);
+        assert_eq!(event.action, "system.act_for_tenant");
+        assert_eq!(event.subject, Some(SubjectId::from_u128(9)));
+        assert_eq!(event.reason.as_deref(), Some("support case"));
+        assert_eq!(sink.events().len(), 1);
     }
 
     #[test]

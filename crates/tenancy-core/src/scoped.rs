@@ -208,7 +208,7 @@ impl<T> fmt::Debug for Scoped<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{PermissionSet, RoleName, SubjectId};
+    use crate::{DiscardAuditSink, PermissionSet, RoleName, SubjectId};
     use proptest::prelude::*;
 
     fn ctx(tenant: u128) -> TenantContext {
@@ -234,8 +234,8 @@ mod tests {
             Err(AccessError::NoTenant)
         );
         assert!(Scoped::new(&op, 5).is_err());
-        let (acting, _) = op
-            .act_for_tenant(TenantId::from_u128(1), "support")
+        let acting = op
+            .act_for_tenant(TenantId::from_u128(1), "support", &DiscardAuditSink)
             .unwrap();
         assert_eq!(v.open(&acting), Ok(&5));
     }

@@ -13,8 +13,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenancy_axum::{Require, SystemAdmin, TenantDirectory, TenantRecord as DirectoryRecord};
 use tenancy_core::{
-    Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
-    TenantContext, TenantEvent, TenantId, TenantSlug, TenantStatus,
+    AuditEvent, AuditSink, Entitlements, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName,
+    SubjectId, TenantContext, TenantEvent, TenantId, TenantSlug, TenantStatus,
 };
 use tenancy_sql::{Delete, Insert, Order, Select, Update, column};
 
@@ -501,13 +501,7 @@ pub async fn decommission(
 
     // 2. Delete its data. The operator reaches it only by acting for the
     //    tenant, with a reason, which is audited.
-    let (acting, event) = operator.act_for_tenant(id, "decommission the tenant")?;
-    eprintln!(
-        "leases-service: audit: {} by {} ({})",
-        event.action,
-        operator.subject(),
-        event.reason.as_deref().unwrap_or_default()
-    );
+    let acting = operator.act_for_tenant(id, "decommission the tenant", &OperatorLog)?;
     let mut tx = state.db.tenant(&acting).await?;
     for table in crate::db::schema::TENANT_TABLES {
         tx.execute(Delete::from(table)).await?;
@@ -523,6 +517,26 @@ pub async fn decommission(
     sys.commit().await?;
     state.tenants.invalidate(id);
     Ok(())
+}
+
+/// Where a decommissioning records that the operator acted for the tenant:
+/// standard error, like the platform's other events, since the tenant's own
+/// log is about to be deleted.
+struct OperatorLog;
+
+impl AuditSink for OperatorLog {
+    fn record(&self, event: AuditEvent) {
+        eprintln!(
+            "leases-service: audit: {} {} by {} ({})",
+            event.action,
+            event.outcome.as_str(),
+            event
+                .subject
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            event.reason.as_deref().unwrap_or_default()
+        );
+    }
 }
 
 /// How long a decommissioning waits for the tenant's requests and jobs in

@@ -75,11 +75,10 @@ where
             .and_then(|auth| {
                 let state = &auth.0;
                 let wanted = state.acting.as_ref()?;
-                let (ctx, event) = state
+                let ctx = state
                     .ctx
-                    .act_for_tenant(wanted.record.id, &wanted.reason)
+                    .act_for_tenant(wanted.record.id, &wanted.reason, state.audit.as_ref())
                     .ok()?;
-                state.audit.record(event);
                 Some(Authenticated(Arc::new(AuthState {
                     ctx,
                     record: Some(Arc::clone(&wanted.record)),
