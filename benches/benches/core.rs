@@ -105,7 +105,8 @@ fn scoped_open(c: &mut Criterion) {
         RoleName::member(),
         PermissionSet::empty(),
     );
-    let value = Scoped::bind(tenant, 1234_u64);
+    #[expect(clippy::expect_used, reason = "a tenant context always has a tenant")]
+    let value = Scoped::new(&ctx, 1234_u64).expect("tenant context");
     let plain = 1234_u64;
     let mut g = c.benchmark_group("scoped");
     g.bench_function("open", |b| {
