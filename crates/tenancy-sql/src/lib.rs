@@ -180,6 +180,7 @@
 //! | `sqlite` (default) | the SQLite driver (bundled libsqlite3) and `sqlx` |
 //! | `postgres` | the PostgreSQL driver and `sqlx` |
 //! | `mysql` | the MySQL/MariaDB driver and `sqlx` |
+//! | `mutation-testing` | test-only, never for production: deliberate isolation bugs for `tests/mutants.rs` |
 //!
 //! The tenant column holds the tenant's UUID as text (`VARCHAR(36)`) on
 //! every backend, so the same rows, statements and tests serve all three.
@@ -196,6 +197,11 @@ mod runtime;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
+/// Deliberate isolation bugs for the mutation checks (feature
+/// `mutation-testing`: test-only, never for production).
+#[cfg(feature = "mutation-testing")]
+#[doc(hidden)]
+pub use query::mutant as mutation;
 pub use query::{
     Delete, Expr, Function, Insert, Order, Prepared, Select, SqlType, Statement, Update, all, any,
     call, case, col, column, count_all, current_timestamp, exists, not_exists, scalar, val,

@@ -9,6 +9,8 @@
 //! into a description: the expression surface has no node for it.
 
 mod expr;
+#[cfg(feature = "mutation-testing")]
+pub mod mutant;
 mod prepared;
 mod resolve;
 mod select;

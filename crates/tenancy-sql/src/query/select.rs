@@ -366,6 +366,8 @@ impl Select {
     }
 
     fn build_in_frame(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
+        #[cfg(feature = "mutation-testing")]
+        let part = super::mutant::take_part();
         let Rest {
             groups,
             having,
@@ -380,6 +382,8 @@ impl Select {
         if !ctes.is_empty() {
             let mut with = WithClause::new();
             for (name, sub) in ctes {
+                #[cfg(feature = "mutation-testing")]
+                super::mutant::mark(super::mutant::Mutant::Cte);
                 let body = cx.subquery(sub)?;
                 let name = cx.add_cte(&name)?;
                 with.cte(
@@ -405,6 +409,10 @@ impl Select {
                         Some(alias) => q.from_as(table, alias),
                     };
                     if let Some(p) = predicate {
+                        #[cfg(feature = "mutation-testing")]
+                        if super::mutant::drops(part) {
+                            continue;
+                        }
                         cond = cond.add(p);
                     }
                 }
@@ -424,6 +432,9 @@ impl Select {
             match join.source {
                 Source::Table { name, alias } => {
                     let (table, alias, predicate) = cx.add_table_source(&name, alias.as_deref())?;
+                    #[cfg(feature = "mutation-testing")]
+                    let predicate =
+                        predicate.filter(|_| !super::mutant::drops(super::mutant::Mutant::JoinOn));
                     joins.push((kind, JoinTarget::Table(table, alias), predicate, join.on));
                 }
                 Source::Sub { select, alias } => {
@@ -459,7 +470,10 @@ impl Select {
                             "a tenant stamp outside a tenant statement",
                         ));
                     }
-                    q.expr(BuildCx::tenant_slot());
+                    let stamp = BuildCx::tenant_slot();
+                    #[cfg(feature = "mutation-testing")]
+                    let stamp = super::mutant::stamp(stamp);
+                    q.expr(stamp);
                 }
             }
         }
@@ -521,6 +535,8 @@ impl Select {
             q.lock(LockType::Update);
         }
         for (ty, arm) in unions {
+            #[cfg(feature = "mutation-testing")]
+            super::mutant::mark(super::mutant::Mutant::SetArm);
             let arm = cx.subquery(arm)?;
             q.union(ty, arm);
         }
@@ -547,6 +563,8 @@ impl Statement for Select {
     ) -> Result<Prepared> {
         let tenant = ctx.require_tenant()?;
         let mut cx = BuildCx::new(schema, backend, Mode::Tenant);
+        #[cfg(feature = "mutation-testing")]
+        super::mutant::mark(super::mutant::Mutant::Where);
         let q = self.build_owned(&mut cx)?;
         Prepared::finish(
             backend.render(&q),

@@ -193,6 +193,8 @@ impl Insert {
                 if stamp {
                     source.push_tenant_everywhere();
                 }
+                #[cfg(feature = "mutation-testing")]
+                super::mutant::mark(super::mutant::Mutant::InsertSource);
                 let s = cx.subquery(source)?;
                 q.select_from(s).map_err(|e| Error::Build(e.to_string()))?;
             }
@@ -211,7 +213,10 @@ impl Insert {
                         .map(|e| cx.lower(e.clone()))
                         .collect::<Result<Vec<SqExpr>>>()?;
                     if stamp {
-                        lowered.push(BuildCx::tenant_slot());
+                        let slot = BuildCx::tenant_slot();
+                        #[cfg(feature = "mutation-testing")]
+                        let slot = super::mutant::stamp(slot);
+                        lowered.push(slot);
                     }
                     q.values(lowered).map_err(|e| Error::Build(e.to_string()))?;
                 }
@@ -304,6 +309,8 @@ fn reference_checks(
         }
         if complete {
             let mut pcx = BuildCx::new(cx.schema, cx.backend, Mode::Tenant);
+            #[cfg(feature = "mutation-testing")]
+            super::mutant::mark(super::mutant::Mutant::Where);
             let q = probe.build_owned(&mut pcx)?;
             let probe = Prepared::finish(
                 cx.backend.render(&q),
@@ -403,12 +410,18 @@ fn write_condition(
     table: &TableDef,
     filters: &[Expr],
 ) -> Result<sea_query::Condition> {
+    #[cfg(feature = "mutation-testing")]
+    let part = super::mutant::take_part();
     let mut cond = sea_query::Condition::all();
     if cx.mode == Mode::Tenant && table.is_tenant() {
         cond = cond.add(tenant_predicate(
             table.static_name().into(),
             table.static_tenant_column(),
         ));
+    }
+    #[cfg(feature = "mutation-testing")]
+    if super::mutant::drops(part) {
+        cond = sea_query::Condition::all();
     }
     for f in filters {
         cond = cond.add(cx.lower(f.clone())?);
@@ -498,6 +511,8 @@ impl Update {
             let e = cx.lower(e)?;
             q.value(*c, e);
         }
+        #[cfg(feature = "mutation-testing")]
+        super::mutant::mark(super::mutant::Mutant::UpdateWhere);
         q.cond_where(write_condition(cx, table, &self.filters)?);
         Ok(Built {
             statement: q,
@@ -549,6 +564,8 @@ impl Delete {
         cx.add_write_target(table)?;
         let mut q = Query::delete();
         q.from_table(table.static_name());
+        #[cfg(feature = "mutation-testing")]
+        super::mutant::mark(super::mutant::Mutant::DeleteWhere);
         q.cond_where(write_condition(cx, table, &self.filters)?);
         Ok(Built {
             statement: q,
