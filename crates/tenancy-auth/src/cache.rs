@@ -20,6 +20,11 @@ struct Entry {
     // The keys the token was verified with: a rotation (a key removed or
     // retired) sends every cached token back through full verification.
     keys: Arc<KeySet>,
+    // When the key that verified the token retires, copied from `keys` at
+    // verification. INVARIANT: a key set never changes behind its `Arc` (a
+    // rotation swaps the `Arc`, which the `ptr_eq` in `lookup` catches), so
+    // this copy stays the key's retirement for as long as the entry can hit.
+    key_retires_at: Option<u64>,
 }
 
 #[derive(Default)]
@@ -105,7 +110,11 @@ fn word(bytes: &[u8]) -> u64 {
 /// Entries are found by a keyed 64-bit hash (per-cache random keys) of
 /// the whole token and then compared byte for byte, so a token that differs
 /// from a cached one by a single byte is verified from scratch. Entries are
-/// dropped at `exp` (without leeway) and whenever the validator's keys change.
+/// dropped at `exp` (without leeway), when the key that verified the token
+/// retires (see [`VerificationKey::retire_at`](crate::VerificationKey::retire_at);
+/// checked on every hit, on the validator's clock) and whenever the
+/// validator's keys change, so a cached token is refused exactly when the
+/// validator would refuse it for its key.
 /// The validator's hooks, and those added with
 /// [`with_hooks`](CachedValidator::with_hooks), run on every hit: tenant
 /// status, revocation and session policy are never cached.
@@ -199,7 +208,12 @@ impl CachedValidator {
     fn lookup(&self, token: &str, hash: u64, now: u64) -> Option<Arc<VerifiedToken>> {
         let shard = self.shard(hash).read().unwrap_or_else(|p| p.into_inner());
         let entry = shard.entries.get(&hash)?;
-        if now >= entry.verified.expires_at() || *entry.token != *token {
+        // A key retired since the token was verified ends the entry as
+        // surely as `exp` does: a cached token never outlives its key.
+        if now >= entry.verified.expires_at()
+            || entry.key_retires_at.is_some_and(|at| now >= at)
+            || *entry.token != *token
+        {
             return None;
         }
         // A writer only ever swaps the Arc: a poisoned lock still holds a
@@ -223,6 +237,13 @@ impl CachedValidator {
         verified: Arc<VerifiedToken>,
         keys: Arc<KeySet>,
     ) {
+        // The key that just verified the token. Verification read the clock
+        // after `now`, so the key is live at `now`; were it not, the token
+        // would not be worth keeping.
+        let Ok(key) = keys.select(verified.key_id(), now) else {
+            return;
+        };
+        let key_retires_at = key.retires_at();
         let mut shard = self.shard(hash).write().unwrap_or_else(|p| p.into_inner());
         if shard.entries.len() >= self.per_shard && !shard.entries.contains_key(&hash) {
             shard.entries.retain(|_, e| now < e.verified.expires_at());
@@ -240,6 +261,7 @@ impl CachedValidator {
                 token: token.into(),
                 verified,
                 keys,
+                key_retires_at,
             },
         );
     }

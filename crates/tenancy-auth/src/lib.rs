@@ -58,7 +58,9 @@
 //!   [`ValidatorBuilder::key_source`]; [`Validator::verify_async`] refreshes
 //!   it on an unknown `kid`, at most once per interval.
 //! - **Rotation**: add the new key, then [`KeySet::retire`] the old one at
-//!   the end of the grace period and [`Validator::set_keys`].
+//!   the end of the grace period and [`Validator::set_keys`]. From its
+//!   retirement on, a key verifies nothing: neither new tokens nor tokens a
+//!   [`CachedValidator`] verified with it before.
 //! - **Per-tenant issuers**: one validator per issuer, bound to its tenant
 //!   with [`ValidatorBuilder::for_tenant`], collected in [`IssuerRouter`],
 //!   which picks the validator by the token's `iss`.
@@ -72,8 +74,9 @@
 //! not: [`TenantStatusHook`] (suspended or gone tenants), [`RevocationList`]
 //! (by `jti`) and [`SessionPolicy`] (a per-tenant maximum token age), or any
 //! closure. [`CachedValidator`] keeps verified tokens (exact bytes only,
-//! dropped at `exp` and on key changes) so a repeated token costs a hash and
-//! a comparison instead of a signature check.
+//! dropped at `exp`, when their key retires, and on key changes) so a
+//! repeated token costs a hash and a comparison instead of a signature
+//! check; it never accepts a token the validator would refuse for its key.
 //!
 //! # What this crate does not do
 //!

@@ -217,3 +217,36 @@ fn oversized_tokens_are_refused_before_hashing() {
         Err(AuthError::TooLarge { limit: 8192 })
     ));
 }
+
+#[test]
+fn a_cached_token_does_not_outlive_its_keys_retirement() {
+    // The operator answers a compromise by retiring key `k` in 100 s; a
+    // token signed with it lives for 600 s and was seen once already.
+    let clock = clock();
+    let validator = builder_at(Arc::clone(&clock))
+        .key(
+            Some("k"),
+            VerificationKey::hs256(SECRET).unwrap().retire_at(NOW + 100),
+        )
+        .build()
+        .unwrap();
+    let cache = CachedValidator::new(Arc::new(validator), 100);
+    let token = sign_raw(
+        r#"{"alg":"HS256","kid":"k"}"#,
+        &claims().to_string(),
+        jsonwebtoken::Algorithm::HS256,
+        &secret_key(),
+    );
+    cache.verify(&token).unwrap();
+    clock.advance(Duration::from_secs(99));
+    cache.verify(&token).unwrap();
+    clock.advance(Duration::from_secs(101));
+    // The validator refuses the token, and so must its cache.
+    assert!(matches!(
+        cache.validator().verify(&token),
+        Err(AuthError::UnknownKey)
+    ));
+    let err = cache.verify(&token).unwrap_err();
+    assert!(matches!(err, AuthError::UnknownKey), "{err:?}");
+    assert!(err.is_invalid_token());
+}

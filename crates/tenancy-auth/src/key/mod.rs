@@ -206,7 +206,9 @@ impl VerificationKey {
     }
 
     /// Stops accepting tokens with this key from `unix_seconds` on: the end
-    /// of a rotation's grace period.
+    /// of a rotation's grace period. That includes tokens a
+    /// [`CachedValidator`](crate::CachedValidator) verified with the key
+    /// before: the cache re-checks the key's retirement on every hit.
     pub fn retire_at(mut self, unix_seconds: u64) -> Self {
         self.retire_at = Some(unix_seconds);
         self
