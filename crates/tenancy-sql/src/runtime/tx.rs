@@ -4,7 +4,7 @@ use std::fmt;
 
 use sqlx::any::{Any, AnyRow};
 use sqlx::{Column, FromRow, Row, Transaction};
-use tenancy_core::{AuditEvent, AuditKind, Outcome, TenantContext, TenantId};
+use tenancy_core::{AccessError, AuditEvent, AuditKind, Outcome, TenantContext, TenantId};
 
 use super::bind::bind;
 use super::pool::TenantPool;
@@ -71,8 +71,13 @@ impl TenantTx {
 
     /// Renders `stmt` for this transaction's backend and tenant (to inspect
     /// it, or to keep and re-run it cheaply).
+    ///
+    /// A statement refused because it reaches past the tenant (it writes
+    /// the tenant column, or is a prepared statement of another scope) is
+    /// recorded in the pool's audit sink as a cross-tenant attempt.
     pub fn prepare(&self, stmt: impl Statement) -> Result<Prepared> {
         stmt.prepare_owned(&self.pool.schema, self.pool.backend, &self.ctx)
+            .inspect_err(|e| self.audit_refusal(e))
     }
 
     async fn check_references(&mut self, prepared: &Prepared) -> Result<()> {
@@ -82,12 +87,47 @@ impl TenantTx {
             let found = query.fetch_optional(&mut *self.tx).await;
             let found = self.state.finish(found)?;
             if found.is_none() {
-                return Err(Error::NotFound {
+                let refused = Error::NotFound {
                     table: check.table.clone(),
-                });
+                };
+                self.audit_refusal(&refused);
+                return Err(refused);
             }
         }
         Ok(())
+    }
+
+    /// Records `error` in the pool's audit sink when it refused an attempt
+    /// to reach past this tenant.
+    ///
+    /// A reference that finds no row of this tenant may point at another
+    /// tenant's row (the check cannot and must not tell), so it counts as an
+    /// attempt. The event goes to this tenant's log and names the table
+    /// only: never the value, nor anything of another tenant.
+    fn audit_refusal(&self, error: &Error) {
+        let (action, reason) = match error {
+            Error::NotFound { table } => {
+                ("sql.reference", format!("reference not found in `{table}`"))
+            }
+            Error::TenantColumnWrite(column) => (
+                "sql.tenant_column_write",
+                format!("the tenant column `{column}` cannot be written"),
+            ),
+            Error::Access(AccessError::CrossTenant) => {
+                ("sql.cross_tenant", "not found in this tenant".to_owned())
+            }
+            Error::ScopeMismatch => (
+                "sql.scope_mismatch",
+                "a prepared statement of another scope".to_owned(),
+            ),
+            _ => return,
+        };
+        self.pool.audit.record(
+            AuditEvent::new(AuditKind::CrossTenantAttempt, action, Outcome::Denied)
+                .with_tenant(self.tenant)
+                .with_subject(self.ctx.subject())
+                .with_reason(reason),
+        );
     }
 
     fn tripwire(&mut self, rows: &[AnyRow]) -> Result<()> {
