@@ -3,9 +3,12 @@
 //! Each backend's folder owns what is particular to its dialect: how a
 //! statement is rendered, how a tenant transaction begins, which functions a
 //! scoped statement may call, and how an upsert is written so that it can
-//! never touch another tenant's row. The rest of the crate asks the
-//! [`Backend`] and never matches on it.
+//! never touch another tenant's row, and how the catalogue is audited
+//! for `verify_isolation`. The rest of the crate asks the [`Backend`] and
+//! never matches on it.
 
+#[cfg(feature = "sqlx")]
+mod audit;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -16,6 +19,8 @@ use sea_query::{OnConflict, QueryStatementWriter, Values};
 
 use crate::error::{Error, Result};
 use crate::query::{Function, SqlType};
+#[cfg(feature = "sqlx")]
+use crate::{schema::Schema, verify::IsolationReport};
 
 /// A database backend (dialect and runtime behaviour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +85,7 @@ impl Backend {
 
     /// The statement that begins a transaction bound to `tenant`, when the
     /// backend binds the tenant on the server (`None`: a plain `BEGIN`).
+    #[cfg(feature = "sqlx")]
     pub(crate) fn begin_tenant(
         self,
         setting: &str,
@@ -124,6 +130,24 @@ impl Backend {
             Backend::Postgres | Backend::Sqlite => {
                 postgres::upsert_with_conflict_target(target, update)
             }
+        }
+    }
+
+    /// Audits the live catalogue behind `db`, connected as the application
+    /// role, against `schema`; `setting` is the PostgreSQL setting that
+    /// carries the tenant. Findings go in the report; only a failure to
+    /// read the catalogue is an error.
+    #[cfg(feature = "sqlx")]
+    pub(crate) async fn audit(
+        self,
+        db: &sqlx::AnyPool,
+        schema: &Schema,
+        setting: &str,
+    ) -> Result<IsolationReport> {
+        match self {
+            Backend::Postgres => postgres::audit(db, schema, setting).await,
+            Backend::MySql => mysql::audit(db, schema).await,
+            Backend::Sqlite => sqlite::audit(db, schema).await,
         }
     }
 }

@@ -202,16 +202,55 @@ impl TenantPool {
         Ok(SystemTx::new(tx, self.clone()))
     }
 
-    /// Checks, against the live database, that the second wall stands:
-    /// every tenant table has RLS enabled and forced and a policy with both
-    /// USING and WITH CHECK on the tenant setting; the pool's role is not a
-    /// superuser, has no BYPASSRLS and owns no tenant table; views over
-    /// tenant tables use `security_invoker`; unique indexes on tenant tables
-    /// start with the tenant column unless declared global. Fails closed
-    /// with [`Error::Isolation`] carrying a readable report.
+    /// Audits the live catalogue, through this pool's own connections (so
+    /// as the application role), and fails closed with [`Error::Isolation`]
+    /// carrying the report when anything is found; only a failure to read
+    /// the catalogue is another error. Run it at start-up and refuse to
+    /// serve on an error.
     ///
-    /// MySQL/MariaDB and SQLite have no RLS: the report says so in a note,
-    /// and isolation there rests on the scoped statements and composite keys.
+    /// **PostgreSQL** (in a read-only transaction, with `search_path` set
+    /// to `pg_catalog` so that a look-alike function or operator in another
+    /// schema prints schema-qualified):
+    /// - the role is not a superuser, has no BYPASSRLS, and is no member of
+    ///   a role that is one, has it, or owns a tenant table (`SET ROLE`
+    ///   would take it past the policies);
+    /// - every tenant table exists (resolved through the role's
+    ///   `search_path`), has RLS enabled and forced, and is not owned by
+    ///   the role;
+    /// - every tenant table has exactly one PERMISSIVE policy, for ALL
+    ///   commands, applying to PUBLIC or the role, whose USING and WITH
+    ///   CHECK are both exactly the predicate of
+    ///   [`Ddl::row_level_security`](crate::ddl::Ddl::row_level_security),
+    ///   compared as the server stores it (`pg_get_expr`), never by
+    ///   substring; every other permissive policy is a finding (permissive
+    ///   policies are OR-ed); restrictive policies are allowed, they only
+    ///   narrow;
+    /// - no view names a tenant table without `security_invoker` (a view
+    ///   that reaches it only through a `security_invoker` view reads it as
+    ///   the querying role), and no materialized view reads one, directly
+    ///   or through views;
+    /// - no `SECURITY DEFINER` function, in any schema, runs as a
+    ///   superuser, a role with BYPASSRLS, or a tenant table's owner (or a
+    ///   member of the owner's role) while the role holds EXECUTE on it and
+    ///   USAGE on its schema; trigger functions count whatever the
+    ///   privileges, as they fire without them;
+    /// - every unique index of a tenant table leads with the whole tenant
+    ///   column, unless its columns were declared with
+    ///   [`global_unique`](crate::SchemaBuilder::global_unique).
+    ///
+    /// **MySQL/MariaDB**: no RLS, the scoped statement is the only wall
+    /// (a note says so); `@@lower_case_table_names` is read and reported
+    /// in a note; every tenant table exists under its declared name (by
+    /// that setting's case rule); every unique index of a tenant table
+    /// leads with the whole tenant column (not a prefix of it) unless
+    /// declared global, since `ON DUPLICATE KEY UPDATE` fires on any
+    /// unique key.
+    ///
+    /// **SQLite**: no RLS (a note says so); every tenant table exists
+    /// (names compared ignoring ASCII case, as SQLite does); every unique
+    /// index (`pragma_index_list`, `pragma_index_info`) and an `INTEGER
+    /// PRIMARY KEY` (the rowid) lead with the tenant column unless declared
+    /// global.
     pub async fn verify_isolation(&self) -> Result<IsolationReport> {
         let report = super::verify::run(self).await?;
         if report.is_clean() {

@@ -4,6 +4,12 @@
 //! rendered in its declared spelling, so `lower_case_table_names` cannot
 //! make a statement reach a table the schema does not name.
 
+#[cfg(feature = "sqlx")]
+mod audit;
+
+#[cfg(feature = "sqlx")]
+pub(super) use audit::audit;
+
 use sea_query::{
     Alias, Expr, ExprTrait, MysqlQueryBuilder, OnConflict, QueryStatementWriter, Values,
 };

@@ -1,6 +1,12 @@
 //! PostgreSQL: `$n` placeholders, standard `ON CONFLICT`, and Row-Level
-//! Security behind the scoped statements (see `crate::ddl` and the
-//! start-up audit in the runtime).
+//! Security behind the scoped statements (see `crate::ddl`), with the
+//! catalogue audit that checks it in `audit`.
+
+#[cfg(feature = "sqlx")]
+mod audit;
+
+#[cfg(feature = "sqlx")]
+pub(super) use audit::audit;
 
 use sea_query::{Alias, OnConflict, PostgresQueryBuilder, QueryStatementWriter, Values};
 
@@ -9,6 +15,7 @@ use crate::query::{Function, SqlType};
 /// `BEGIN` and the tenant binding in one round trip. The setting is local
 /// to the transaction (`set_config(…, true)`), so a pooled connection never
 /// carries a tenant further.
+#[cfg(feature = "sqlx")]
 pub(super) fn begin_tenant(setting: &str, tenant: tenancy_core::TenantId) -> String {
     // INVARIANT: `setting` is validated as `namespace.name` by the pool and
     // a TenantId renders only as a canonical UUID, so this text carries no

@@ -2,6 +2,12 @@
 //! are the only wall. Column and table names compare case-insensitively
 //! (ASCII), which the name resolution of `crate::query` follows.
 
+#[cfg(feature = "sqlx")]
+mod audit;
+
+#[cfg(feature = "sqlx")]
+pub(super) use audit::audit;
+
 use sea_query::{QueryStatementWriter, SqliteQueryBuilder, Values};
 
 use crate::query::{Function, SqlType};
