@@ -310,6 +310,35 @@ async fn another_tenants_value_is_404_and_never_serialised() {
 }
 
 #[tokio::test]
+async fn a_scoped_json_404_for_a_foreign_value_is_audited() {
+    let w = World::new();
+    let app = w.app();
+    let token = w.token(1, RoleName::member());
+    get_as(&app, "/scoped/1", Some(&token)).await;
+    assert!(w.audit.events().is_empty(), "{:?}", w.audit.events());
+
+    get_as(&app, "/scoped/2", Some(&token))
+        .await
+        .problem(404, types::NOT_FOUND);
+    let events = w.audit.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event.kind, AuditKind::CrossTenantAttempt);
+    assert_eq!(event.outcome, Outcome::Denied);
+    assert_eq!(event.action, "response.scoped_json");
+    // In the requester's own log, by the requester, with nothing of the
+    // tenant that owns the value.
+    assert_eq!(event.tenant, Some(tenant_id(1)));
+    assert_eq!(event.subject, Some(SubjectId::from_u128(1001)));
+    assert!(w.audit.for_tenant(tenant_id(2)).is_empty());
+    let shown = format!("{event:?}");
+    assert!(
+        !shown.contains(&tenant_id(2).to_string()) && !shown.contains("data of 2"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
 async fn service_problems_share_the_format() {
     let w = World::new();
     send(

@@ -42,6 +42,13 @@ pub(crate) struct AuthState {
     pub(crate) acting: Option<ActingRequest>,
 }
 
+/// An audit event a response carries out of the handler (response
+/// extensions never reach the client): the [`TenancyService`] removes it and
+/// records it in the layer's sink. For refusals decided where no sink is at
+/// hand, such as [`ScopedJson`](crate::ScopedJson)'s 404.
+#[derive(Clone)]
+pub(crate) struct AuditOnResponse(pub(crate) tenancy_core::AuditEvent);
+
 #[derive(Clone)]
 pub(crate) struct ActingRequest {
     pub(crate) record: Arc<TenantRecord>,

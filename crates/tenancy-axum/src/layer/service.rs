@@ -8,11 +8,12 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
+use tenancy_core::AuditSink;
 use tower::Service;
 
-use super::Shared;
 use super::authenticate::Step;
 use super::held_body::hold_until_sent;
+use super::{AuditOnResponse, Shared};
 
 /// The [`TenancyLayer`](super::TenancyLayer)'s service.
 #[derive(Clone)]
@@ -55,9 +56,12 @@ where
         match self.shared.authenticate_now(&mut request) {
             Step::Done(Ok(permit)) => {
                 let response = inner.call(request);
+                let audit = Arc::clone(&self.shared.audit);
                 // INVARIANT: the concurrency slot is held until the
                 // response body has been sent or dropped.
-                Box::pin(async move { hold_until_sent(response.await, permit) })
+                Box::pin(async move {
+                    hold_until_sent(response.await.map(|r| record_carried(&*audit, r)), permit)
+                })
             }
             Step::Done(Err(rejection)) => {
                 let response = rejection.into_response();
@@ -67,11 +71,24 @@ where
                 let shared = Arc::clone(&self.shared);
                 Box::pin(async move {
                     match shared.authenticate(&mut request, verified).await {
-                        Ok(permit) => hold_until_sent(inner.call(request).await, permit),
+                        Ok(permit) => {
+                            let response = inner.call(request).await;
+                            let response = response.map(|r| record_carried(&*shared.audit, r));
+                            hold_until_sent(response, permit)
+                        }
                         Err(rejection) => Ok(rejection.into_response()),
                     }
                 })
             }
         }
     }
+}
+
+/// Records the audit event a handler's response carries, if any, and takes
+/// it off the response.
+fn record_carried(audit: &dyn AuditSink, mut response: Response) -> Response {
+    if let Some(AuditOnResponse(event)) = response.extensions_mut().remove::<AuditOnResponse>() {
+        audit.record(event);
+    }
+    response
 }
