@@ -173,10 +173,13 @@ impl TenantPool {
     }
 
     /// The audited escape hatch: a transaction for a platform operator over
-    /// global and system tables (`tenants`), taking raw sea-query
-    /// statements. Needs a system context bound to no tenant and a reason;
-    /// records an [`AuditKind::SystemAccess`] event. Tenant tables stay out
-    /// of reach: statements naming one are refused, and on PostgreSQL RLS
+    /// global and system tables (`tenants`), taking this crate's typed
+    /// builders under the same structural rules as a tenant statement (see
+    /// [`SystemStatement`](crate::SystemStatement)). Needs a system context
+    /// bound to no tenant and a reason; records an
+    /// [`AuditKind::SystemAccess`] event. Tenant tables stay out of reach:
+    /// statements naming one anywhere (subqueries, CTEs, joins, set
+    /// operations) are refused, and on PostgreSQL RLS
     /// shows no tenant rows without a tenant binding. To work on one
     /// tenant's data, use [`TenantContext::act_for_tenant`] and [`begin`].
     ///
