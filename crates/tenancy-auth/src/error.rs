@@ -262,6 +262,12 @@ pub enum ConfigError {
     /// A JWKS document could not be read.
     #[error("key set document is not valid")]
     Jwks,
+    /// A JWKS document (or one JWK) holds a symmetric (`oct`) key. A JWKS is
+    /// public, so such a key is a published shared secret: the whole
+    /// document is refused. Shared secrets come only from local
+    /// configuration ([`VerificationKey::hmac`](crate::VerificationKey::hmac)).
+    #[error("key set document holds a shared secret (an `oct` key)")]
+    SymmetricKeyInJwks,
     /// A key source URL that is not `https` (or `http` to a loopback
     /// address).
     #[error("key source url must be https")]

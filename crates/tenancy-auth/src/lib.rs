@@ -56,7 +56,11 @@
 //!   [`CachingKeySource`] over a [`KeySource`] (`RemoteJwks` with the
 //!   `remote-jwks` feature, or your own), given to
 //!   [`ValidatorBuilder::key_source`]; [`Validator::verify_async`] refreshes
-//!   it on an unknown `kid`, at most once per interval.
+//!   it on an unknown `kid`, at most once per interval. A JWKS is public,
+//!   so it holds public keys only: a document with a symmetric (`oct`) key
+//!   is refused whole ([`ConfigError::SymmetricKeyInJwks`]). Shared secrets
+//!   come only from local configuration, through the HMAC constructors
+//!   above.
 //! - **Rotation**: add the new key, then [`KeySet::retire`] the old one at
 //!   the end of the grace period and [`Validator::set_keys`]. From its
 //!   retirement on, a key verifies nothing: neither new tokens nor tokens a

@@ -1,5 +1,6 @@
-//! RFC 7517 JSON Web Key Sets: RSA, EC (P-256, P-384), OKP (Ed25519) and
-//! symmetric (`oct`) keys.
+//! RFC 7517 JSON Web Key Sets: RSA, EC (P-256, P-384) and OKP (Ed25519)
+//! public keys. A JWKS is a public document, so a symmetric (`oct`) key in
+//! it is a published shared secret, and refused.
 
 use jsonwebtoken::Algorithm;
 use std::borrow::Cow;
@@ -45,15 +46,27 @@ impl VerificationKey {
     /// `verify` in `key_ops`, an unknown `kty`, `crv` or `alg`).
     ///
     /// The key is pinned to its `alg`; without one, to RS256 for RSA, to the
-    /// curve's algorithm for EC and OKP. A symmetric key needs its `alg`.
-    /// Private members (`d`, `p`, ...) are ignored: only the public part is
-    /// kept.
+    /// curve's algorithm for EC and OKP. Private members (`d`, `p`, ...) are
+    /// ignored: only the public part is kept.
+    ///
+    /// Only public keys are read: a symmetric (`oct`) key, whatever its
+    /// `use`, `key_ops` or `alg`, is an error
+    /// ([`ConfigError::SymmetricKeyInJwks`]). A shared secret comes only
+    /// from local configuration, through [`VerificationKey::hmac`].
     pub fn from_jwk(jwk: &str) -> Result<Option<Self>, AuthError> {
         let members = Members::parse(jwk.as_bytes()).map_err(|_| ConfigError::Jwks)?;
         VerificationKey::from_members(&members)
     }
 
     fn from_members(jwk: &Members<'_>) -> Result<Option<Self>, AuthError> {
+        // INVARIANT: checked before anything that could skip the key, so a
+        // published secret is refused, never quietly passed over or used.
+        // Without it, an `oct` key with an `alg` verified HMAC tokens signed
+        // with the published `k`, and one without a `kid` became the key for
+        // every token that names none.
+        if text(jwk, "kty")?.is_some_and(|kty| kty == "oct") {
+            return Err(ConfigError::SymmetricKeyInJwks.into());
+        }
         if text(jwk, "use")?.is_some_and(|u| u != "sig") {
             return Ok(None);
         }
@@ -100,14 +113,6 @@ impl VerificationKey {
                 }
                 VerificationKey::ed_components(&required(jwk, "x")?)?
             }
-            "oct" => {
-                let Some(alg) = alg else {
-                    return Ok(None);
-                };
-                let secret = crate::token::b64url(required(jwk, "k")?.as_bytes())
-                    .map_err(|_| ConfigError::Jwks)?;
-                VerificationKey::hmac(alg, &secret)?
-            }
             _ => return Ok(None),
         };
         match text(jwk, "kid")? {
@@ -125,6 +130,15 @@ impl VerificationKey {
 /// [`VerificationKey::from_jwk`]); a key it should use but cannot (bad
 /// material, an RSA modulus under 2048 bits) fails the whole
 /// document, as do two keys with the same `kid`.
+///
+/// A JWKS is public, so every key in it must be asymmetric: a document
+/// holding any symmetric (`oct`) key is refused whole
+/// ([`ConfigError::SymmetricKeyInJwks`]), rather than skipping the key, so
+/// the leaked secret is reported instead of hidden, and no key of the
+/// document is used until its publisher removes it. A
+/// [`CachingKeySource`](crate::CachingKeySource) keeps its last good keys
+/// meanwhile. Shared secrets come only from local configuration
+/// ([`VerificationKey::hmac`], [`ValidatorBuilder::hs256_secret`](crate::ValidatorBuilder::hs256_secret)).
 ///
 /// ```
 /// use tenancy_auth::parse_jwks;
