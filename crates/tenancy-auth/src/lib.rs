@@ -98,7 +98,7 @@
 //!
 //! | feature | what it adds |
 //! |---------|--------------|
-//! | `remote-jwks` | `RemoteJwks`: a [`KeySource`] fetching a JWKS over HTTPS with reqwest (rustls); redirects not followed, 10 s timeout, 256 KiB limit |
+//! | `remote-jwks` | `RemoteJwks`: a [`KeySource`] fetching a JWKS over HTTPS with reqwest (rustls); https (or loopback http) only, any redirect refused whatever the client, public keys only, 10 s timeout, 256 KiB limit |
 //! | `aws-lc-rs` | verify and sign with aws-lc-rs instead of the RustCrypto crates: RS256 about 9x and ES256 about 5x faster to verify, at the cost of a C build (a few minutes on a clean build) |
 //!
 //! # Choosing the crypto backend

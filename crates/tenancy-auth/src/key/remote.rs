@@ -16,10 +16,17 @@ pub enum RemoteJwksError {
     /// The request failed (connection, TLS, timeout).
     #[error("jwks request failed")]
     Http(#[source] reqwest::Error),
-    /// The server answered with a status other than success (redirects are
-    /// not followed).
+    /// The server answered with a status other than success or redirection.
     #[error("jwks endpoint answered status {0}")]
     Status(u16),
+    /// The server answered with a redirection (3xx). Redirects are never
+    /// followed: the keys come from the configured URL or not at all.
+    #[error("jwks endpoint answered redirect status {0}; redirects are refused")]
+    Redirect(u16),
+    /// The answer came from another URL than the configured one: the
+    /// client followed a redirect. Its document is not read.
+    #[error("jwks response came from another url; the client followed a redirect")]
+    Redirected,
     /// The document exceeds the size limit.
     #[error("jwks document is larger than {0} bytes")]
     TooLarge(usize),
@@ -32,8 +39,13 @@ pub enum RemoteJwksError {
 ///
 /// Only `https` URLs are accepted, except `http` to a loopback address
 /// (`127.0.0.1`, `[::1]`, `localhost`) for local development and tests.
-/// Redirects are not followed, requests time out after 10 seconds, and a
-/// document over 256 KiB is refused. Put a
+/// Redirects are refused, whatever the client: a 3xx answer is an error
+/// ([`RemoteJwksError::Redirect`]), and so is an answer from any URL but
+/// the configured one ([`RemoteJwksError::Redirected`], a client that
+/// followed a redirect), so keys never come from another host or scheme.
+/// Requests time out after 10 seconds, and a document over 256 KiB is
+/// refused. The document may hold public keys only (see
+/// [`parse_jwks`](crate::parse_jwks)). Put a
 /// [`CachingKeySource`](crate::CachingKeySource) in front of it.
 ///
 /// ```
@@ -92,7 +104,15 @@ impl RemoteJwks {
     }
 
     /// A source fetching `url` with the service's own client (its proxy,
-    /// timeouts and roots). Turn off its redirects.
+    /// timeouts and roots).
+    ///
+    /// Whatever the client's redirect policy, no redirect is honoured: a
+    /// 3xx answer, or an answer the client fetched from another URL after
+    /// following one, is an error and loads no keys. Still, turn the
+    /// client's redirects off
+    /// ([`redirect::Policy::none`](reqwest::redirect::Policy::none)): a
+    /// client that follows them sends the redirected request before this
+    /// source can refuse its answer.
     pub fn with_client(client: Client, url: &str) -> Result<Self, AuthError> {
         Ok(RemoteJwks {
             client,
@@ -120,8 +140,19 @@ impl RemoteJwks {
             .send()
             .await
             .map_err(RemoteJwksError::Http)?;
-        if !response.status().is_success() {
-            return Err(RemoteJwksError::Status(response.status().as_u16()));
+        // INVARIANT: keys come only from the configured URL, which passed
+        // `checked_url` (https, or http to loopback). The client is the
+        // caller's and may follow redirects, so every answer is checked
+        // here: a 3xx is refused, and so is an answer from any other URL.
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(RemoteJwksError::Redirect(status.as_u16()));
+        }
+        if *response.url() != self.url {
+            return Err(RemoteJwksError::Redirected);
+        }
+        if !status.is_success() {
+            return Err(RemoteJwksError::Status(status.as_u16()));
         }
         if response
             .content_length()
