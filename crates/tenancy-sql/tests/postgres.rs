@@ -347,7 +347,7 @@ async fn verify_isolation_catches_each_misconfiguration() {
         (
             "CREATE POLICY wide_open ON leases USING (true) WITH CHECK (true)".into(),
             "DROP POLICY wide_open ON leases".into(),
-            Box::new(|f| matches!(f, Finding::PolicyWithoutTenant { policy, .. } if policy == "wide_open")),
+            Box::new(|f| matches!(f, Finding::PermissivePolicyUsing { policy, .. } if policy == "wide_open")),
             "an extra permissive policy",
         ),
         (
