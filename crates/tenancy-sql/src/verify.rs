@@ -39,13 +39,6 @@ pub enum Finding {
         /// The table.
         table: String,
     },
-    /// Superseded by the `PermissivePolicy…` findings; no longer reported.
-    PolicyWithoutTenant {
-        /// The table.
-        table: String,
-        /// The policy.
-        policy: String,
-    },
     /// A permissive policy's USING is missing or not exactly the tenant
     /// predicate. Permissive policies are OR-ed, so it widens which rows a
     /// tenant reads.
@@ -165,10 +158,6 @@ impl fmt::Display for Finding {
             Finding::NoTenantPolicy { table } => write!(
                 f,
                 "`{table}`: no permissive policy for all commands whose USING and WITH CHECK are exactly the tenant predicate"
-            ),
-            Finding::PolicyWithoutTenant { table, policy } => write!(
-                f,
-                "`{table}`: permissive policy `{policy}` does not test the tenant setting"
             ),
             Finding::PermissivePolicyUsing { table, policy } => write!(
                 f,

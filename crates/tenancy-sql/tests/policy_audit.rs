@@ -345,6 +345,41 @@ async fn a_security_definer_function_reading_a_tenant_table_is_a_finding() {
 }
 
 #[tokio::test]
+async fn a_security_definer_trigger_is_a_finding_without_the_execute_privilege() {
+    let Some((_, db)) = seeded_postgres().await else {
+        return;
+    };
+    // A trigger fires on the application role's own insert, needs no
+    // EXECUTE, and runs as its superuser owner: it copies every tenant's
+    // lessees into the new row.
+    owner(
+        &db,
+        "CREATE FUNCTION gather_lessees() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$ \
+         BEGIN NEW.lessee := (SELECT string_agg(lessee, ',') FROM leases); RETURN NEW; END $$; \
+         REVOKE EXECUTE ON FUNCTION gather_lessees() FROM PUBLIC; \
+         CREATE TRIGGER gather BEFORE INSERT ON leases FOR EACH ROW EXECUTE FUNCTION gather_lessees()",
+    )
+    .await;
+    let a = TenantId::from_u128(A);
+    let insert = format!(
+        "INSERT INTO leases (tenant_id, id, property_id, lessee, rent_cents) \
+         VALUES ('{a}', 9, 1, 'x', 1)"
+    );
+    let read_back = format!(
+        "SELECT count(*) FROM leases WHERE tenant_id = '{a}' AND id = 9 AND lessee LIKE '%-t2%'"
+    );
+    assert_eq!(as_app_after(&db, A, &[&insert], &read_back).await, 1);
+
+    let report = refused(&db.pool).await;
+    assert!(
+        matches!(&report.findings[..], [Finding::SecurityDefinerFunction { function, .. }]
+            if function == "public.gather_lessees()"),
+        "{report}"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_security_definer_function_of_the_table_owner_is_a_finding() {
     let Some((_, db)) = seeded_postgres().await else {
         return;

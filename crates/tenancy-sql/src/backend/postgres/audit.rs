@@ -118,6 +118,13 @@ fn policy_findings(table: &str, policies: &[StoredPolicy], expected: &str) -> Ve
     findings
 }
 
+/// The role the audit runs as: the application role.
+struct AppRole {
+    name: String,
+    oid: i64,
+    superuser: bool,
+}
+
 /// A tenant table as found in the catalogue.
 struct Found<'a> {
     table: &'a TableDef,
@@ -148,20 +155,22 @@ async fn run(conn: &mut AnyConnection, schema: &Schema, setting: &str) -> Result
     )
     .fetch_one(&mut *conn)
     .await?;
-    let role: String = role_row.try_get(0)?;
-    let role_oid: i64 = role_row.try_get(1)?;
-    let superuser: bool = role_row.try_get(2)?;
-    if superuser {
-        report
-            .findings
-            .push(Finding::Superuser { role: role.clone() });
+    let role = AppRole {
+        name: role_row.try_get(0)?,
+        oid: role_row.try_get(1)?,
+        superuser: role_row.try_get(2)?,
+    };
+    if role.superuser {
+        report.findings.push(Finding::Superuser {
+            role: role.name.clone(),
+        });
     }
     if role_row.try_get::<bool, _>(3)? {
-        report
-            .findings
-            .push(Finding::BypassRls { role: role.clone() });
+        report.findings.push(Finding::BypassRls {
+            role: role.name.clone(),
+        });
     }
-    report.role = role.clone();
+    report.role = role.name.clone();
 
     // Tables resolve the way statements resolve them: through the role's
     // search_path, by the declared (quoted) name.
@@ -190,35 +199,27 @@ async fn run(conn: &mut AnyConnection, schema: &Schema, setting: &str) -> Result
         .execute(&mut *conn)
         .await?;
 
-    if !superuser {
+    // A superuser is a member of every role; that finding says it all.
+    if !role.superuser {
         let roles = sqlx::query(
             "SELECT r.rolname::text FROM pg_roles r \
              WHERE r.oid <> $1::int8::oid AND (r.rolsuper OR r.rolbypassrls) \
                AND pg_has_role($1::int8::oid, r.oid, 'MEMBER') \
              ORDER BY r.rolname",
         )
-        .bind(role_oid)
+        .bind(role.oid)
         .fetch_all(&mut *conn)
         .await?;
         for r in &roles {
             report.findings.push(Finding::RoleCanBecome {
-                role: role.clone(),
+                role: role.name.clone(),
                 target: r.try_get(0)?,
             });
         }
     }
 
     for f in &found {
-        table_findings(
-            &mut *conn,
-            &mut report,
-            f,
-            &role,
-            role_oid,
-            superuser,
-            setting,
-        )
-        .await?;
+        table_findings(&mut *conn, &mut report, f, &role, setting).await?;
     }
 
     definer_findings(&mut *conn, &mut report, &found).await?;
@@ -229,9 +230,7 @@ async fn table_findings(
     conn: &mut AnyConnection,
     report: &mut IsolationReport,
     found: &Found<'_>,
-    role: &str,
-    role_oid: i64,
-    superuser: bool,
+    role: &AppRole,
     setting: &str,
 ) -> Result<()> {
     let table = found.table;
@@ -242,7 +241,7 @@ async fn table_findings(
          FROM pg_class c WHERE c.oid = $1::int8::oid",
     )
     .bind(found.oid)
-    .bind(role_oid)
+    .bind(role.oid)
     .fetch_one(&mut *conn)
     .await?;
     if !class.try_get::<bool, _>(0)? {
@@ -256,14 +255,14 @@ async fn table_findings(
         });
     }
     let owner: String = class.try_get(2)?;
-    if owner == role {
+    if owner == role.name {
         report.findings.push(Finding::RoleOwnsTable {
             table: name.clone(),
-            role: role.to_owned(),
+            role: role.name.clone(),
         });
-    } else if class.try_get::<bool, _>(3)? && !superuser {
+    } else if class.try_get::<bool, _>(3)? && !role.superuser {
         let finding = Finding::RoleCanBecome {
-            role: role.to_owned(),
+            role: role.name.clone(),
             target: owner,
         };
         if !report.findings.contains(&finding) {
@@ -295,7 +294,7 @@ async fn table_findings(
          FROM pg_policy p WHERE p.polrelid = $1::int8::oid ORDER BY p.polname",
     )
     .bind(found.oid)
-    .bind(role_oid)
+    .bind(role.oid)
     .fetch_all(&mut *conn)
     .await?;
     let mut policies = Vec::with_capacity(rows.len());
