@@ -639,3 +639,20 @@ async fn a_statement_prepared_under_a_schema_that_calls_a_tenant_table_global_do
         assert!(matches!(err, Error::ScopeMismatch), "{label}: {err}");
     });
 }
+
+#[tokio::test]
+async fn an_output_alias_used_twice_is_refused() {
+    attack_on_every_backend!(|label, db| {
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("leases")
+                    .expr_as(col("leases", "lessee"), "x")
+                    .expr_as(val(2), "X")
+                    .order_by(tenancy_sql::column("x"), Order::Asc),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::DuplicateName(_)), "{label}: {err}");
+    });
+}

@@ -21,7 +21,7 @@ use sea_query::Value;
 
 use super::select::Select;
 
-/// A typed expression. Build it with [`col`], [`column`], [`val`], the
+/// A typed expression. Build it with [`col`], [`column()`], [`val`], the
 /// subquery functions ([`exists`], [`scalar`]) and the methods below.
 #[derive(Debug, Clone)]
 #[must_use]

@@ -205,7 +205,11 @@ impl<'a> BuildCx<'a> {
     /// Records an output name of the current select list (for `ORDER BY`).
     pub(crate) fn add_output(&mut self, name: &str) -> Result<String> {
         let canon = canonical(name)?;
-        self.frame()?.outputs.push(canon.clone());
+        let frame = self.frame()?;
+        if frame.outputs.contains(&canon) {
+            return Err(Error::DuplicateName(canon));
+        }
+        frame.outputs.push(canon.clone());
         Ok(canon)
     }
 
