@@ -1,5 +1,6 @@
 //! Per-tenant rate and concurrency limits, each tenant with its own quota.
 
+mod failures;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -8,22 +9,46 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tenancy_core::{
-    Clock, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError, MemoryLimitStore,
-    RateDecision, RateLimiter, RateQuota, SystemClock, TenantId,
+    AuditSink, Clock, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError,
+    MemoryLimitStore, RateDecision, RateLimiter, RateQuota, SystemClock, TenantId,
 };
 
+use self::failures::{Store, StoreFailures};
 use crate::error::Error;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisRateStore;
 
-/// What to do when the shared limit store cannot answer.
+/// What to do when the limit store cannot answer.
+///
+/// Either way the failure is never silent: each one is counted
+/// ([`TenantLimits::store_failures`], and the
+/// `tenancy_limit_store_failures_total{mode="open|closed"}` counter with
+/// the `metrics` feature) and logged with its cause through `tracing`; the
+/// first failure of each period (one minute by default, see
+/// [`TenantLimits::report_failures_every`]) per mode is logged at `warn`
+/// (open) or `error` (closed) with the number of failures since the last
+/// report, and audited in the sink given to [`TenantLimits::audit`] as a
+/// platform event (`AuditKind::Limited`, action
+/// `tenant.limit.store_unavailable`, outcome allowed or denied). The
+/// others of the period are logged at `debug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailMode {
-    /// Admit the request: availability over strictness.
+    /// Admit the request: availability over strictness. No tenant's rate
+    /// limit holds while the store is down.
     Open,
     /// Refuse the request with 503: strictness over availability.
     Closed,
+}
+
+impl FailMode {
+    /// `open` or `closed`: the `mode` label of the failure counter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailMode::Open => "open",
+            FailMode::Closed => "closed",
+        }
+    }
 }
 
 /// A rate-limit store shared by several instances of a service (for
@@ -48,6 +73,11 @@ enum RateBackend {
 /// `evict_every` (one minute by default), and the in-memory rate store holds
 /// at most `capacity` tenants.
 ///
+/// A store that cannot answer (a shared store down, or the in-memory store
+/// full) is handled by the [`FailMode`], and counted, logged and audited as
+/// it describes. The layer does not hand its audit sink to the limits: give
+/// [`audit`](Self::audit) the same sink as the layer.
+///
 /// ```
 /// use tenancy_axum::TenantLimits;
 /// use tenancy_core::*;
@@ -68,6 +98,7 @@ pub struct TenantLimits {
     rate: RateBackend,
     concurrency: ConcurrencyLimiter,
     fail_mode: FailMode,
+    failures: StoreFailures,
     clock: Arc<dyn Clock>,
     evict_every_nanos: u64,
     last_evict_nanos: AtomicU64,
@@ -105,6 +136,7 @@ impl TenantLimits {
             // A full in-memory store means more live tenants than configured:
             // refusing is the safe answer.
             fail_mode: FailMode::Closed,
+            failures: StoreFailures::new(),
             clock,
             evict_every_nanos: nanos(Duration::from_secs(60)),
             last_evict_nanos: AtomicU64::new(0),
@@ -113,11 +145,22 @@ impl TenantLimits {
 
     /// Rate limits in a shared store; concurrency stays per instance.
     pub fn shared(store: Arc<dyn SharedRateStore>, fail_mode: FailMode) -> Self {
+        TenantLimits::shared_with_clock(store, fail_mode, Arc::new(SystemClock::new()))
+    }
+
+    /// The same, with an injected clock for eviction and failure reports
+    /// (for tests); the shared store keeps its own time.
+    pub fn shared_with_clock(
+        store: Arc<dyn SharedRateStore>,
+        fail_mode: FailMode,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         TenantLimits {
             rate: RateBackend::Shared(store),
             concurrency: ConcurrencyLimiter::default(),
             fail_mode,
-            clock: Arc::new(SystemClock::new()),
+            failures: StoreFailures::new(),
+            clock,
             evict_every_nanos: nanos(Duration::from_secs(60)),
             last_evict_nanos: AtomicU64::new(0),
         }
@@ -135,6 +178,39 @@ impl TenantLimits {
     pub fn evict_every(mut self, every: Duration) -> Self {
         self.evict_every_nanos = nanos(every);
         self
+    }
+
+    /// Where store failures are audited (see [`FailMode`]): give it the
+    /// layer's own sink. Without one they are still counted and logged.
+    #[must_use]
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.failures.set_audit(sink);
+        self
+    }
+
+    /// The period of store failure reports (default one minute): per fail
+    /// mode, at most one `warn` or `error` log line and one audit event per
+    /// period, whatever the number of failures.
+    #[must_use]
+    pub fn report_failures_every(mut self, every: Duration) -> Self {
+        self.failures.set_report_every(every);
+        self
+    }
+
+    /// Audits store failures to the layer's `sink` unless [`audit`](Self::audit)
+    /// named one: for the layer to call when it is built.
+    #[expect(
+        dead_code,
+        reason = "TenancyLayerBuilder::build is to call it with the layer's sink (issue 12, item 4); remove this once it does"
+    )]
+    pub(crate) fn audit_unless_set(&self, sink: &Arc<dyn AuditSink>) {
+        self.failures.audit_unless_set(sink);
+    }
+
+    /// How many times the store could not answer while failing `mode`
+    /// (since these limits were built).
+    pub fn store_failures(&self, mode: FailMode) -> u64 {
+        self.failures.total(mode)
     }
 
     /// Admits one request of `tenant` under its entitlements; the permit
@@ -161,8 +237,14 @@ impl TenantLimits {
             Ok(RateDecision::Limited { retry_after }) => {
                 Err(LimitError::RateLimited { retry_after })
             }
-            Err(_) if self.fail_mode == FailMode::Open => Ok(permit),
-            Err(_) => Err(LimitError::StoreUnavailable),
+            Err(e) => {
+                self.failures
+                    .record(self.fail_mode, Store::Shared, &e, self.clock.now());
+                match self.fail_mode {
+                    FailMode::Open => Ok(permit),
+                    FailMode::Closed => Err(LimitError::StoreUnavailable),
+                }
+            }
         }
     }
 
@@ -180,7 +262,13 @@ impl TenantLimits {
             .try_acquire(tenant, entitlements.max_concurrent())?;
         match rate(now) {
             Ok(()) => Ok(permit),
-            Err(LimitError::StoreUnavailable) if self.fail_mode == FailMode::Open => Ok(permit),
+            Err(e @ LimitError::StoreUnavailable) => {
+                self.failures.record(self.fail_mode, Store::Memory, &e, now);
+                match self.fail_mode {
+                    FailMode::Open => Ok(permit),
+                    FailMode::Closed => Err(e),
+                }
+            }
             Err(e) => Err(e),
         }
     }

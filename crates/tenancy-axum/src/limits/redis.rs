@@ -39,15 +39,19 @@ return {1, 0}
 /// is bounded by a timeout (250 ms by default), and after a failure checks
 /// fail at once for a backoff (1 s by default); then the
 /// [`FailMode`](crate::FailMode) given to
-/// [`TenantLimits::shared`](crate::TenantLimits::shared) decides. Keys expire
-/// once a tenant is back at full burst, so idle tenants cost no memory.
+/// [`TenantLimits::shared`](crate::TenantLimits::shared) decides, and every
+/// failure is counted, logged and (at most once per period) audited, as
+/// [`FailMode`](crate::FailMode) describes. Keys expire once a tenant is
+/// back at full burst, so idle tenants cost no memory.
 ///
 /// ```no_run
 /// use std::sync::Arc;
 /// use tenancy_axum::{FailMode, RedisRateStore, TenantLimits};
 ///
+/// # let audit: Arc<dyn tenancy_core::AuditSink> = Arc::new(tenancy_core::MemoryAuditSink::default());
 /// let store = RedisRateStore::new("redis://127.0.0.1:6379")?.with_prefix("leases:rate");
-/// let limits = TenantLimits::shared(Arc::new(store), FailMode::Open);
+/// // Store failures go to the layer's audit sink, at most once a minute.
+/// let limits = TenantLimits::shared(Arc::new(store), FailMode::Open).audit(Arc::clone(&audit));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RedisRateStore {
