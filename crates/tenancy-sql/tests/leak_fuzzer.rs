@@ -25,6 +25,10 @@
 //!   TENANCY_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test \
 //!   cargo test -p tenancy-sql --release --test leak_fuzzer -- --nocapture
 //! ```
+//!
+//! `TENANCY_FUZZ_VERBOSE=1` prints every statement a server refused, with
+//! its values. The whole proof (oracle, fuzzer, mutation checks) is
+//! described in `crates/tenancy-sql/docs/isolation-proof.md`.
 
 mod common;
 mod leak;

@@ -1954,7 +1954,11 @@ impl Harness {
             }
             Err(e) => {
                 if std::env::var("TENANCY_FUZZ_VERBOSE").is_ok() {
-                    println!("{label}: {e}\n    {}", prepared.sql());
+                    println!(
+                        "{label}: {e}\n    {}\n    {:?}",
+                        prepared.sql(),
+                        prepared.values()
+                    );
                 }
                 return Outcome::Failed(variant(&e));
             }
