@@ -301,7 +301,7 @@ impl Walk<'_> {
         match index.checked_sub(1).and_then(|i| self.values.get(i)) {
             Some(SqValue::String(Some(s))) if s == self.tenant => Ok(()),
             Some(other) => violation(format!(
-                "the tenant predicate's placeholder `{p}` is bound to {other:?}, not the tenant"
+                "placeholder `{p}`, where the tenant belongs, is bound to {other:?}, not the tenant"
             )),
             None => violation(format!("placeholder `{p}` has no bound value")),
         }
