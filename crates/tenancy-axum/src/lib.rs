@@ -77,6 +77,24 @@
 //! each such request records a `SystemAccess` audit event in that tenant's
 //! log, and [`Tenant`] then carries the acting context.
 //!
+//! Acting passes the same admission as the tenant's own requests (one code
+//! path):
+//! - a tenant that does not serve requests (deleted, decommissioning,
+//!   provisioning) is refused with 403 `tenant-unavailable`, exactly as its
+//!   own users are;
+//! - a suspended tenant is refused the same way, unless the operator names
+//!   the intent with `tenancy-act-suspended: true` ([`ACT_SUSPENDED_HEADER`]);
+//!   then the request is admitted and audited as such (a
+//!   `system.act_for_suspended_tenant` event besides the `SystemAccess`
+//!   one), while the tenant's own users stay refused;
+//! - the tenant's rate and concurrency limits apply (429 with
+//!   `Retry-After`), and the request holds one of the tenant's concurrency
+//!   slots until its response body is sent, so a decommission drain that
+//!   waits for the tenant's requests in flight
+//!   ([`TenantLimits::in_flight`]) waits for operators too.
+//!
+//! Every refusal is audited in the tenant's log, naming the operator.
+//!
 //! # Statuses
 //!
 //! | status | when | `type` |
@@ -96,7 +114,8 @@
 //! - It does not trust any tenant header, cookie or query parameter for
 //!   identity; an operator's act-for header is read only for system tokens,
 //!   and only honoured on routes behind [`OperatorActingLayer`].
-//! - It does not limit system-scope requests.
+//! - It does not limit system-scope requests, except an operator's acting
+//!   for a tenant, which counts against that tenant's limits.
 //! - It does not count an upgraded connection (a WebSocket) against the
 //!   concurrency limit after its `101` response.
 //!
@@ -124,8 +143,8 @@ pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord}
 pub use error::{BoxError, Error, Result};
 pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, context_from, input};
 pub use layer::{
-    ACT_FOR_HEADER, ACT_REASON_HEADER, OperatorActingLayer, OperatorActingService, TenancyLayer,
-    TenancyLayerBuilder, TenancyService, TenantResolver,
+    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, OperatorActingLayer,
+    OperatorActingService, TenancyLayer, TenancyLayerBuilder, TenancyService, TenantResolver,
 };
 #[cfg(feature = "redis")]
 pub use limits::RedisRateStore;

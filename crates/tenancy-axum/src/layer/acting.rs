@@ -1,19 +1,39 @@
 //! The opt-in that lets a platform operator act for a tenant on some routes.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::http::Request;
+use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use super::{AuthState, Authenticated};
+use super::Authenticated;
+use super::held_body::hold_until_sent;
 
 /// A route layer under which a system-scope token that named a tenant and a
 /// reason (the [`ACT_FOR_HEADER`](super::ACT_FOR_HEADER) header or a
 /// [`TenantResolver`](super::TenantResolver), plus
 /// [`ACT_REASON_HEADER`](super::ACT_REASON_HEADER)) acts for that tenant.
 ///
-/// Each such request records a [`SystemAccess`](tenancy_core::AuditKind::SystemAccess)
+/// An acting request passes the tenant's own admission, the very code its
+/// own requests pass:
+/// - a tenant that is deleted, decommissioning or provisioning is refused
+///   (403, `tenant-unavailable`), exactly like its own requests;
+/// - a suspended tenant is refused the same way unless the operator names
+///   that intent with [`ACT_SUSPENDED_HEADER`](super::ACT_SUSPENDED_HEADER)
+///   (`tenancy-act-suspended: true`); then it is admitted and a
+///   `system.act_for_suspended_tenant` event is recorded besides the usual
+///   one;
+/// - the tenant's rate and concurrency limits apply (429 with
+///   `Retry-After`), and the request holds one of the tenant's concurrency
+///   slots until its response body is sent, so a drain that waits for the
+///   tenant's requests in flight waits for it too.
+///
+/// Each refusal is audited in the tenant's log, naming the operator. Each
+/// admitted request records a [`SystemAccess`](tenancy_core::AuditKind::SystemAccess)
 /// audit event in the tenant's log, with the operator and the reason. Routes
 /// without this layer refuse system tokens in [`Tenant`](crate::Tenant).
 ///
@@ -56,39 +76,44 @@ pub struct OperatorActingService<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request<B>> for OperatorActingService<S>
+impl<S> Service<Request<Body>> for OperatorActingService<S>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let acting = request
             .extensions()
             .get::<Authenticated>()
             .and_then(|auth| {
-                let state = &auth.0;
-                let wanted = state.acting.as_ref()?;
-                let ctx = state
-                    .ctx
-                    .act_for_tenant(wanted.record.id, &wanted.reason, state.audit.as_ref())
-                    .ok()?;
-                Some(Authenticated(Arc::new(AuthState {
-                    ctx,
-                    record: Some(Arc::clone(&wanted.record)),
-                    audit: Arc::clone(&state.audit),
-                    acting: None,
-                })))
+                let wanted = auth.0.acting.clone()?;
+                Some((Arc::clone(&auth.0), wanted))
             });
-        if let Some(acting) = acting {
-            request.extensions_mut().insert(acting);
-        }
-        self.inner.call(request)
+        let Some((operator, wanted)) = acting else {
+            // Not an operator acting for a tenant: nothing to admit here.
+            return Box::pin(self.inner.call(request));
+        };
+        // The clone is not ready yet; the ready one goes into the future.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            match wanted.shared.admit_acting(&operator, &wanted).await {
+                Ok((state, permit)) => {
+                    request.extensions_mut().insert(Authenticated(state));
+                    // INVARIANT: the tenant's concurrency slot is held until
+                    // the response body has been sent or dropped.
+                    hold_until_sent(inner.call(request).await, Some(permit))
+                }
+                Err(rejection) => Ok(rejection.into_response()),
+            }
+        })
     }
 }

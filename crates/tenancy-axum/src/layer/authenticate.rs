@@ -6,11 +6,15 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, header};
 use tenancy_auth::{AuthError, VerifiedToken};
 use tenancy_core::{
-    AuditEvent, AuditKind, ConcurrencyPermit, LimitError, Outcome, Scope, TenantId, TenantSlug,
+    AuditEvent, AuditKind, ConcurrencyPermit, LimitError, Outcome, Scope, SubjectId, TenantId,
+    TenantSlug, TenantStatus,
 };
 
 use super::resolve::Resolved;
-use super::{ACT_FOR_HEADER, ACT_REASON_HEADER, ActingRequest, AuthState, Authenticated, Shared};
+use super::{
+    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, AuthState,
+    Authenticated, Shared,
+};
 use crate::directory::TenantRecord;
 use crate::rejection::TenancyRejection;
 
@@ -41,6 +45,17 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, TenancyRejection> {
 
 fn denied(kind: AuditKind, action: &str, reason: &str) -> AuditEvent {
     AuditEvent::new(kind, action, Outcome::Denied).with_reason(reason)
+}
+
+/// Who asks to be admitted to a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Requester {
+    /// A tenant-scope token of that tenant.
+    Tenant,
+    /// A platform operator acting for the tenant; `suspended`: the operator
+    /// named the intent to act for a suspended tenant
+    /// ([`ACT_SUSPENDED_HEADER`]).
+    Operator { suspended: bool },
 }
 
 /// How far [`Shared::authenticate_now`] got without waiting.
@@ -99,10 +114,13 @@ impl Shared {
         else {
             return Step::Slow(Some(verified));
         };
-        Step::Done(self.admitted(&verified, tenant, admitted).map(|permit| {
-            request.extensions_mut().insert(Authenticated(state));
-            Some(permit)
-        }))
+        Step::Done(
+            self.admitted(verified.subject(), tenant, admitted)
+                .map(|permit| {
+                    request.extensions_mut().insert(Authenticated(state));
+                    Some(permit)
+                }),
+        )
     }
 
     /// Authenticates `request` and inserts the context into its extensions,
@@ -110,7 +128,7 @@ impl Shared {
     /// pass got that far. The permit (for tenant requests) holds a
     /// concurrency slot.
     pub(crate) async fn authenticate(
-        &self,
+        self: &Arc<Self>,
         request: &mut Request<Body>,
         verified: Option<Arc<VerifiedToken>>,
     ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
@@ -186,7 +204,7 @@ impl Shared {
 
     fn audit_tenant(
         &self,
-        verified: &VerifiedToken,
+        subject: SubjectId,
         tenant: TenantId,
         kind: AuditKind,
         action: &str,
@@ -195,8 +213,94 @@ impl Shared {
         self.audit.record(
             denied(kind, action, reason)
                 .with_tenant(tenant)
-                .with_subject(verified.subject()),
+                .with_subject(subject),
         );
+    }
+
+    /// Whether the tenant's status admits a request of `requester`: an
+    /// active tenant admits everyone; a suspended one only an operator who
+    /// named that intent; no other status admits anyone. Refusals are
+    /// audited in the tenant's log, naming the requester.
+    // INVARIANT: the one place where a tenant's status admits or refuses a
+    // request, whether the tenant's own or an operator's acting for it.
+    fn admit_status(
+        &self,
+        record: &TenantRecord,
+        subject: SubjectId,
+        requester: Requester,
+    ) -> Result<(), TenancyRejection> {
+        let admitted = record.status.serves_requests()
+            || (record.status == TenantStatus::Suspended
+                && requester == Requester::Operator { suspended: true });
+        if admitted {
+            return Ok(());
+        }
+        self.audit_tenant(
+            subject,
+            record.id,
+            AuditKind::Denied,
+            "tenant.status",
+            &format!("tenant is {}", record.status),
+        );
+        Err(TenancyRejection::TenantUnavailable(Some(record.status)))
+    }
+
+    /// The tenant's rate and concurrency limits, waiting for a shared store
+    /// if there is one; the permit holds a concurrency slot.
+    async fn admit_limits(
+        &self,
+        record: &TenantRecord,
+        subject: SubjectId,
+    ) -> Result<ConcurrencyPermit, TenancyRejection> {
+        let admitted = match self.limits.admit_local(record.id, &record.entitlements) {
+            Some(local) => local,
+            None => Box::pin(self.limits.admit(record.id, &record.entitlements)).await,
+        };
+        self.admitted(subject, record.id, admitted)
+    }
+
+    /// Admits an operator's request to act for a tenant (on a route behind
+    /// [`OperatorActingLayer`](super::OperatorActingLayer)) through the
+    /// tenant's own admission: its status (a suspended tenant only with the
+    /// intent named), then its rate and concurrency limits. Only then is the
+    /// access recorded and the acting context built. The permit holds a
+    /// concurrency slot of the tenant.
+    pub(crate) async fn admit_acting(
+        &self,
+        operator: &AuthState,
+        wanted: &ActingRequest,
+    ) -> Result<(Arc<AuthState>, ConcurrencyPermit), TenancyRejection> {
+        let record = &wanted.record;
+        let subject = operator.ctx.subject();
+        let requester = Requester::Operator {
+            suspended: wanted.suspended,
+        };
+        self.admit_status(record, subject, requester)?;
+        let permit = self.admit_limits(record, subject).await?;
+        if record.status == TenantStatus::Suspended {
+            self.audit.record(
+                AuditEvent::new(
+                    AuditKind::SystemAccess,
+                    "system.act_for_suspended_tenant",
+                    Outcome::Allowed,
+                )
+                .with_tenant(record.id)
+                .with_subject(subject)
+                .with_reason(wanted.reason.as_str()),
+            );
+        }
+        // Records the `SystemAccess` event (or the refusal) itself.
+        let ctx = operator
+            .ctx
+            .act_for_tenant(record.id, &wanted.reason, self.audit.as_ref())
+            .map_err(|_| TenancyRejection::ActingRefused("a system token and a reason"))?;
+        let state = Arc::new(AuthState {
+            ctx,
+            record: Some(Arc::clone(record)),
+            audit: Arc::clone(&self.audit),
+            acting: None,
+        });
+        Ok((state, permit))
     }
 
     async fn tenant_request(
@@ -212,11 +316,7 @@ impl Shared {
             None => Box::pin(self.cache.get(tenant)).await,
         };
         let (state, record) = self.tenant_state(verified, tenant, cached, request)?;
-        let admitted = match self.limits.admit_local(tenant, &record.entitlements) {
-            Some(local) => local,
-            None => Box::pin(self.limits.admit(tenant, &record.entitlements)).await,
-        };
-        let permit = self.admitted(verified, tenant, admitted)?;
+        let permit = self.admit_limits(&record, verified.subject()).await?;
         request.extensions_mut().insert(Authenticated(state));
         Ok(Some(permit))
     }
@@ -236,7 +336,7 @@ impl Shared {
             Ok(Some(record)) => record,
             Ok(None) => {
                 self.audit_tenant(
-                    verified,
+                    verified.subject(),
                     tenant,
                     AuditKind::Denied,
                     "tenant.status",
@@ -246,16 +346,7 @@ impl Shared {
             }
             Err(_) => return Err(TenancyRejection::DirectoryUnavailable),
         };
-        if !record.status.serves_requests() {
-            self.audit_tenant(
-                verified,
-                tenant,
-                AuditKind::Denied,
-                "tenant.status",
-                &format!("tenant is {}", record.status),
-            );
-            return Err(TenancyRejection::TenantUnavailable(Some(record.status)));
-        }
+        self.admit_status(&record, verified.subject(), Requester::Tenant)?;
         // Roles are the tenant's own, as of now: a token never grants more
         // than the role grants today.
         let state = self
@@ -263,7 +354,7 @@ impl Shared {
             .state(verified, Some(&record), &record.roles, &self.audit)
             .map_err(|e| {
                 self.audit_tenant(
-                    verified,
+                    verified.subject(),
                     tenant,
                     AuditKind::Denied,
                     "auth.token",
@@ -277,7 +368,7 @@ impl Shared {
                     Some(slug) if slug == record.slug => {}
                     _ => {
                         self.audit_tenant(
-                            verified,
+                            verified.subject(),
                             tenant,
                             AuditKind::CrossTenantAttempt,
                             "tenant.resolve",
@@ -294,14 +385,14 @@ impl Shared {
     /// The outcome of the limits, with limit refusals audited.
     fn admitted(
         &self,
-        verified: &VerifiedToken,
+        subject: SubjectId,
         tenant: TenantId,
         admitted: Result<ConcurrencyPermit, LimitError>,
     ) -> Result<ConcurrencyPermit, TenancyRejection> {
         admitted.map_err(|e| {
             if !matches!(e, LimitError::StoreUnavailable) {
                 self.audit_tenant(
-                    verified,
+                    subject,
                     tenant,
                     AuditKind::Limited,
                     "tenant.limit",
@@ -325,7 +416,7 @@ impl Shared {
     }
 
     async fn system_request(
-        &self,
+        self: &Arc<Self>,
         verified: &Arc<VerifiedToken>,
         request: &mut Request<Body>,
     ) -> Result<(), TenancyRejection> {
@@ -356,7 +447,7 @@ impl Shared {
     /// or the act-for header, and a reason. Honoured later, on routes that
     /// opt in.
     async fn acting_request(
-        &self,
+        self: &Arc<Self>,
         request: &mut Request<Body>,
     ) -> Result<Option<ActingRequest>, TenancyRejection> {
         let resolved = self.resolve(request);
@@ -372,6 +463,15 @@ impl Shared {
             .filter(|r| !r.is_empty())
             .ok_or(TenancyRejection::ActingRefused("a reason"))?
             .to_owned();
+        let suspended = match headers.get(ACT_SUSPENDED_HEADER) {
+            None => false,
+            Some(v) if v.as_bytes().eq_ignore_ascii_case(b"true") => true,
+            Some(_) => {
+                return Err(TenancyRejection::ActingRefused(
+                    "`tenancy-act-suspended` to be `true` when present",
+                ));
+            }
+        };
         let record = match (resolved.first(), named_id) {
             (Some(Some(slug)), None) if resolved.iter().all(|s| s.as_ref() == Some(slug)) => {
                 self.cache.by_slug(slug).await
@@ -388,7 +488,12 @@ impl Shared {
         }
         .map_err(|_| TenancyRejection::DirectoryUnavailable)?
         .ok_or(TenancyRejection::ActingTenantNotFound)?;
-        Ok(Some(ActingRequest { record, reason }))
+        Ok(Some(ActingRequest {
+            record,
+            reason,
+            suspended,
+            shared: Arc::clone(self),
+        }))
     }
 }
 

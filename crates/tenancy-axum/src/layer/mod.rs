@@ -27,6 +27,12 @@ pub use service::TenancyService;
 pub const ACT_FOR_HEADER: &str = "tenancy-act-for";
 /// The header in which an operator gives the reason for acting for a tenant.
 pub const ACT_REASON_HEADER: &str = "tenancy-act-reason";
+/// The header in which an operator names the intent to act for a
+/// suspended tenant: `tenancy-act-suspended: true`. Without it, acting for a
+/// suspended tenant is refused like the tenant's own requests; with it, it
+/// is admitted and recorded as a `system.act_for_suspended_tenant` event.
+/// Any other value is refused (400). It admits no other status.
+pub const ACT_SUSPENDED_HEADER: &str = "tenancy-act-suspended";
 
 /// What the layer leaves in the request for the extractors.
 #[derive(Clone)]
@@ -53,6 +59,11 @@ pub(crate) struct AuditOnResponse(pub(crate) tenancy_core::AuditEvent);
 pub(crate) struct ActingRequest {
     pub(crate) record: Arc<TenantRecord>,
     pub(crate) reason: String,
+    /// The operator named the intent to act for a suspended tenant.
+    pub(crate) suspended: bool,
+    /// The layer that read the request, whose admission the
+    /// [`OperatorActingLayer`] applies.
+    pub(crate) shared: Arc<Shared>,
 }
 
 pub(crate) struct Shared {
