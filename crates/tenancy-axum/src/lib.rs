@@ -73,8 +73,10 @@
 //! [`Require`] of a `system:…` permission) and is refused on tenant routes.
 //! On the routes wrapped in [`OperatorActingLayer`] an operator may act for
 //! one tenant, naming it (the [`ACT_FOR_HEADER`] header, or the host or path
-//! through a [`TenantResolver`]) and giving a reason ([`ACT_REASON_HEADER`]);
-//! each such request records a `SystemAccess` audit event in that tenant's
+//! through a [`TenantResolver`]) and giving a reason ([`ACT_REASON_HEADER`]:
+//! UTF-8, at most [`MAX_ACT_REASON_BYTES`] (512) once trimmed, without
+//! control characters or line separators; anything else is refused with 400
+//! `acting-refused` before any audit event is written); each such request records a `SystemAccess` audit event in that tenant's
 //! log, and [`Tenant`] then carries the acting context.
 //!
 //! Acting passes the same admission as the tenant's own requests (one code
@@ -143,8 +145,9 @@ pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord}
 pub use error::{BoxError, Error, Result};
 pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, context_from, input};
 pub use layer::{
-    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, OperatorActingLayer,
-    OperatorActingService, TenancyLayer, TenancyLayerBuilder, TenancyService, TenantResolver,
+    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, MAX_ACT_REASON_BYTES,
+    OperatorActingLayer, OperatorActingService, TenancyLayer, TenancyLayerBuilder, TenancyService,
+    TenantResolver,
 };
 #[cfg(feature = "redis")]
 pub use limits::RedisRateStore;

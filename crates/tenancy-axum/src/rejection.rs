@@ -54,6 +54,13 @@ pub enum TenancyRejection {
     /// reason (400).
     #[error("acting for a tenant needs {0}")]
     ActingRefused(&'static str),
+    /// An operator's reason for acting for a tenant is longer than `limit`
+    /// bytes (400).
+    #[error("the reason for acting for a tenant is longer than {limit} bytes")]
+    ActingReasonTooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// An operator asked to act for a tenant the directory does not know (404).
     #[error("no such tenant")]
     ActingTenantNotFound,
@@ -138,12 +145,14 @@ impl TenancyRejection {
                 Problem::unavailable(Duration::from_secs(1))
             }
             TenancyRejection::PayloadTooLarge { .. } => payload_too_large(detail),
-            TenancyRejection::ActingRefused(_) => Problem::new(
-                StatusCode::BAD_REQUEST,
-                types::ACTING_REFUSED,
-                "acting refused",
-            )
-            .with_detail(detail),
+            TenancyRejection::ActingRefused(_) | TenancyRejection::ActingReasonTooLong { .. } => {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    types::ACTING_REFUSED,
+                    "acting refused",
+                )
+                .with_detail(detail)
+            }
             TenancyRejection::ActingTenantNotFound => Problem::not_found(detail),
         }
     }

@@ -201,3 +201,55 @@ async fn operator_acting_spends_the_tenants_rate_like_its_own_requests() {
         "{limited:?}"
     );
 }
+// ---- item 8: the act-for reason is bounded and printable ----
+
+#[tokio::test]
+async fn act_for_reason_of_60000_bytes_is_refused() {
+    let w = World::new();
+    act(&w, 2, &"r".repeat(60_000))
+        .await
+        .problem(400, types::ACTING_REFUSED);
+    // 512 bytes, after trimming, are the most a reason may hold.
+    act(&w, 2, &"r".repeat(513))
+        .await
+        .problem(400, types::ACTING_REFUSED);
+    assert!(w.audit.for_tenant(tenant_id(2)).is_empty());
+    let longest = "r".repeat(512);
+    assert_eq!(act(&w, 2, &format!("  {longest}  ")).await.status, 200);
+    let events = w.audit.for_tenant(tenant_id(2));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].reason.as_deref(), Some(longest.as_str()));
+}
+
+#[tokio::test]
+async fn act_for_reason_with_control_characters_is_refused() {
+    let w = World::new();
+    for reason in ["ticket\t9", "ticket 9\u{85}forged line", "a\u{2028}b"] {
+        let value = axum::http::HeaderValue::from_bytes(reason.as_bytes()).unwrap();
+        let r = send(
+            &w.app(),
+            request("GET", "/support/me", Some(&w.system_token()))
+                .header(ACT_FOR_HEADER, tenant_id(2).to_string())
+                .header(ACT_REASON_HEADER, value)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        r.problem(400, types::ACTING_REFUSED);
+    }
+    assert!(w.audit.for_tenant(tenant_id(2)).is_empty());
+    // Printable UTF-8 is a reason.
+    let value = axum::http::HeaderValue::from_bytes("Rückerstattung #10".as_bytes()).unwrap();
+    let r = send(
+        &w.app(),
+        request("GET", "/support/me", Some(&w.system_token()))
+            .header(ACT_FOR_HEADER, tenant_id(2).to_string())
+            .header(ACT_REASON_HEADER, value)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let events = w.audit.for_tenant(tenant_id(2));
+    assert_eq!(events[0].reason.as_deref(), Some("Rückerstattung #10"));
+}

@@ -34,7 +34,10 @@ use super::held_body::hold_until_sent;
 ///
 /// Each refusal is audited in the tenant's log, naming the operator. Each
 /// admitted request records a [`SystemAccess`](tenancy_core::AuditKind::SystemAccess)
-/// audit event in the tenant's log, with the operator and the reason. Routes
+/// audit event in the tenant's log, with the operator and the reason (at
+/// most [`MAX_ACT_REASON_BYTES`](super::MAX_ACT_REASON_BYTES) of UTF-8 once
+/// trimmed, without control characters; anything else is refused with 400
+/// before any event is written). Routes
 /// without this layer refuse system tokens in [`Tenant`](crate::Tenant).
 ///
 /// ```

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{HeaderMap, HeaderValue, Request, header};
 use tenancy_auth::{AuthError, VerifiedToken};
 use tenancy_core::{
     AuditEvent, AuditKind, ConcurrencyPermit, LimitError, Outcome, Scope, SubjectId, TenantId,
@@ -13,7 +13,7 @@ use tenancy_core::{
 use super::resolve::Resolved;
 use super::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, AuthState,
-    Authenticated, Shared,
+    Authenticated, MAX_ACT_REASON_BYTES, Shared,
 };
 use crate::directory::TenantRecord;
 use crate::rejection::TenancyRejection;
@@ -45,6 +45,32 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, TenancyRejection> {
 
 fn denied(kind: AuditKind, action: &str, reason: &str) -> AuditEvent {
     AuditEvent::new(kind, action, Outcome::Denied).with_reason(reason)
+}
+
+/// The operator's reason for acting: UTF-8, trimmed, not empty, at most
+/// [`MAX_ACT_REASON_BYTES`], and without control characters (Unicode `Cc`:
+/// tab, CR, LF, DEL, the C1 controls) or line and paragraph separators, so
+/// it cannot fill the audit log or forge lines in it.
+fn acting_reason(value: Option<&HeaderValue>) -> Result<String, TenancyRejection> {
+    let reason = value
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or(TenancyRejection::ActingRefused("a reason"))?;
+    if reason.len() > MAX_ACT_REASON_BYTES {
+        return Err(TenancyRejection::ActingReasonTooLong {
+            limit: MAX_ACT_REASON_BYTES,
+        });
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(TenancyRejection::ActingRefused(
+            "a reason without control characters",
+        ));
+    }
+    Ok(reason.to_owned())
 }
 
 /// Who asks to be admitted to a tenant.
@@ -456,13 +482,7 @@ impl Shared {
         if resolved.is_empty() && named_id.is_none() {
             return Ok(None);
         }
-        let reason = headers
-            .get(ACT_REASON_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .ok_or(TenancyRejection::ActingRefused("a reason"))?
-            .to_owned();
+        let reason = acting_reason(headers.get(ACT_REASON_HEADER))?;
         let suspended = match headers.get(ACT_SUSPENDED_HEADER) {
             None => false,
             Some(v) if v.as_bytes().eq_ignore_ascii_case(b"true") => true,
@@ -507,6 +527,28 @@ mod tests {
             h.append(header::AUTHORIZATION, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn acting_reasons() {
+        let check = |raw: &[u8], expected: Option<&str>| {
+            let value = HeaderValue::from_bytes(raw).unwrap();
+            assert_eq!(
+                acting_reason(Some(&value)).ok().as_deref(),
+                expected,
+                "{raw:?}"
+            );
+        };
+        check(b" ticket 4711 ", Some("ticket 4711"));
+        check("Rückerstattung".as_bytes(), Some("Rückerstattung"));
+        check(&[b'r'; 512], Some(&"r".repeat(512)));
+        check(&[b'r'; 513], None);
+        check(b"a\tb", None);
+        check("a\u{85}b".as_bytes(), None);
+        check("a\u{2028}b".as_bytes(), None);
+        check(b"\xff", None);
+        check(b"   ", None);
+        assert!(acting_reason(None).is_err());
     }
 
     #[test]

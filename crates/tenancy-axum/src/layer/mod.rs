@@ -25,8 +25,14 @@ pub use service::TenancyService;
 /// The header in which an operator names the tenant to act for (its id),
 /// when no [`TenantResolver`] names it. Read for system-scope tokens only.
 pub const ACT_FOR_HEADER: &str = "tenancy-act-for";
-/// The header in which an operator gives the reason for acting for a tenant.
+/// The header in which an operator gives the reason for acting for a tenant
+/// (UTF-8, at most [`MAX_ACT_REASON_BYTES`] once trimmed, without control
+/// characters).
 pub const ACT_REASON_HEADER: &str = "tenancy-act-reason";
+/// The longest reason for acting for a tenant, in bytes of UTF-8 once
+/// trimmed; a longer one is refused (400), as is one holding control
+/// characters or line separators.
+pub const MAX_ACT_REASON_BYTES: usize = 512;
 /// The header in which an operator names the intent to act for a
 /// suspended tenant: `tenancy-act-suspended: true`. Without it, acting for a
 /// suspended tenant is refused like the tenant's own requests; with it, it
