@@ -58,7 +58,11 @@
 //! 3. The context is built with the tenant's own roles today: a token never
 //!    grants more than its role does now.
 //! 4. Optional [`TenantResolver`]s (subdomain, `/t/{slug}/…`) must agree with
-//!    the token, else 403 and a cross-tenant audit event.
+//!    the token, else 403 and a cross-tenant audit event. The host is the
+//!    request target's authority when the target is absolute
+//!    (`GET http://acme.example.com/leases`, or HTTP/2's `:authority`), as
+//!    RFC 9112 §3.2.2 requires; a `Host` header that disagrees with it is
+//!    refused with 400 (audited) before the token is read.
 //! 5. The tenant's GCRA rate and concurrency limits apply (429 with
 //!    `Retry-After`); one tenant's flood does not spend another's budget. A
 //!    request holds its concurrency slot until its response body has been
@@ -101,6 +105,7 @@
 //!
 //! | status | when | `type` |
 //! |--------|------|--------|
+//! | 400 | a `Host` header disagreeing with an absolute request target; an operator's unusable act-for request | [`problem::types::CONFLICTING_HOST`], [`problem::types::ACTING_REFUSED`] |
 //! | 401 | no token, or an invalid one (`WWW-Authenticate: Bearer error="invalid_token"`) | [`problem::types::INVALID_TOKEN`] |
 //! | 403 | missing permission (named), wrong scope, tenant not active, host/path of another tenant | [`problem::types::MISSING_PERMISSION`] … |
 //! | 404 | a value of another tenant ([`ScopedJson`], [`Problem::not_found`]) | [`problem::types::NOT_FOUND`] |

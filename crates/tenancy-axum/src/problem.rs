@@ -25,6 +25,9 @@ pub mod types {
     pub const TENANT_UNAVAILABLE: &str = "urn:tenancy:problem:tenant-unavailable";
     /// 403: the host or path names a tenant other than the token's.
     pub const TENANT_MISMATCH: &str = "urn:tenancy:problem:tenant-mismatch";
+    /// 400: the request target's host (an absolute-form target, or HTTP/2's
+    /// `:authority`) disagrees with the `Host` header.
+    pub const CONFLICTING_HOST: &str = "urn:tenancy:problem:conflicting-host";
     /// 400: acting for a tenant without a usable tenant or reason.
     pub const ACTING_REFUSED: &str = "urn:tenancy:problem:acting-refused";
     /// 404: nothing of that name in this tenant (including other tenants' things).

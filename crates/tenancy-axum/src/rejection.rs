@@ -34,6 +34,10 @@ pub enum TenancyRejection {
     /// known to the directory.
     #[error("{}", tenant_unavailable_detail(*.0))]
     TenantUnavailable(Option<TenantStatus>),
+    /// The request target is absolute (or HTTP/2's `:authority` is set) and
+    /// a `Host` header names another host (400).
+    #[error("the request target's host disagrees with the `Host` header")]
+    ConflictingHost,
     /// The host or path names a tenant other than the token's (403).
     #[error("the request addresses a tenant other than the token's")]
     TenantMismatch,
@@ -119,6 +123,12 @@ impl TenancyRejection {
                 StatusCode::FORBIDDEN,
                 types::TENANT_UNAVAILABLE,
                 "tenant unavailable",
+            )
+            .with_detail(detail),
+            TenancyRejection::ConflictingHost => Problem::new(
+                StatusCode::BAD_REQUEST,
+                types::CONFLICTING_HOST,
+                "conflicting host",
             )
             .with_detail(detail),
             TenancyRejection::TenantMismatch => Problem::new(

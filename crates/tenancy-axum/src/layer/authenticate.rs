@@ -10,7 +10,7 @@ use tenancy_core::{
     TenantSlug, TenantStatus,
 };
 
-use super::resolve::Resolved;
+use super::resolve::{Resolved, host_agrees_with_target};
 use super::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, AuthState,
     Authenticated, MAX_ACT_REASON_BYTES, Shared,
@@ -100,6 +100,11 @@ impl Shared {
     /// does before returning [`Step::Slow`] is repeated by
     /// [`authenticate`](Self::authenticate) except side-effect-free lookups.
     pub(crate) fn authenticate_now(&self, request: &mut Request<Body>) -> Step {
+        // INVARIANT: every request passes here first, so no resolver, no
+        // operator and no handler sees a Host that disagrees with the target.
+        if let Err(rejection) = self.check_host(request) {
+            return Step::Done(Err(rejection));
+        }
         let token = match self.token(request) {
             Ok(token) => token,
             Err(rejection) => return Step::Done(Err(rejection)),
@@ -196,6 +201,21 @@ impl Shared {
                 Err(rejection)
             }
         }
+    }
+
+    /// Refuses a `Host` header that disagrees with an absolute-form request
+    /// target (RFC 9112 §3.2.2), audited: someone built a request to be
+    /// read as addressing two hosts.
+    fn check_host(&self, request: &Request<Body>) -> Result<(), TenancyRejection> {
+        if host_agrees_with_target(request.uri(), request.headers()) {
+            return Ok(());
+        }
+        self.audit.record(denied(
+            AuditKind::Denied,
+            "request.host",
+            "the request target's host disagrees with the host header",
+        ));
+        Err(TenancyRejection::ConflictingHost)
     }
 
     /// Refuses a declared body larger than the configured limit.

@@ -1,5 +1,6 @@
 //! Tenant resolution from the request's host or path, checked against the token.
 
+use axum::http::uri::Authority;
 use axum::http::{HeaderMap, Uri, header};
 use tenancy_core::TenantSlug;
 
@@ -17,8 +18,12 @@ use tenancy_core::TenantSlug;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TenantResolver {
-    /// `{slug}.{base_domain}` in the `Host` header. The bare base domain
-    /// resolves nothing; a host outside it is refused.
+    /// `{slug}.{base_domain}` in the request's host: the target's authority
+    /// when the request target is absolute (`GET http://acme.example.com/…`,
+    /// or HTTP/2's `:authority`), as RFC 9112 §3.2.2 requires, else the
+    /// `Host` header. The bare base domain resolves nothing; a host outside
+    /// it is refused. (The layer refuses a `Host` header that disagrees with
+    /// an absolute target before any resolver runs.)
     Host {
         /// The domain under which each tenant has a subdomain, lowercase.
         base_domain: String,
@@ -70,19 +75,72 @@ impl TenantResolver {
     }
 }
 
+/// A host and port as a client means them: the name in lowercase without
+/// a final dot, and the port, explicit or the scheme's default.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    name: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn new(authority: &Authority, default_port: Option<u16>) -> Self {
+        let name = authority.host().to_ascii_lowercase();
+        let name = match name.strip_suffix('.') {
+            Some(stripped) => stripped.to_owned(),
+            None => name,
+        };
+        Origin {
+            name,
+            port: authority.port_u16().or(default_port),
+        }
+    }
+}
+
+/// Whether every `Host` header agrees with the request target's authority
+/// when the target is absolute (HTTP/1.1's absolute form, or HTTP/2's
+/// `:authority`). RFC 9112 §3.2.2 makes the target's authority the request's
+/// host; a `Host` naming another (or unreadable) is a request built to be
+/// read two ways, so it is refused rather than ignored (RFC 9113 §8.3.1 lets
+/// an HTTP/2 server treat it as malformed). `true` for any other target.
+pub(crate) fn host_agrees_with_target(uri: &Uri, headers: &HeaderMap) -> bool {
+    let Some(target) = uri.authority() else {
+        return true;
+    };
+    let default_port = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("http" | "ws") => Some(80),
+        Some("https" | "wss") => Some(443),
+        _ => None,
+    };
+    let target = Origin::new(target, default_port);
+    headers.get_all(header::HOST).iter().all(|value| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|h| h.parse::<Authority>().ok())
+            .is_some_and(|host| Origin::new(&host, default_port) == target)
+    })
+}
+
 fn resolve_host(headers: &HeaderMap, uri: &Uri, base: &str) -> Resolved {
-    let mut hosts = headers.get_all(header::HOST).iter();
-    let host = match (hosts.next(), hosts.next()) {
-        (Some(h), None) => match h.to_str() {
-            Ok(h) => h.to_owned(),
-            Err(_) => return Resolved::Invalid,
-        },
-        (None, _) => match uri.host() {
-            Some(h) => h.to_owned(),
-            None => return Resolved::Invalid,
-        },
-        // Two Host headers: someone is probing for a disagreement.
-        (Some(_), Some(_)) => return Resolved::Invalid,
+    let host = if let Some(authority) = uri.authority() {
+        // RFC 9112 §3.2.2: the absolute target's authority is the host.
+        // INVARIANT: never resolve from a Host header that disagrees with it.
+        if !host_agrees_with_target(uri, headers) {
+            return Resolved::Invalid;
+        }
+        authority.host().to_owned()
+    } else {
+        let mut hosts = headers.get_all(header::HOST).iter();
+        match (hosts.next(), hosts.next()) {
+            (Some(h), None) => match h.to_str() {
+                Ok(h) => h.to_owned(),
+                Err(_) => return Resolved::Invalid,
+            },
+            (None, _) => return Resolved::Invalid,
+            // Two Host headers: someone is probing for a disagreement.
+            (Some(_), Some(_)) => return Resolved::Invalid,
+        }
     };
     let host = host.to_ascii_lowercase();
     let name = match host.rsplit_once(':') {
@@ -164,6 +222,76 @@ mod tests {
         check("acme.example.com.evil.org", Resolved::Invalid);
         check("acmeexample.com", Resolved::Invalid);
         check("www.example.com", Resolved::Invalid);
+    }
+
+    #[test]
+    fn an_absolute_target_names_the_host() {
+        let r = TenantResolver::host("example.com");
+        let check = |uri: &str, host: Option<&str>, expected: Resolved| {
+            assert_eq!(
+                r.resolve_parts(&parts(uri, host)),
+                expected,
+                "{uri} {host:?}"
+            );
+        };
+        check("http://acme.example.com/x", None, slug("acme"));
+        check(
+            "http://acme.example.com/x",
+            Some("ACME.example.com."),
+            slug("acme"),
+        );
+        check(
+            "http://acme.example.com:80/x",
+            Some("acme.example.com"),
+            slug("acme"),
+        );
+        check(
+            "https://acme.example.com/x",
+            Some("acme.example.com:443"),
+            slug("acme"),
+        );
+        check(
+            "http://globex.example.com/x",
+            Some("acme.example.com"),
+            Resolved::Invalid,
+        );
+        check(
+            "http://acme.example.com/x",
+            Some("acme.example.com:8080"),
+            Resolved::Invalid,
+        );
+        check(
+            "http://acme.example.com/x",
+            Some("example.com"),
+            Resolved::Invalid,
+        );
+        check("http://example.com/x", None, Resolved::Nothing);
+        check(
+            "http://evil.org/x",
+            Some("acme.example.com"),
+            Resolved::Invalid,
+        );
+    }
+
+    #[test]
+    fn host_agreement() {
+        let agrees = |uri: &str, hosts: &[&str]| {
+            let mut p = parts(uri, None);
+            for h in hosts {
+                p.headers.append(header::HOST, h.parse().unwrap());
+            }
+            host_agrees_with_target(&p.uri, &p.headers)
+        };
+        assert!(agrees("/x", &["a.example.com", "b.example.com"]));
+        assert!(agrees("http://a.example.com/x", &[]));
+        assert!(agrees("http://a.example.com/x", &["a.example.com:80"]));
+        assert!(agrees("http://[::1]:8080/x", &["[::1]:8080"]));
+        assert!(!agrees(
+            "http://a.example.com/x",
+            &["a.example.com", "b.example.com"]
+        ));
+        assert!(!agrees("http://a.example.com/x", &[""]));
+        assert!(!agrees("http://a.example.com/x", &["a.example.com:443"]));
     }
 
     #[test]
