@@ -109,7 +109,7 @@
 //! | 401 | no token, or an invalid one (`WWW-Authenticate: Bearer error="invalid_token"`) | [`problem::types::INVALID_TOKEN`] |
 //! | 403 | missing permission (named), wrong scope, tenant not active, host/path of another tenant | [`problem::types::MISSING_PERMISSION`] … |
 //! | 404 | a value of another tenant ([`ScopedJson`], [`Problem::not_found`]) | [`problem::types::NOT_FOUND`] |
-//! | 413 | body over the limit | [`problem::types::PAYLOAD_TOO_LARGE`] |
+//! | 413 | body over the limit ([`TenancyLayerBuilder::max_body_bytes`]: declared, or counted as read, chunked bodies included) | [`problem::types::PAYLOAD_TOO_LARGE`] |
 //! | 429 | rate or concurrency limit, with `Retry-After` | [`problem::types::RATE_LIMITED`] |
 //! | 500 | an extractor without the layer (a wiring bug) | [`problem::types::INTERNAL`] |
 //!

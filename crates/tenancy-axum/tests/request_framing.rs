@@ -179,3 +179,199 @@ async fn absolute_target_of_another_tenant_for_an_acting_operator_is_refused() {
     assert!(w.audit.for_tenant(tenant_id(2)).is_empty());
     assert!(w.audit.for_tenant(tenant_id(3)).is_empty());
 }
+
+// ---- item 7: the layer's body limit holds on the bytes read ----
+
+fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in body.chunks(chunk) {
+        out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        out.extend_from_slice(part);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// A handler that reads the raw body and says how much it got.
+async fn count(_t: tenancy_axum::Tenant, body: Body) -> String {
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => format!("read {}", bytes.len()),
+        Err(_) => "refused".to_owned(),
+    }
+}
+
+/// A handler taking axum's own `String` body extractor.
+async fn text(_t: tenancy_axum::Tenant, body: String) -> String {
+    format!("read {}", body.len())
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_layer_limit_is_413() {
+    let w = World::with(|b| b.max_body_bytes(100));
+    let app = routes()
+        .route("/count", axum::routing::post(count))
+        .route("/text", axum::routing::post(text))
+        .layer(w.layer.clone());
+    let addr = serve(app).await;
+    let token = w.token(1, RoleName::member());
+    // 5,002 bytes of JSON, without Content-Length.
+    let json = format!(r#"{{"unit":"{}","rent":1}}"#, "x".repeat(4982));
+    assert_eq!(json.len(), 5002);
+
+    let (status, head, body) = raw(
+        addr,
+        &format!(
+            "POST /leases HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
+        ),
+        &chunked(json.as_bytes(), 64),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(head.contains("application/problem+json"), "{head}");
+    assert!(body.contains(types::PAYLOAD_TOO_LARGE), "{body}");
+
+    // A handler reading the raw body gets no byte past the limit.
+    let (status, _, body) = raw(
+        addr,
+        &format!(
+            "POST /count HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked"
+        ),
+        &chunked(json.as_bytes(), 64),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, "refused");
+
+    // axum's own extractors refuse it with their 413 as well.
+    let (status, _, body) = raw(
+        addr,
+        &format!(
+            "POST /text HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked"
+        ),
+        &chunked(json.as_bytes(), 64),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+
+    // Within the limit, chunked or not, the body is read whole.
+    let small = r#"{"unit":"4B","rent":1}"#;
+    let (status, _, body) = raw(
+        addr,
+        &format!(
+            "POST /leases HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
+        ),
+        &chunked(small.as_bytes(), 5),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _, body) = raw(
+        addr,
+        &format!(
+            "POST /count HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Length: 100"
+        ),
+        &[b'a'; 100],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "read 100"));
+}
+
+#[tokio::test]
+async fn a_smaller_default_body_limit_still_holds_for_axums_extractors() {
+    // The layer's limit does not widen a route's own `DefaultBodyLimit`
+    // for axum's extractors.
+    let w = World::with(|b| b.max_body_bytes(1000));
+    let app = axum::Router::new()
+        .route("/text", axum::routing::post(text))
+        .layer(axum::extract::DefaultBodyLimit::max(10))
+        .layer(w.layer.clone());
+    let token = w.token(1, RoleName::member());
+    let post = |body: Body| {
+        send(
+            &app,
+            request("POST", "/text", Some(&token)).body(body).unwrap(),
+        )
+    };
+    assert_eq!(post(stream_of(vec![b'a'; 11], 4)).await.status, 413);
+    assert_eq!(post(stream_of(vec![b'a'; 1001], 100)).await.status, 413);
+    let r = post(stream_of(vec![b'a'; 10], 4)).await;
+    assert_eq!((r.status.as_u16(), r.text.as_str()), (200, "read 10"));
+}
+
+#[tokio::test]
+async fn body_without_a_length_over_the_layer_limit_is_413_in_process() {
+    // A body whose size is unknown until read (a stream), through the
+    // router directly.
+    let w = World::with(|b| b.max_body_bytes(100));
+    let json = format!(r#"{{"unit":"{}","rent":1}}"#, "x".repeat(4982));
+    let body = stream_of(json.into_bytes(), 64);
+    let r = send(
+        &w.app(),
+        request("POST", "/leases", Some(&w.token(1, RoleName::member())))
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap(),
+    )
+    .await;
+    r.problem(413, types::PAYLOAD_TOO_LARGE);
+}
+
+/// `bytes` in `chunk`-byte frames, with no size hint: a body whose size is
+/// known only once read.
+fn stream_of(bytes: Vec<u8>, chunk: usize) -> Body {
+    Body::new(Frames {
+        rest: bytes.into(),
+        chunk,
+    })
+}
+
+struct Frames {
+    rest: axum::body::Bytes,
+    chunk: usize,
+}
+
+impl axum::body::HttpBody for Frames {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.rest.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.chunk.min(self.rest.len());
+        let frame = self.rest.split_to(n);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
+    }
+}
+
+#[tokio::test]
+async fn input_json_uses_the_layers_limit_not_axums_default() {
+    // A layer admitting 3 MB: a 2.5 MB JSON body is the layer's to refuse,
+    // not axum's 2 MB default.
+    let w = World::with(|b| b.max_body_bytes(3 * 1024 * 1024));
+    let json = format!(r#"{{"unit":"{}","rent":1}}"#, "x".repeat(2_500_000));
+    let r = send(
+        &w.app(),
+        request("POST", "/leases", Some(&w.token(1, RoleName::member())))
+            .header("content-type", "application/json")
+            .body(Body::from(json))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", &r.text[..r.text.len().min(300)]);
+    // And a smaller layer limit is input::Json's too, without Content-Length.
+    let w = World::with(|b| b.max_body_bytes(100));
+    let json = format!(r#"{{"unit":"{}","rent":1}}"#, "x".repeat(200));
+    let r = send(
+        &w.app(),
+        request("POST", "/leases", Some(&w.token(1, RoleName::member())))
+            .header("content-type", "application/json")
+            .body(stream_of(json.into_bytes(), 16))
+            .unwrap(),
+    )
+    .await;
+    r.problem(413, types::PAYLOAD_TOO_LARGE);
+}

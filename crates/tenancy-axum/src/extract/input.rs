@@ -5,19 +5,24 @@
 //! names the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::layer::BodyLimit;
 use crate::rejection::InputRejection;
 
-/// A JSON body: 415 for another content type, 413 over the body limit
-/// (axum's `DefaultBodyLimit`, 2 MB unless changed), 400 for bad syntax and
-/// 422 naming the field for a missing or mistyped field. As a response, the
-/// value serialised as JSON.
+/// A JSON body: 415 for another content type, 413 over the body limit, 400
+/// for bad syntax and 422 naming the field for a missing or mistyped field.
+/// As a response, the value serialised as JSON.
+///
+/// The body limit is the [`TenancyLayer`](crate::TenancyLayer)'s
+/// [`max_body_bytes`](crate::TenancyLayerBuilder::max_body_bytes) when it
+/// sets one, counted on the bytes read (a chunked body included), else
+/// axum's `DefaultBodyLimit` (2 MB unless changed).
 ///
 /// ```
 /// use serde::Deserialize;
@@ -71,7 +76,7 @@ pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputReje
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = InputRejection;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -79,6 +84,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .is_some_and(is_json);
         if !json {
             return Err(InputRejection::UnsupportedMediaType);
+        }
+        if let Some(&BodyLimit(limit)) = request.extensions().get::<BodyLimit>() {
+            // The layer's limit, in place of axum's default: the body is
+            // already wrapped to fail past it.
+            DefaultBodyLimit::max(limit).apply(&mut request);
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

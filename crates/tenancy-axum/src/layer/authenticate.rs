@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::RequestExt;
+use axum::body::{Body, HttpBody};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Request, header};
 use tenancy_auth::{AuthError, VerifiedToken};
 use tenancy_core::{
@@ -13,7 +15,7 @@ use tenancy_core::{
 use super::resolve::{Resolved, host_agrees_with_target};
 use super::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, AuthState,
-    Authenticated, MAX_ACT_REASON_BYTES, Shared,
+    Authenticated, BodyLimit, MAX_ACT_REASON_BYTES, Shared,
 };
 use crate::directory::TenantRecord;
 use crate::rejection::TenancyRejection;
@@ -216,6 +218,29 @@ impl Shared {
             "the request target's host disagrees with the host header",
         ));
         Err(TenancyRejection::ConflictingHost)
+    }
+
+    /// `request` with its body limited to the layer's limit, if any,
+    /// whether or not it declares a length: reading past the limit fails
+    /// with axum's length-limit error, which axum's extractors and
+    /// [`input::Json`](crate::input::Json) answer with 413. Also leaves the
+    /// limit for the crate's extractors.
+    pub(crate) fn limit_body(&self, mut request: Request<Body>) -> Request<Body> {
+        let Some(limit) = self.max_body_bytes else {
+            return request;
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        request.extensions_mut().insert(BodyLimit(limit));
+        if request.body().is_end_stream() {
+            return request;
+        }
+        // axum's own wrapping (`http_body_util::Limited`), applied on a
+        // request of its own so the service's `DefaultBodyLimit`, if any,
+        // stays as it was for axum's extractors.
+        let (parts, body) = request.into_parts();
+        let mut limited = Request::new(body);
+        DefaultBodyLimit::max(limit).apply(&mut limited);
+        Request::from_parts(parts, limited.with_limited_body().into_body())
     }
 
     /// Refuses a declared body larger than the configured limit.

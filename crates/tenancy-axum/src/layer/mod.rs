@@ -40,6 +40,12 @@ pub const MAX_ACT_REASON_BYTES: usize = 512;
 /// Any other value is refused (400). It admits no other status.
 pub const ACT_SUSPENDED_HEADER: &str = "tenancy-act-suspended";
 
+/// The layer's body limit, left in each request for the crate's body
+/// extractors ([`input::Json`](crate::input::Json)); the body itself is
+/// already wrapped to fail past it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
 /// What the layer leaves in the request for the extractors.
 #[derive(Clone)]
 pub(crate) struct Authenticated(pub(crate) Arc<AuthState>);
@@ -210,9 +216,20 @@ impl TenancyLayerBuilder {
         self
     }
 
-    /// Refuses requests whose `Content-Length` exceeds `limit` with 413
-    /// before the handler runs. (Bodies without a length are limited by the
-    /// extractors: see [`input::Json`](crate::input::Json).)
+    /// Limits every request body to `limit` bytes, counted on the bytes
+    /// actually read, with or without `Content-Length`:
+    /// - a declared `Content-Length` over the limit is refused with 413
+    ///   problem+json before the handler runs;
+    /// - every other body (chunked, or of unknown length) is wrapped so that
+    ///   reading past the limit fails: [`input::Json`](crate::input::Json)
+    ///   answers 413 problem+json, axum's own body extractors (`Bytes`,
+    ///   `String`, `axum::Json`, …) their own 413, and a handler reading the
+    ///   raw [`Body`](axum::body::Body) gets an error instead of the excess.
+    ///
+    /// [`input::Json`](crate::input::Json) admits bodies up to this limit,
+    /// in place of axum's `DefaultBodyLimit` (2 MB unless changed); axum's
+    /// extractors keep their own limit too, so they admit the smaller of the
+    /// two.
     pub fn max_body_bytes(mut self, limit: u64) -> Self {
         self.max_body_bytes = Some(limit);
         self
