@@ -8,6 +8,8 @@
 //! follow `lower_case_table_names`) cannot make a name reach anything the
 //! resolver did not check.
 
+use std::borrow::Cow;
+
 use sea_query::{
     Alias, Asterisk, BinOper, CaseStatement, DynIden, Expr as SqExpr, ExprTrait, Func,
     SelectStatement, SubQueryStatement, UnOper, Value,
@@ -40,8 +42,10 @@ pub(crate) enum Access {
 
 /// A name a statement may use as a source in one SELECT level.
 struct Source<'a> {
-    /// The name it is rendered and referred to by (alias or table name).
-    name: String,
+    /// The name it is rendered and referred to by (alias or table name);
+    /// a registered table without an alias keeps its interned name, so
+    /// referring to it copies nothing.
+    name: Cow<'static, str>,
     /// The registered table, or `None` for a CTE or a derived table.
     table: Option<&'a TableDef>,
 }
@@ -64,13 +68,24 @@ pub(crate) struct BuildCx<'a> {
 }
 
 /// `name` folded to lowercase, or [`Error::InvalidName`] unless it is then
-/// a plain identifier.
-pub(crate) fn canonical(name: &str) -> Result<String> {
+/// a plain identifier. A name that is one already is borrowed, not copied.
+pub(crate) fn canonical(name: &str) -> Result<Cow<'_, str>> {
+    if is_identifier(name) {
+        return Ok(Cow::Borrowed(name));
+    }
     let folded = name.to_ascii_lowercase();
     if is_identifier(&folded) {
-        Ok(folded)
+        Ok(Cow::Owned(folded))
     } else {
         Err(Error::InvalidName(name.to_owned()))
+    }
+}
+
+/// The identifier a source is rendered by, without a copy for an interned name.
+fn iden(name: &Cow<'static, str>) -> DynIden {
+    match name {
+        Cow::Borrowed(s) => DynIden::from(*s),
+        Cow::Owned(s) => DynIden::from(s.clone()),
     }
 }
 
@@ -137,9 +152,10 @@ impl<'a> BuildCx<'a> {
     /// so the body would read the CTE where the scoper saw the table).
     pub(crate) fn add_cte(&mut self, name: &str) -> Result<String> {
         let canon = canonical(name)?;
-        if self.schema.table(&canon).is_ok() || self.ctes.contains(&canon) {
-            return Err(Error::DuplicateName(canon));
+        if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|c| *c == *canon) {
+            return Err(Error::DuplicateName(canon.into_owned()));
         }
+        let canon = canon.into_owned();
         self.ctes.push(canon.clone());
         Ok(canon)
     }
@@ -150,13 +166,13 @@ impl<'a> BuildCx<'a> {
             .ok_or(Error::Unsupported("a name outside a statement"))
     }
 
-    fn add_source(&mut self, name: String, table: Option<&'a TableDef>) -> Result<()> {
+    fn add_source(&mut self, name: Cow<'static, str>, table: Option<&'a TableDef>) -> Result<()> {
         let frame = self.frame()?;
         // INVARIANT: names are unique within one level, so a tenant
         // predicate written against a name binds to the source it was
         // written for and no other.
         if frame.sources.iter().any(|s| s.name == name) {
-            return Err(Error::DuplicateName(name));
+            return Err(Error::DuplicateName(name.into_owned()));
         }
         frame.sources.push(Source { name, table });
         Ok(())
@@ -171,13 +187,20 @@ impl<'a> BuildCx<'a> {
         alias: Option<&str>,
     ) -> Result<(DynIden, Option<DynIden>, Option<SqExpr>)> {
         let canon = canonical(name)?;
-        let alias = alias.map(canonical).transpose()?;
-        let refer = alias.clone().unwrap_or_else(|| canon.clone());
-        if self.ctes.contains(&canon) {
-            self.add_source(refer, None)?;
+        let alias: Option<String> = alias
+            .map(|a| canonical(a).map(Cow::into_owned))
+            .transpose()?;
+        if self.ctes.iter().any(|c| *c == *canon) {
+            let canon = canon.into_owned();
+            let refer = alias.clone().unwrap_or_else(|| canon.clone());
+            self.add_source(Cow::Owned(refer), None)?;
             return Ok((DynIden::from(canon), alias.map(DynIden::from), None));
         }
         let table = self.table(&canon, Access::Read)?;
+        let refer = match &alias {
+            Some(a) => Cow::Owned(a.clone()),
+            None => Cow::Borrowed(table.static_name()),
+        };
         self.add_source(refer, Some(table))?;
         let iden = DynIden::from(table.static_name());
         let alias = alias.map(DynIden::from);
@@ -192,19 +215,19 @@ impl<'a> BuildCx<'a> {
 
     /// Adds the target table of a write as the current level's only source.
     pub(crate) fn add_write_target(&mut self, table: &'a TableDef) -> Result<()> {
-        self.add_source(table.name().to_owned(), Some(table))
+        self.add_source(Cow::Borrowed(table.static_name()), Some(table))
     }
 
     /// Adds a derived table (a subquery in FROM or a join) under `alias`.
     pub(crate) fn add_derived_source(&mut self, alias: &str) -> Result<DynIden> {
-        let canon = canonical(alias)?;
-        self.add_source(canon.clone(), None)?;
+        let canon = canonical(alias)?.into_owned();
+        self.add_source(Cow::Owned(canon.clone()), None)?;
         Ok(DynIden::from(canon))
     }
 
     /// Records an output name of the current select list (for `ORDER BY`).
     pub(crate) fn add_output(&mut self, name: &str) -> Result<String> {
-        let canon = canonical(name)?;
+        let canon = canonical(name)?.into_owned();
         let frame = self.frame()?;
         if frame.outputs.contains(&canon) {
             return Err(Error::DuplicateName(canon));
@@ -221,8 +244,8 @@ impl<'a> BuildCx<'a> {
             .rev()
             .flat_map(|f| f.sources.iter())
             .find(|s| s.name == canon)
-            .map(|s| DynIden::from(s.name.clone()))
-            .ok_or(Error::UnknownSource(canon))
+            .map(|s| iden(&s.name))
+            .ok_or_else(|| Error::UnknownSource(canon.into_owned()))
     }
 
     fn resolve_column(&self, table: Option<&str>, column: &str) -> Result<SqExpr> {
@@ -236,20 +259,20 @@ impl<'a> BuildCx<'a> {
                     .rev()
                     .flat_map(|f| f.sources.iter())
                     .find(|s| s.name == qualifier)
-                    .ok_or_else(|| Error::UnknownSource(qualifier.clone()))?;
+                    .ok_or_else(|| Error::UnknownSource(qualifier.into_owned()))?;
                 let column: DynIden = match source.table {
                     Some(t) => declared_column(t, &column)?.into(),
                     // A CTE or derived table: its columns are whatever its
                     // own (scoped) select list produced.
-                    None => column.into(),
+                    None => column.into_owned().into(),
                 };
-                Ok(SqExpr::col((DynIden::from(qualifier), column)))
+                Ok(SqExpr::col((iden(&source.name), column)))
             }
             None => {
                 let mut derived = false;
                 for frame in self.frames.iter().rev() {
-                    if frame.outputs.contains(&column) {
-                        return Ok(SqExpr::col(DynIden::from(column)));
+                    if frame.outputs.iter().any(|o| *o == *column) {
+                        return Ok(SqExpr::col(DynIden::from(column.into_owned())));
                     }
                     for s in &frame.sources {
                         match s.table {
@@ -263,11 +286,11 @@ impl<'a> BuildCx<'a> {
                     }
                 }
                 if derived {
-                    Ok(SqExpr::col(DynIden::from(column)))
+                    Ok(SqExpr::col(DynIden::from(column.into_owned())))
                 } else {
                     Err(Error::UnknownColumn {
                         table: String::new(),
-                        column,
+                        column: column.into_owned(),
                     })
                 }
             }

@@ -456,7 +456,10 @@ impl Select {
                 }
                 Item::Expr(e, Some(alias)) => {
                     let e = cx.lower(e)?;
-                    q.expr_as(e, DynIden::from(super::resolve::canonical(&alias)?));
+                    q.expr_as(
+                        e,
+                        DynIden::from(super::resolve::canonical(&alias)?.into_owned()),
+                    );
                 }
                 Item::All => {
                     q.column(Asterisk);
