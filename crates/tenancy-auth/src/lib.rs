@@ -9,6 +9,7 @@
 //! are chosen by exact `kid` and never by the token (`jku`, `x5u`, `jwk`,
 //! `crit` are refused), issuer and audience are required, and a tenant token
 //! can neither act for another tenant nor carry platform permissions.
+//! Each of these parsers is fuzzed; see [`fuzzing`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -131,6 +132,9 @@ mod verified;
 
 #[doc = include_str!("../docs/configuring.md")]
 pub mod configuring {}
+
+#[doc = include_str!("../docs/fuzzing.md")]
+pub mod fuzzing {}
 
 pub use cache::CachedValidator;
 pub use claims::ClaimNames;

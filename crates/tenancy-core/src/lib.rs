@@ -4,6 +4,8 @@
 //! Every other tenancy crate builds on these types. The central promise starts
 //! here: a [`Scoped<T>`] owned by one tenant cannot be opened under another
 //! tenant's [`TenantContext`], and nothing derived from it can mix tenants.
+//! Its parsers of untrusted text (ids, slugs, role names, permissions) are
+//! fuzzed; see [`fuzzing`].
 //!
 //! ```
 //! use tenancy_core::*;
@@ -65,6 +67,9 @@ mod permission;
 mod role;
 mod scoped;
 mod slug;
+
+#[doc = include_str!("../docs/fuzzing.md")]
+pub mod fuzzing {}
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, DiscardAuditSink, MemoryAuditSink, Outcome};
 pub use context::{Scope, TenantContext};
