@@ -1,7 +1,9 @@
 //! Settings, read from the environment.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use tenancy_core::RateQuota;
 
 use crate::error::ServiceError;
 
@@ -15,6 +17,9 @@ pub const DEFAULT_ISSUER: &str = "leases-service";
 pub const DEFAULT_DB_APP_ROLE: &str = "leases_app";
 /// The default longest token lifetime (`exp - iat`) accepted: 30 days.
 pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The default number of `POST /auth/redeem` attempts a minute per client
+/// address.
+pub const DEFAULT_REDEEM_PER_MINUTE: u32 = 10;
 /// The shortest HS256 secret accepted (256 bits).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -50,6 +55,15 @@ pub struct Config {
     /// `TENANCY_JWT_MAX_LIFETIME_SECS`: the longest lifetime (`exp - iat`) a
     /// token may have; longer-lived tokens are refused.
     pub max_token_lifetime: Duration,
+    /// `LEASES_REDEEM_PER_MINUTE`: how many `POST /auth/redeem` attempts a
+    /// client address may make (at once, then refilled evenly over a
+    /// minute); more are refused with 429 and `Retry-After`.
+    pub redeem_limit: RateQuota,
+    /// `LEASES_TRUSTED_PROXIES`: comma-separated addresses of the reverse
+    /// proxies in front of the service. Only from these peers is
+    /// `X-Forwarded-For` read to find the client's address; by default
+    /// none, and the client is the connection's peer.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -60,6 +74,8 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("db_app_role", &self.db_app_role)
+            .field("redeem_limit", &self.redeem_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +95,8 @@ impl Config {
             job_delay: Duration::ZERO,
             token_lifetime: Duration::from_secs(24 * 3600),
             max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+            redeem_limit: crate::client_limit::per_minute(DEFAULT_REDEEM_PER_MINUTE),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -117,6 +135,30 @@ impl Config {
                 reason: "not a number of seconds".into(),
             })?;
             config.max_token_lifetime = Duration::from_secs(secs);
+        }
+        if let Some(n) = var("LEASES_REDEEM_PER_MINUTE") {
+            let n =
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ServiceError::Config {
+                        var: "LEASES_REDEEM_PER_MINUTE",
+                        reason: "not a positive number of attempts".into(),
+                    })?;
+            config.redeem_limit = crate::client_limit::per_minute(n);
+        }
+        if let Some(list) = var("LEASES_TRUSTED_PROXIES") {
+            config.trusted_proxies = list
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<IpAddr>().map_err(|_| ServiceError::Config {
+                        var: "LEASES_TRUSTED_PROXIES",
+                        reason: format!("`{p}` is not an IP address"),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         config.validate()?;
         Ok(config)

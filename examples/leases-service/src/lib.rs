@@ -35,9 +35,12 @@
 //! - It does not audit every 429: over-the-limit refusals are recorded at
 //!   most once per tenant per second, and refusals are dropped (and counted,
 //!   see [`Running::audit_stats`]) when the audit queue is full.
-//! - Its rate and concurrency limits, and the wait for a tenant's requests in
+//! - Its rate and concurrency limits (the tenants', and the per-client-address
+//!   limit of `POST /auth/redeem`), and the wait for a tenant's requests in
 //!   flight before its data is deleted, are per process; several instances
 //!   would need a shared limit store and a shared drain.
+//! - It does not believe `X-Forwarded-For` unless the peer is one of
+//!   `LEASES_TRUSTED_PROXIES`: the client address is the connection's peer.
 //!
 //! # Features
 //!
@@ -47,6 +50,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client_limit;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -78,6 +82,7 @@ pub use config::Config;
 pub use error::{Result, ServiceError};
 
 use crate::auth::Tokens;
+use crate::client_limit::ClientLimit;
 use crate::db::Db;
 use crate::input::MAX_BODY_BYTES;
 use crate::jobs::{JobQueue, JobStats};
@@ -202,9 +207,12 @@ pub async fn start(config: Config) -> Result<Running> {
         jobs,
         config: config.clone(),
         cursors: CursorKey::derive(secret.as_bytes()),
+        client_limit: ClientLimit::new(config.redeem_limit, config.trusted_proxies.clone()),
     });
     let (shutdown, stop) = oneshot::channel::<()>();
-    let app = routes::router(state.clone(), layer);
+    // With each connection's peer address, for the per-client limits.
+    let app =
+        routes::router(state.clone(), layer).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

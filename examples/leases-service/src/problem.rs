@@ -62,6 +62,11 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 422: fields that parsed but are not valid.
     Unprocessable(Vec<FieldError>),
+    /// 429: too many attempts from this client; retry after the delay.
+    RateLimited {
+        /// How long until the next attempt is admitted.
+        retry_after: std::time::Duration,
+    },
     /// 500: a failure inside the service; details go to the log only.
     Internal,
     /// 503: a dependency is down.
@@ -85,6 +90,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -102,6 +108,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "conflict"),
             ApiError::PayloadTooLarge => ("payload-too-large", "payload too large"),
             ApiError::Unprocessable(_) => ("unprocessable", "invalid field"),
+            ApiError::RateLimited { .. } => ("rate-limited", "rate limit reached"),
             ApiError::Internal => ("internal", "internal error"),
             ApiError::Unavailable => ("unavailable", "service unavailable"),
         }
@@ -127,6 +134,7 @@ impl ApiError {
                 format!("request body is larger than {MAX_BODY_BYTES} bytes")
             }
             ApiError::Unprocessable(errors) => fields(errors),
+            ApiError::RateLimited { .. } => "too many attempts from this address".into(),
             ApiError::Internal => "the service failed; the request changed nothing".into(),
             ApiError::Unavailable => "a dependency is unavailable; try again".into(),
         }
@@ -146,6 +154,9 @@ impl ApiError {
             {
                 let errors = serde_json::to_value(errors).unwrap_or_default();
                 problem = problem.with_extension("errors", errors);
+            }
+            ApiError::RateLimited { retry_after } => {
+                problem = problem.with_retry_after(*retry_after);
             }
             ApiError::Unauthorized(_) => {
                 problem = problem.with_header(
@@ -242,6 +253,12 @@ mod tests {
             (ApiError::Conflict(String::new()), types::CONFLICT),
             (ApiError::PayloadTooLarge, types::PAYLOAD_TOO_LARGE),
             (ApiError::Unprocessable(Vec::new()), types::UNPROCESSABLE),
+            (
+                ApiError::RateLimited {
+                    retry_after: std::time::Duration::from_secs(1),
+                },
+                types::RATE_LIMITED,
+            ),
             (ApiError::Internal, types::INTERNAL),
             (ApiError::Unavailable, types::UNAVAILABLE),
         ];

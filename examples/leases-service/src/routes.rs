@@ -7,12 +7,14 @@ use axum::routing::{get, post};
 use crate::input::MAX_BODY_BYTES;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::{audit, leases, properties, tenants};
+use crate::{audit, client_limit, leases, properties, tenants};
 use axum::response::IntoResponse;
 
-/// Every route: public ones (`/healthz`, `/auth/redeem`), then the ones
-/// behind the tenancy layer (tenant scope and system scope; the extractors
-/// in each handler's signature say which scope and permission it needs).
+/// Every route: public ones (`/healthz`, and `/auth/redeem`, limited per
+/// client address, so serve the router with connect info as
+/// [`crate::start`] does), then the ones behind the tenancy layer (tenant
+/// scope and system scope; the extractors in each handler's signature say
+/// which scope and permission it needs).
 pub fn router(state: AppState, tenancy: tenancy_axum::TenancyLayer) -> Router {
     let protected = Router::new()
         .route(
@@ -52,7 +54,15 @@ pub fn router(state: AppState, tenancy: tenancy_axum::TenancyLayer) -> Router {
         .layer(axum::middleware::map_response(no_claim_names));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/auth/redeem", post(tenants::redeem_route))
+        // Public and writing: limited per client address before the
+        // handler reads the body or the database.
+        .route(
+            "/auth/redeem",
+            post(tenants::redeem_route).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                client_limit::per_client,
+            )),
+        )
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,6 +7,7 @@ use tenancy_axum::{TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
 
 use crate::auth::Tokens;
+use crate::client_limit::ClientLimit;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::JobQueue;
@@ -36,6 +37,8 @@ pub struct Inner {
     pub config: Config,
     /// Seals list cursors.
     pub cursors: CursorKey,
+    /// The per-client-address limit of the public `POST /auth/redeem`.
+    pub client_limit: ClientLimit,
 }
 
 impl AppState {
