@@ -132,10 +132,11 @@
 //!   the scoped statement is the only wall (the composite keys keep
 //!   references inside the tenant), so isolation rests entirely on what the
 //!   typed surface can express.
-//! - **Leak tripwire.** In debug builds (and in release with
-//!   [`TenantPool::with_tripwire`]) every returned column named like a tenant
-//!   column must hold the context's tenant, or the result is withheld and an
-//!   audit event recorded.
+//! - **Leak tripwire.** On by default, in release builds too
+//!   ([`TenantPool::with_tripwire`] turns it off): every returned column
+//!   named like a tenant column must hold the context's tenant, or the result
+//!   is withheld and an audit event recorded; a value that does not decode
+//!   as text counts as foreign.
 //!
 //! # Costs and known limits
 //!
@@ -147,6 +148,10 @@
 //! - The tripwire sees only columns named like a tenant column: a result
 //!   without one cannot be checked (register views as tenant tables, or make
 //!   them `security_invoker` so RLS applies; `verify_isolation` flags them).
+//!   It costs about 1% of the instructions of a scoped read of 50 rows that
+//!   returns the tenant column (1.5–2.4% in interleaved timings on a loaded
+//!   machine; SQLite in memory, the `sql_tripwire` bench), and nothing
+//!   measurable when the result has no tenant column.
 //! - A statement says only what [`Expr`] can: the functions of [`Function`],
 //!   three cast types, no window functions, no vendor operators. What it
 //!   cannot say belongs in a view (registered in the schema) or a migration

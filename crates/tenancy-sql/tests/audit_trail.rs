@@ -12,8 +12,11 @@ use common::{A, B, ctx, every_backend_seeded};
 use tenancy_core::{AuditEvent, AuditKind, MemoryAuditSink, Outcome, TenantId};
 use tenancy_sql::{Error, Insert, TenantPool, Update, col, val};
 
-/// A property only tenant B has: the target of A's references.
-const B_ONLY_PROPERTY: i64 = 9;
+/// A property only tenant B has: the target of A's references. Values keep
+/// the Rust types `seed_markers` binds for the same columns (ids of leases
+/// as `i64`, of properties as `i32`), since PostgreSQL connections reuse a
+/// statement prepared with the first types bound.
+const B_ONLY_PROPERTY: i32 = 9;
 
 async fn seed_b_only_property(pool: &TenantPool) {
     let mut tx = pool.begin(&ctx(B)).await.unwrap();
@@ -104,7 +107,7 @@ async fn a_foreign_key_to_another_tenants_row_is_audited() {
         tx.execute(
             Insert::into("leases")
                 .columns(["id", "property_id", "lessee", "rent_cents"])
-                .exprs([val(7_i64), val(1_i64), val("tenant"), val(1_i64)]),
+                .exprs([val(7_i64), val(1_i32), val("tenant"), val(1_i64)]),
         )
         .await
         .unwrap();
@@ -126,7 +129,7 @@ async fn a_write_to_the_tenant_column_is_audited() {
                 Insert::into("properties")
                     .columns(["id", "name", "address", "Tenant_Id"])
                     .exprs([
-                        val(8_i64),
+                        val(8_i32),
                         val("planted"),
                         val("nowhere"),
                         val(TenantId::from_u128(B).to_string()),
@@ -163,4 +166,57 @@ async fn a_prepared_statement_of_another_tenant_is_audited() {
         drop(tx);
         db.cleanup().await;
     }
+}
+
+/// A view over a tenant table registered as global data: the statement
+/// cannot see through it, so only the tripwire stands between its rows and
+/// the caller. `odd_leases` returns a tenant column that is no text at all.
+async fn misregistered_views(db: &common::TestDb) -> TenantPool {
+    use sqlx::Executor;
+    for view in [
+        "CREATE VIEW all_leases AS SELECT * FROM leases",
+        "CREATE VIEW odd_leases AS SELECT id, 42 AS tenant_id FROM leases",
+    ] {
+        db.admin.execute(view).await.unwrap();
+    }
+    let schema = tenancy_sql::Schema::builder()
+        .global("all_leases")
+        .global("odd_leases")
+        .tenant("leases")
+        .build()
+        .unwrap();
+    TenantPool::from_pool(db.pool_for_schema(), schema).unwrap()
+}
+
+// Before the tripwire was on by default this failed under
+// `cargo test --release` (it was on in debug builds only).
+#[tokio::test]
+async fn a_leak_past_the_statement_is_withheld_by_default_in_every_build() {
+    let db = common::sqlite(&common::schema()).await;
+    common::seed_markers(&db.pool).await;
+    let sink = Arc::new(MemoryAuditSink::default());
+    // No `with_tripwire`: the default must hold in release builds too.
+    let pool = misregistered_views(&db).await.with_audit_sink(sink.clone());
+    let mut tx = pool.begin(&ctx(A)).await.unwrap();
+    let err = tx
+        .fetch_all(tenancy_sql::Select::from("all_leases").all())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::LeakPrevented), "{err}");
+    drop(tx);
+    // A tenant column that does not decode as text proves no tenant: it
+    // counts as a leak too.
+    let mut tx = pool.begin(&ctx(A)).await.unwrap();
+    let err = tx
+        .fetch_all(tenancy_sql::Select::from("odd_leases").all())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::LeakPrevented), "{err}");
+    drop(tx);
+    let events = sink.for_tenant(TenantId::from_u128(A));
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e.kind == AuditKind::LeakPrevented));
+    db.cleanup().await;
 }

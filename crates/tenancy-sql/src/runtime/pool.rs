@@ -105,7 +105,7 @@ impl TenantPool {
             schema,
             audit: Arc::new(DiscardAuditSink),
             setting: DEFAULT_TENANT_SETTING.into(),
-            tripwire: cfg!(debug_assertions),
+            tripwire: true,
         }
     }
 
@@ -128,9 +128,22 @@ impl TenantPool {
         Ok(self)
     }
 
-    /// Turns the leak tripwire on or off (on by default in debug builds):
-    /// every returned column named like a tenant column must hold the
-    /// context's tenant, or the result is withheld.
+    /// Turns the leak tripwire on or off. It is on by default, in release
+    /// builds too: every returned column named like a tenant column must
+    /// hold the context's tenant (a value that does not decode as text
+    /// counts as foreign), or the result is withheld, the statement fails
+    /// with [`Error::LeakPrevented`] and an [`AuditKind::LeakPrevented`]
+    /// event is recorded.
+    ///
+    /// Its cost, measured by the `sql_tripwire` bench (`benches/`; SQLite in
+    /// memory, a scoped read of 50 rows of three tenants' 150): about 1% of
+    /// the read's instructions when the result carries the tenant column
+    /// (0.96% with `BEGIN` and `COMMIT`, 0.85% for the `SELECT` alone), where
+    /// it checks that column in every row, and nothing measurable when it
+    /// does not, where it only compares column names once per result.
+    /// Interleaved timings on a loaded machine agree within their noise
+    /// (1.015–1.024× with the tenant column, 1.00–1.01× without). Turning it
+    /// off saves that and leaves a leak past the statement and RLS unseen.
     #[must_use]
     pub fn with_tripwire(mut self, on: bool) -> Self {
         self.tripwire = on;

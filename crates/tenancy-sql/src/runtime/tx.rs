@@ -134,16 +134,28 @@ impl TenantTx {
         if !self.pool.tripwire {
             return Ok(());
         }
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        // Every row of a result has the same columns: find the tenant
+        // columns once (no allocation when there are none).
         let names = self.pool.schema.tenant_columns();
+        let watched: Vec<usize> = first
+            .columns()
+            .iter()
+            .filter(|c| names.iter().any(|n| n == c.name()))
+            .map(|c| c.ordinal())
+            .collect();
+        if watched.is_empty() {
+            return Ok(());
+        }
         for row in rows {
-            for column in row.columns() {
-                if !names.iter().any(|n| n == column.name()) {
-                    continue;
-                }
+            for &ordinal in &watched {
                 // A value that does not decode as text is no proof of the
                 // tenant: it fails like a foreign one. NULL (an outer join
-                // that matched nothing) carries no row of anyone.
-                let foreign = match row.try_get::<Option<String>, _>(column.ordinal()) {
+                // that matched nothing) carries no row of anyone. Borrowed,
+                // so checking a row allocates nothing.
+                let foreign = match row.try_get::<Option<&str>, _>(ordinal) {
                     Ok(None) => false,
                     Ok(Some(v)) => v != self.tenant_text,
                     Err(_) => true,
