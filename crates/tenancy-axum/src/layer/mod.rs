@@ -253,14 +253,19 @@ impl TenancyLayerBuilder {
             )),
             (None, None) => return Err(Error::Config("a tenant directory is required")),
         };
+        let limits = self
+            .limits
+            .unwrap_or_else(|| Arc::new(TenantLimits::in_memory_with_clock(100_000, clock)));
+        let audit = self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink));
+        // A limit store failure reaches the layer's sink unless the limits
+        // were given one of their own.
+        limits.audit_unless_set(&audit);
         Ok(TenancyLayer {
             shared: Arc::new(Shared {
                 validator,
                 cache,
-                limits: self.limits.unwrap_or_else(|| {
-                    Arc::new(TenantLimits::in_memory_with_clock(100_000, clock))
-                }),
-                audit: self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink)),
+                limits,
+                audit,
                 platform_roles: self
                     .platform_roles
                     .unwrap_or_else(|| Arc::new(RoleRegistry::with_builtins())),

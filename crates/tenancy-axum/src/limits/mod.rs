@@ -180,8 +180,8 @@ impl TenantLimits {
         self
     }
 
-    /// Where store failures are audited (see [`FailMode`]): give it the
-    /// layer's own sink. Without one they are still counted and logged.
+    /// Where store failures are audited (see [`FailMode`]). Without it the
+    /// layer's own audit sink is used; they are always counted and logged.
     #[must_use]
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.failures.set_audit(sink);
@@ -199,10 +199,6 @@ impl TenantLimits {
 
     /// Audits store failures to the layer's `sink` unless [`audit`](Self::audit)
     /// named one: for the layer to call when it is built.
-    #[expect(
-        dead_code,
-        reason = "TenancyLayerBuilder::build is to call it with the layer's sink (issue 12, item 4); remove this once it does"
-    )]
     pub(crate) fn audit_unless_set(&self, sink: &Arc<dyn AuditSink>) {
         self.failures.audit_unless_set(sink);
     }

@@ -82,6 +82,10 @@ pub(crate) fn canonical(name: &str) -> Result<Cow<'_, str>> {
 }
 
 /// The identifier a source is rendered by, without a copy for an interned name.
+#[expect(
+    clippy::ptr_arg,
+    reason = "whether the name is borrowed decides whether rendering copies it"
+)]
 fn iden(name: &Cow<'static, str>) -> DynIden {
     match name {
         Cow::Borrowed(s) => DynIden::from(*s),
