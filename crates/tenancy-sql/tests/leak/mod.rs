@@ -407,6 +407,9 @@ struct Opts {
     /// The item at this position gets a large offset added (the id of an
     /// INSERT … SELECT, so it rarely collides with an existing key).
     offset_item: Option<usize>,
+    /// The item at this position is a parent id of the tenant (the foreign
+    /// key of an INSERT … SELECT, so the row can be written).
+    parent_item: Option<usize>,
 }
 
 /// Builds random statements from a [`Tape`].
@@ -1238,7 +1241,9 @@ impl Gen {
         } else {
             for (i, ty) in types.into_iter().enumerate() {
                 item_types.push(ty);
-                let e = if aggregate {
+                let e = if opts.parent_item == Some(i) {
+                    self.fk_value()
+                } else if aggregate {
                     self.aggregate(ty)
                 } else {
                     self.expr(ty)
@@ -1295,7 +1300,7 @@ impl Gen {
         let arms = !star
             && !opts.single_row
             && self.nesting <= 2
-            && self.tape.chance(if opts.top { 15 } else { 8 });
+            && self.tape.chance(if opts.top { 25 } else { 10 });
         if arms {
             let types = item_types.clone();
             if !types.is_empty() {
@@ -1305,6 +1310,7 @@ impl Gen {
                         Some(&types),
                         Opts {
                             offset_item: opts.offset_item,
+                            parent_item: opts.parent_item,
                             ..Opts::default_arm()
                         },
                     );
@@ -1515,16 +1521,22 @@ impl Gen {
             }
         }
         let mut q = Insert::into(&target).columns(names.iter().map(String::as_str));
-        let from_select = self.tape.chance(25);
+        let from_select = self.tape.chance(40);
         if from_select {
             self.record("insert select");
             let types: Vec<Ty> = order.iter().map(|(_, t)| *t).collect();
             // Keys that rarely collide: the generated id is offset.
             let offset_item = order.iter().position(|(c, _)| *c == "id");
+            let parent_item = order.iter().position(|(c, _)| c.ends_with("_id"));
+            // One row half of the time (an aggregate or LIMIT 1): several
+            // rows often share a generated key.
+            let single_row = self.tape.chance(50);
             let (source, _) = self.select(
                 Some(&types),
                 Opts {
                     offset_item,
+                    parent_item,
+                    single_row,
                     ..Opts::default()
                 },
             );
