@@ -12,6 +12,7 @@ use std::sync::Arc;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use tenancy_core::TenantId;
 
 use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
@@ -22,7 +23,9 @@ pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
 /// The server key cursors are sealed with: a cursor is opaque (the position
-/// is encrypted), cannot be forged, and works only on the list it came from.
+/// is encrypted), cannot be forged, and works only on the list it came from
+/// and for the tenant it was issued to. Any other use is refused exactly like
+/// a malformed cursor.
 #[derive(Clone)]
 pub struct CursorKey(Arc<[u8; 64]>);
 
@@ -61,19 +64,24 @@ impl CursorKey {
         mac
     }
 
-    fn tag(&self, list: &str, position: i64) -> HmacSha256 {
-        self.mac(&[b"tag", list.as_bytes(), &position.to_be_bytes()])
+    fn tag(&self, tenant: Option<TenantId>, list: &str, position: i64) -> HmacSha256 {
+        // Length-prefixed parts: a tenant's 16 bytes never read as the
+        // platform's empty scope.
+        let scope = tenant.map(|t| t.as_u128().to_be_bytes());
+        let scope: &[u8] = scope.as_ref().map_or(&[], |s| s.as_slice());
+        self.mac(&[b"tag", scope, list.as_bytes(), &position.to_be_bytes()])
     }
 
     fn stream(&self, tag: &[u8]) -> [u8; 32] {
         self.mac(&[b"enc", tag]).finalize().into_bytes().into()
     }
 
-    /// Seals `position` of `list` into a cursor: a tag over the list and the
-    /// position, then the position encrypted under a keystream derived from
-    /// the tag (a deterministic, misuse-resistant construction).
-    pub fn seal(&self, list: &str, position: i64) -> String {
-        let tag = self.tag(list, position).finalize().into_bytes();
+    /// Seals `position` of `list`, as read by `tenant` (`None` for the
+    /// platform's own lists), into a cursor: a tag over the tenant, the list
+    /// and the position, then the position encrypted under a keystream
+    /// derived from the tag (a deterministic, misuse-resistant construction).
+    pub fn seal(&self, tenant: Option<TenantId>, list: &str, position: i64) -> String {
+        let tag = self.tag(tenant, list, position).finalize().into_bytes();
         let tag = &tag[..TAG_BYTES];
         let stream = self.stream(tag);
         let mut out = String::with_capacity(2 * (TAG_BYTES + 8));
@@ -88,9 +96,10 @@ impl CursorKey {
         out
     }
 
-    /// Opens a cursor from [`CursorKey::seal`] for `list`; `None` for a
-    /// forged or altered cursor, or one of another list.
-    pub fn open(&self, list: &str, cursor: &str) -> Option<i64> {
+    /// Opens a cursor from [`CursorKey::seal`] for `tenant` and `list`;
+    /// `None` for a forged or altered cursor, one of another list, or one
+    /// issued to another tenant (the caller cannot tell these apart).
+    pub fn open(&self, tenant: Option<TenantId>, list: &str, cursor: &str) -> Option<i64> {
         if cursor.len() != 2 * (TAG_BYTES + 8) {
             return None;
         }
@@ -106,7 +115,10 @@ impl CursorKey {
         }
         let position = i64::from_be_bytes(position);
         // Constant-time comparison, by the MAC itself.
-        let same = self.tag(list, position).verify_truncated_left(tag).is_ok();
+        let same = self
+            .tag(tenant, list, position)
+            .verify_truncated_left(tag)
+            .is_ok();
         (same && position > 0).then_some(position)
     }
 }
@@ -118,17 +130,20 @@ pub struct PageRequest {
     pub limit: i64,
     /// Only items older than this position (exclusive).
     pub before: i64,
-    /// The list (its path): cursors are bound to it.
+    /// The tenant reading the list (`None` on the platform's lists) and the
+    /// list (its path): cursors are bound to both.
+    tenant: Option<TenantId>,
     list: String,
     key: CursorKey,
 }
 
 impl PageRequest {
-    /// The first page of `list`, `limit` items long.
-    pub fn first(list: &str, limit: i64, key: CursorKey) -> Self {
+    /// The first page of `list` as read by `tenant`, `limit` items long.
+    pub fn first(tenant: Option<TenantId>, list: &str, limit: i64, key: CursorKey) -> Self {
         PageRequest {
             limit,
             before: i64::MAX,
+            tenant,
             list: list.to_owned(),
             key,
         }
@@ -142,7 +157,7 @@ impl PageRequest {
 
     /// The cursor for the items after `position` in this list.
     pub fn cursor(&self, position: i64) -> String {
-        self.key.seal(&self.list, position)
+        self.key.seal(self.tenant, &self.list, position)
     }
 }
 
@@ -197,11 +212,17 @@ impl FromRequestParts<AppState> for PageRequest {
                 _ => return Err(bad("limit", "must be an integer from 1 to 100")),
             },
         };
-        let mut page = PageRequest::first(parts.uri.path(), limit, state.cursors.clone());
+        // The tenant the tenancy layer put the request in (an operator
+        // acting for one counts as that tenant); the platform's lists have
+        // none.
+        let tenant = tenancy_axum::context_from(&parts.extensions).and_then(|c| c.tenant_id());
+        let mut page = PageRequest::first(tenant, parts.uri.path(), limit, state.cursors.clone());
         if let Some(text) = params.get("cursor") {
+            // INVARIANT: one answer for every bad cursor, so a cursor of
+            // another tenant cannot be told from a malformed one.
             page.before = page
                 .key
-                .open(&page.list, text)
+                .open(page.tenant, &page.list, text)
                 .ok_or_else(|| bad("cursor", "is not a cursor from this list"))?;
         }
         Ok(page)
@@ -248,12 +269,14 @@ mod tests {
         CursorKey::derive(b"a test secret of thirty-two bytes")
     }
 
+    const ACME: Option<TenantId> = Some(TenantId::from_u128(1));
+
     #[test]
     fn cursor_roundtrips_and_refuses_forgeries() {
         let key = key();
-        let cursor = key.seal("/properties", 1_763_800_000_123_456);
+        let cursor = key.seal(ACME, "/properties", 1_763_800_000_123_456);
         assert_eq!(
-            key.open("/properties", &cursor),
+            key.open(ACME, "/properties", &cursor),
             Some(1_763_800_000_123_456)
         );
         assert!(
@@ -261,26 +284,55 @@ mod tests {
                 && !cursor.contains(&format!("{:x}", 1_763_800_000_123_456_i64)),
             "the position shows through: {cursor}"
         );
-        assert_eq!(key.open("/leases", &cursor), None, "another list's cursor");
+        assert_eq!(
+            key.open(ACME, "/leases", &cursor),
+            None,
+            "another list's cursor"
+        );
         let other = CursorKey::derive(b"another secret of thirty-two bytes");
-        assert_eq!(other.open("/properties", &cursor), None, "another key");
+        assert_eq!(
+            other.open(ACME, "/properties", &cursor),
+            None,
+            "another key"
+        );
         let mut flipped = cursor.clone().into_bytes();
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(key.open("/properties", &flipped), None, "an altered cursor");
-        assert_eq!(key.open("/properties", "42"), None);
-        assert_eq!(key.open("/properties", "zz"), None);
-        assert_eq!(key.open("/properties", &key.seal("/properties", -1)), None);
+        assert_eq!(
+            key.open(ACME, "/properties", &flipped),
+            None,
+            "an altered cursor"
+        );
+        assert_eq!(key.open(ACME, "/properties", "42"), None);
+        assert_eq!(key.open(ACME, "/properties", "zz"), None);
+        assert_eq!(
+            key.open(ACME, "/properties", &key.seal(ACME, "/properties", -1)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_cursor_opens_only_for_the_tenant_it_was_issued_to() {
+        let key = key();
+        let globex = Some(TenantId::from_u128(2));
+        let cursor = key.seal(ACME, "/properties", 42);
+        assert_eq!(key.open(ACME, "/properties", &cursor), Some(42));
+        assert_eq!(key.open(globex, "/properties", &cursor), None);
+        assert_eq!(key.open(None, "/properties", &cursor), None);
+        let platform = key.seal(None, "/properties", 42);
+        assert_eq!(key.open(ACME, "/properties", &platform), None);
+        assert_eq!(key.open(None, "/properties", &platform), Some(42));
     }
 
     #[test]
     fn next_cursor_only_when_more_rows_exist() {
-        let request = PageRequest::first("/leases", 2, key());
+        let request = PageRequest::first(ACME, "/leases", 2, key());
         let page = Page::from_rows(request.clone(), vec![(9, 'a'), (7, 'b'), (3, 'c')]);
         assert_eq!(page.items, vec!['a', 'b']);
         assert_eq!(
-            page.next_cursor.and_then(|c| key().open("/leases", &c)),
+            page.next_cursor
+                .and_then(|c| key().open(ACME, "/leases", &c)),
             Some(7)
         );
         let last = Page::from_rows(request, vec![(3, 'c')]);

@@ -36,6 +36,7 @@ on_every_database! {
     every_body_must_be_a_json_object => bodies_are_objects;
     validation_reports_every_field_in_json_terms => every_invalid_field;
     a_cursor_is_sealed_and_bound_to_its_list => sealed_cursors;
+    a_cursor_from_another_tenant_is_refused => foreign_cursors;
     problems_speak_one_vocabulary => one_problem_vocabulary;
     a_busy_port_leaves_no_database_behind => busy_port;
     operator_actions_show_the_platform_in_a_tenants_log => platform_subject;
@@ -1561,6 +1562,52 @@ async fn sealed_cursors(db: Db) {
     let altered = String::from_utf8(altered).unwrap();
     let r = s.get(&format!("/properties?cursor={altered}"), &a).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    s.stop().await;
+}
+
+async fn foreign_cursors(db: Db) {
+    let Some(s) = Service::start(db).await else {
+        return;
+    };
+    let acme = s.tenant("acme", "pro").await;
+    let globex = s.tenant("globex", "pro").await;
+    let a = token(&acme, "admin");
+    let g = token(&globex, "admin");
+    for tok in [&a, &g] {
+        for name in ["One", "Two", "Three"] {
+            property(&s, tok, name).await;
+        }
+    }
+    let r = s.get("/properties?limit=1", &a).await;
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.get(&format!("/properties?limit=1&cursor={cursor}"), &a)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The same list, another tenant: refused, and answered exactly like a
+    // cursor that was never one.
+    let foreign = s
+        .get(&format!("/properties?limit=1&cursor={cursor}"), &g)
+        .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{}", foreign.text);
+    let malformed = s.get("/properties?limit=1&cursor=bogus", &g).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(foreign.body, malformed.body);
+    // Globex's own cursors still work for it, and not for acme.
+    let r = s.get("/properties?limit=1", &g).await;
+    let theirs = r.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.get(&format!("/properties?limit=1&cursor={theirs}"), &g)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = s
+        .get(&format!("/properties?limit=1&cursor={theirs}"), &a)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     s.stop().await;
 }
 
