@@ -68,6 +68,11 @@ pub enum Error {
     /// `ON DUPLICATE KEY UPDATE` would fire on another tenant's row.
     #[error("upsert on `{0}` is refused: a unique key of the table spans tenants")]
     UnsafeUpsert(String),
+    /// An expression or a nesting of selects is deeper than a statement
+    /// may be (a bound that keeps resolving and rendering off the stack's
+    /// edge).
+    #[error("the statement is nested too deeply")]
+    TooDeep,
     /// A statement of the transaction failed (or was cancelled), so the
     /// server has aborted or may have lost part of it: nothing was
     /// committed.

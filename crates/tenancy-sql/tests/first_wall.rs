@@ -656,3 +656,205 @@ async fn an_output_alias_used_twice_is_refused() {
         assert!(matches!(err, Error::DuplicateName(_)), "{label}: {err}");
     });
 }
+
+// Found by the independent review of the rebuilt surface.
+
+#[tokio::test]
+async fn an_on_clause_naming_a_table_outside_its_join_is_refused() {
+    use tenancy_sql::not_exists;
+    attack_on_every_backend!(|label, db| {
+        // The shape that crashed MariaDB 10.11 (signal 11): the ON clause
+        // names `payments`, which a comma separates from the join, so the
+        // server bound it to the outer `payments`.
+        let crash = || {
+            not_exists(
+                Select::from("properties").expr(val(1)).with_cte(
+                    "c",
+                    Select::from("payments")
+                        .and_from("plans")
+                        .left_join(
+                            "properties",
+                            col("properties", "id").eq(col("payments", "id")),
+                        )
+                        .expr(val(1)),
+                ),
+            )
+        };
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("payments").column("id").filter(crash()),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::UnknownSource(_)), "{label}: {err}");
+        let err = refused(
+            write(
+                &db.pool,
+                Update::table("payments")
+                    .set("amount_cents", 1)
+                    .filter(crash()),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::UnknownSource(_)), "{label}: {err}");
+        // A join's ON may not name a table joined after it either.
+        let err = refused(
+            read(
+                &db.pool,
+                Select::from("leases")
+                    .column_of("leases", "lessee")
+                    .inner_join(
+                        "properties",
+                        col("payments", "lease_id").eq(col("leases", "id")),
+                    )
+                    .inner_join(
+                        "payments",
+                        col("payments", "lease_id").eq(col("leases", "id")),
+                    ),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::UnknownSource(_)), "{label}: {err}");
+        // Joins without FROM are refused before the server sees them.
+        let err = refused(
+            read(
+                &db.pool,
+                Select::new().expr(val(1)).inner_join("leases", val(true)),
+            )
+            .await,
+        );
+        assert!(matches!(err, Error::Unsupported(_)), "{label}: {err}");
+    });
+}
+
+#[tokio::test]
+async fn a_system_or_undeclared_column_cannot_be_read_through_a_derived_table() {
+    attack_on_every_backend!(|label, db| {
+        // rowid (SQLite) and ctid/xmin (PostgreSQL) count every tenant's
+        // inserts; an undeclared column is as unchecked as they are.
+        for hidden in [
+            "rowid",
+            "_rowid_",
+            "oid",
+            "ctid",
+            "xmin",
+            "tableoid",
+            "not_declared",
+        ] {
+            let unqualified = Select::from_subquery(Select::new().expr_as(val(1), "one"), "d")
+                .inner_join_subquery(
+                    Select::from("properties").expr_as(
+                        tenancy_sql::column(hidden).cast(tenancy_sql::SqlType::Text),
+                        "phys",
+                    ),
+                    "p",
+                    val(true),
+                )
+                .all_of("p");
+            let err = refused(read(&db.pool, unqualified).await);
+            assert!(
+                matches!(err, Error::UnknownColumn { .. }),
+                "{label}: {hidden}: {err}"
+            );
+            let through_derived =
+                Select::from_subquery(Select::from("properties").all(), "p").column_of("p", hidden);
+            let err = refused(read(&db.pool, through_derived).await);
+            assert!(
+                matches!(err, Error::UnknownColumn { .. }),
+                "{label}: {hidden}: {err}"
+            );
+        }
+        // The outputs of a derived table stay readable by name.
+        let rows = read(
+            &db.pool,
+            Select::from_subquery(Select::from("leases").all(), "l")
+                .column_of("l", "lessee")
+                .column("rent_cents")
+                .order_by(col("l", "id"), Order::Asc),
+        )
+        .await
+        .unwrap();
+        assert_eq!(texts(&rows)[0], "lessee-1-t1", "{label}");
+    });
+}
+
+/// Prepares `stmt` on a thread with tokio's default worker stack (2 MiB).
+fn prepare_on_a_small_stack(stmt: Select) -> Result<tenancy_sql::Prepared, Error> {
+    use tenancy_sql::Statement;
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let schema = common::schema();
+            let out = stmt.prepare(&schema, tenancy_sql::Backend::Postgres, &ctx(A));
+            drop(stmt);
+            out
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn a_deep_expression_is_refused_instead_of_overflowing_the_stack() {
+    let mut chain = col("leases", "id").eq(0);
+    for i in 1..500 {
+        chain = chain.or(col("leases", "id").eq(i));
+    }
+    let err = refused(prepare_on_a_small_stack(
+        Select::from("leases").column("id").filter(chain),
+    ));
+    assert!(matches!(err, Error::TooDeep), "{err}");
+
+    let mut nested = Select::from("leases").column("id");
+    for _ in 0..20 {
+        nested = Select::from_subquery(nested, "n").column("id");
+    }
+    let err = refused(prepare_on_a_small_stack(nested));
+    assert!(matches!(err, Error::TooDeep), "{err}");
+
+    // `any` and `all` build balanced trees: ten thousand terms stay shallow.
+    let wide = tenancy_sql::any((0..10_000).map(|i| col("leases", "id").eq(i)));
+    assert!(prepare_on_a_small_stack(Select::from("leases").column("id").filter(wide)).is_ok());
+}
+
+#[tokio::test]
+async fn a_long_any_list_reads_only_the_tenants_rows() {
+    attack_on_every_backend!(|label, db| {
+        let rows = read(
+            &db.pool,
+            Select::from("leases")
+                .column("lessee")
+                .filter(tenancy_sql::any(
+                    (0..300).map(|i| col("leases", "id").eq(i)),
+                )),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2, "{label}");
+        assert_no_foreign_marker(&label, &texts(&rows));
+    });
+}
+
+#[tokio::test]
+async fn returning_from_an_upsert_on_mysql_is_refused_not_dropped() {
+    attack_on_every_backend!(|label, db| {
+        let outcome = write(
+            &db.pool,
+            Insert::into("properties")
+                .columns(["id", "name", "address"])
+                .exprs([val(80), val("p80"), val("x")])
+                .on_conflict_do_nothing(["id"])
+                .returning(["id", "name"]),
+        )
+        .await;
+        if db.backend == tenancy_sql::Backend::MySql {
+            assert!(
+                matches!(outcome, Err(Error::Unsupported(_))),
+                "{label}: {outcome:?}"
+            );
+        } else {
+            assert!(outcome.is_ok(), "{label}: {outcome:?}");
+        }
+    });
+}

@@ -284,7 +284,7 @@ fn the_operand_of_not_is_parenthesised_whatever_the_dialects_precedence() {
     check(
         q,
         Backend::MySql,
-        "SELECT `id` FROM `leases` WHERE `leases`.`tenant_id` = ? AND (((((NOT (`leases`.`id` IN (?, ?))) AND (NOT (`leases`.`lessee` LIKE ?))) AND (NOT (`leases`.`id` IS NULL))) AND (NOT ((`leases`.`id` + ?) > ?))) AND ((? - `leases`.`id`) < ?))",
+        "SELECT `id` FROM `leases` WHERE `leases`.`tenant_id` = ? AND ((((NOT (`leases`.`id` IN (?, ?))) AND (NOT (`leases`.`lessee` LIKE ?))) AND ((NOT (`leases`.`id` IS NULL)) AND (NOT ((`leases`.`id` + ?) > ?)))) AND ((? - `leases`.`id`) < ?))",
         1,
     );
 }

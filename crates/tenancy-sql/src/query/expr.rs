@@ -228,20 +228,32 @@ pub fn case(
     }
 }
 
-/// Every condition holds (`TRUE` when there are none).
+/// Every condition holds (`TRUE` when there are none). The conditions are
+/// combined as a balanced tree, so a long list stays shallow.
 pub fn all(conditions: impl IntoIterator<Item = Expr>) -> Expr {
-    conditions
-        .into_iter()
-        .reduce(Expr::and)
-        .unwrap_or_else(|| val(true))
+    balanced(conditions.into_iter().collect(), BinOp::And).unwrap_or_else(|| val(true))
 }
 
-/// At least one condition holds (`FALSE` when there are none).
+/// At least one condition holds (`FALSE` when there are none), combined as
+/// a balanced tree like [`all`].
 pub fn any(conditions: impl IntoIterator<Item = Expr>) -> Expr {
-    conditions
-        .into_iter()
-        .reduce(Expr::or)
-        .unwrap_or_else(|| val(false))
+    balanced(conditions.into_iter().collect(), BinOp::Or).unwrap_or_else(|| val(false))
+}
+
+/// `a op b op c …` as a tree of depth log2(n), not n.
+fn balanced(mut items: Vec<Expr>, op: BinOp) -> Option<Expr> {
+    while items.len() > 1 {
+        let mut next = Vec::with_capacity(items.len().div_ceil(2));
+        let mut it = items.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => a.binary(op, b),
+                None => a,
+            });
+        }
+        items = next;
+    }
+    items.pop()
 }
 
 macro_rules! binary {

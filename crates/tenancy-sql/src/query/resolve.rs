@@ -48,15 +48,65 @@ struct Source<'a> {
     name: Cow<'static, str>,
     /// The registered table, or `None` for a CTE or a derived table.
     table: Option<&'a TableDef>,
+    /// For a CTE or a derived table: the names its select list produces,
+    /// the only columns a statement may name through it.
+    outputs: Vec<String>,
 }
 
-/// One SELECT level (or the target of a write): its sources and the output
-/// names of its select list.
+impl Source<'_> {
+    /// The column `name` of this source, as rendered.
+    fn column(&self, name: &str) -> Option<DynIden> {
+        match self.table {
+            Some(t) => t.column(name).map(DynIden::from),
+            None => self
+                .outputs
+                .iter()
+                .any(|o| o == name)
+                .then(|| DynIden::from(name.to_owned())),
+        }
+    }
+
+    /// Every column `*` reaches through this source, as far as the schema
+    /// knows them.
+    fn all_columns(&self) -> Vec<String> {
+        match self.table {
+            Some(t) => t.columns().map(str::to_owned).collect(),
+            None => self.outputs.clone(),
+        }
+    }
+}
+
+/// One SELECT level (or the target of a write): its sources, the output
+/// aliases of its select list, and, while a join's ON clause is lowered,
+/// the sources that clause may see.
 #[derive(Default)]
 struct Frame<'a> {
     sources: Vec<Source<'a>>,
-    outputs: Vec<String>,
+    aliases: Vec<String>,
+    on_window: Option<(usize, usize)>,
 }
+
+impl<'a> Frame<'a> {
+    /// The sources a name may refer to now.
+    fn visible(&self) -> impl Iterator<Item = &Source<'a>> {
+        let (from, to) = self.on_window.unwrap_or((0, usize::MAX));
+        self.sources
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i >= from && *i <= to)
+            .map(|(_, s)| s)
+    }
+}
+
+/// How deep expressions and nested selects may go, counted together: deep
+/// enough for any statement written by hand, shallow enough that resolving
+/// and rendering stay far inside a 2 MiB thread stack (tokio's default) in
+/// a debug build. A deeper statement is refused, never a stack overflow.
+pub(crate) const MAX_DEPTH: usize = 40;
+
+/// What one nested select level counts against [`MAX_DEPTH`]: a select
+/// costs several expression levels of stack when it is rendered.
+const SELECT_DEPTH: usize = 4;
 
 /// State while one statement is resolved and rendered.
 pub(crate) struct BuildCx<'a> {
@@ -64,7 +114,14 @@ pub(crate) struct BuildCx<'a> {
     pub(crate) backend: Backend,
     pub(crate) mode: Mode,
     frames: Vec<Frame<'a>>,
-    ctes: Vec<String>,
+    /// CTEs in scope, with the names each produces.
+    ctes: Vec<(String, Vec<String>)>,
+    /// The output names of the select built last (see [`BuildCx::subquery_with_outputs`]).
+    last_outputs: Vec<String>,
+    depth: usize,
+    /// Frames below this index are out of sight: a CTE body or a derived
+    /// table is resolved on its own, never against the enclosing query.
+    barrier: usize,
 }
 
 /// `name` folded to lowercase, or [`Error::InvalidName`] unless it is then
@@ -109,6 +166,9 @@ impl<'a> BuildCx<'a> {
             mode,
             frames: Vec::new(),
             ctes: Vec::new(),
+            last_outputs: Vec::new(),
+            depth: 0,
+            barrier: 0,
         }
     }
 
@@ -135,12 +195,69 @@ impl<'a> BuildCx<'a> {
 
     /// Opens a SELECT level; names of enclosing levels stay visible
     /// (correlated subqueries).
-    pub(crate) fn push_frame(&mut self) {
+    pub(crate) fn push_frame(&mut self) -> Result<()> {
+        self.enter(SELECT_DEPTH)?;
         self.frames.push(Frame::default());
+        Ok(())
     }
 
     pub(crate) fn pop_frame(&mut self) {
         self.frames.pop();
+        self.leave(SELECT_DEPTH);
+    }
+
+    fn enter(&mut self, cost: usize) -> Result<()> {
+        self.depth += cost;
+        if self.depth > MAX_DEPTH {
+            self.depth -= cost;
+            return Err(Error::TooDeep);
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self, cost: usize) {
+        self.depth -= cost;
+    }
+
+    /// While the ON clause of the join just added is lowered, the current
+    /// level shows only the sources SQL puts in its scope: the last FROM
+    /// item and the joins up to this one. (A name beyond them is refused
+    /// here instead of being bound by the server to something else.)
+    pub(crate) fn open_on_window(&mut self, last_from: usize) -> Result<()> {
+        let frame = self.frame()?;
+        let to = frame.sources.len().saturating_sub(1);
+        frame.on_window = Some((last_from, to));
+        Ok(())
+    }
+
+    pub(crate) fn close_on_window(&mut self) {
+        if let Some(f) = self.frames.last_mut() {
+            f.on_window = None;
+        }
+    }
+
+    /// How many sources the current level has so far.
+    pub(crate) fn source_count(&self) -> usize {
+        self.frames.last().map_or(0, |f| f.sources.len())
+    }
+
+    /// Records the output names of the select just built in this level.
+    pub(crate) fn set_outputs(&mut self, outputs: Vec<String>) {
+        self.last_outputs = outputs;
+    }
+
+    /// The columns `*` (or `table.*`) reaches in the current level.
+    pub(crate) fn star_outputs(&self, table: Option<&str>) -> Vec<String> {
+        let Some(frame) = self.frames.last() else {
+            return Vec::new();
+        };
+        let table = table.and_then(|t| canonical(t).ok());
+        frame
+            .sources
+            .iter()
+            .filter(|s| table.as_deref().is_none_or(|t| s.name == t))
+            .flat_map(|s| s.all_columns())
+            .collect()
     }
 
     pub(crate) fn cte_count(&self) -> usize {
@@ -151,16 +268,37 @@ impl<'a> BuildCx<'a> {
         self.ctes.truncate(len);
     }
 
+    /// The body of a CTE or derived table: a nested select and the names
+    /// it produces.
+    pub(crate) fn subquery_with_outputs(
+        &mut self,
+        select: Select,
+    ) -> Result<(SelectStatement, Vec<String>)> {
+        // INVARIANT: a CTE body or derived table sees no name of the query
+        // around it. Outer references there are legal in some dialects and
+        // not in others, and MariaDB 10.11 crashed on one; a name that does
+        // not resolve inside is refused instead.
+        let barrier = std::mem::replace(&mut self.barrier, self.frames.len());
+        let q = select.build_owned(self);
+        self.barrier = barrier;
+        Ok((q?, std::mem::take(&mut self.last_outputs)))
+    }
+
+    /// The frames a name may be resolved in, innermost first.
+    fn frames_in_sight(&self) -> impl Iterator<Item = &Frame<'a>> {
+        self.frames.iter().skip(self.barrier).rev()
+    }
+
     /// Declares a CTE for the rest of the statement. A CTE may not shadow a
     /// registered table (SQLite treats a CTE that names itself as recursive,
     /// so the body would read the CTE where the scoper saw the table).
-    pub(crate) fn add_cte(&mut self, name: &str) -> Result<String> {
+    pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<String>) -> Result<String> {
         let canon = canonical(name)?;
-        if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|c| *c == *canon) {
+        if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|(c, _)| *c == *canon) {
             return Err(Error::DuplicateName(canon.into_owned()));
         }
         let canon = canon.into_owned();
-        self.ctes.push(canon.clone());
+        self.ctes.push((canon.clone(), outputs));
         Ok(canon)
     }
 
@@ -170,7 +308,12 @@ impl<'a> BuildCx<'a> {
             .ok_or(Error::Unsupported("a name outside a statement"))
     }
 
-    fn add_source(&mut self, name: Cow<'static, str>, table: Option<&'a TableDef>) -> Result<()> {
+    fn add_source(
+        &mut self,
+        name: Cow<'static, str>,
+        table: Option<&'a TableDef>,
+        outputs: Vec<String>,
+    ) -> Result<()> {
         let frame = self.frame()?;
         // INVARIANT: names are unique within one level, so a tenant
         // predicate written against a name binds to the source it was
@@ -178,7 +321,11 @@ impl<'a> BuildCx<'a> {
         if frame.sources.iter().any(|s| s.name == name) {
             return Err(Error::DuplicateName(name.into_owned()));
         }
-        frame.sources.push(Source { name, table });
+        frame.sources.push(Source {
+            name,
+            table,
+            outputs,
+        });
         Ok(())
     }
 
@@ -194,10 +341,11 @@ impl<'a> BuildCx<'a> {
         let alias: Option<String> = alias
             .map(|a| canonical(a).map(Cow::into_owned))
             .transpose()?;
-        if self.ctes.iter().any(|c| *c == *canon) {
+        if let Some((_, outputs)) = self.ctes.iter().find(|(c, _)| *c == *canon) {
+            let outputs = outputs.clone();
             let canon = canon.into_owned();
             let refer = alias.clone().unwrap_or_else(|| canon.clone());
-            self.add_source(Cow::Owned(refer), None)?;
+            self.add_source(Cow::Owned(refer), None, outputs)?;
             return Ok((DynIden::from(canon), alias.map(DynIden::from), None));
         }
         let table = self.table(&canon, Access::Read)?;
@@ -205,7 +353,7 @@ impl<'a> BuildCx<'a> {
             Some(a) => Cow::Owned(a.clone()),
             None => Cow::Borrowed(table.static_name()),
         };
-        self.add_source(refer, Some(table))?;
+        self.add_source(refer, Some(table), Vec::new())?;
         let iden = DynIden::from(table.static_name());
         let alias = alias.map(DynIden::from);
         let predicate = (self.mode == Mode::Tenant && table.is_tenant()).then(|| {
@@ -219,13 +367,17 @@ impl<'a> BuildCx<'a> {
 
     /// Adds the target table of a write as the current level's only source.
     pub(crate) fn add_write_target(&mut self, table: &'a TableDef) -> Result<()> {
-        self.add_source(Cow::Borrowed(table.static_name()), Some(table))
+        self.add_source(Cow::Borrowed(table.static_name()), Some(table), Vec::new())
     }
 
     /// Adds a derived table (a subquery in FROM or a join) under `alias`.
-    pub(crate) fn add_derived_source(&mut self, alias: &str) -> Result<DynIden> {
+    pub(crate) fn add_derived_source(
+        &mut self,
+        alias: &str,
+        outputs: Vec<String>,
+    ) -> Result<DynIden> {
         let canon = canonical(alias)?.into_owned();
-        self.add_source(Cow::Owned(canon.clone()), None)?;
+        self.add_source(Cow::Owned(canon.clone()), None, outputs)?;
         Ok(DynIden::from(canon))
     }
 
@@ -233,19 +385,19 @@ impl<'a> BuildCx<'a> {
     pub(crate) fn add_output(&mut self, name: &str) -> Result<String> {
         let canon = canonical(name)?.into_owned();
         let frame = self.frame()?;
-        if frame.outputs.contains(&canon) {
+        if frame.aliases.contains(&canon) {
             return Err(Error::DuplicateName(canon));
         }
-        frame.outputs.push(canon.clone());
+        frame.aliases.push(canon.clone());
         Ok(canon)
     }
 
-    /// `table.*`: `table` must be a source in scope.
+    /// `table.*`: `table` must be a source of this level.
     pub(crate) fn star_of(&self, table: &str) -> Result<DynIden> {
         let canon = canonical(table)?;
         self.frames
-            .iter()
-            .rev()
+            .last()
+            .into_iter()
             .flat_map(|f| f.sources.iter())
             .find(|s| s.name == canon)
             .map(|s| iden(&s.name))
@@ -254,49 +406,34 @@ impl<'a> BuildCx<'a> {
 
     fn resolve_column(&self, table: Option<&str>, column: &str) -> Result<SqExpr> {
         let column = canonical(column)?;
+        let unknown = |table: &str| Error::UnknownColumn {
+            table: table.to_owned(),
+            column: column.to_string(),
+        };
         match table {
             Some(table) => {
                 let qualifier = canonical(table)?;
                 let source = self
-                    .frames
-                    .iter()
-                    .rev()
-                    .flat_map(|f| f.sources.iter())
+                    .frames_in_sight()
+                    .flat_map(Frame::visible)
                     .find(|s| s.name == qualifier)
-                    .ok_or_else(|| Error::UnknownSource(qualifier.into_owned()))?;
-                let column: DynIden = match source.table {
-                    Some(t) => declared_column(t, &column)?.into(),
-                    // A CTE or derived table: its columns are whatever its
-                    // own (scoped) select list produced.
-                    None => column.into_owned().into(),
-                };
+                    .ok_or_else(|| Error::UnknownSource(qualifier.to_string()))?;
+                // INVARIANT: only declared columns (or the outputs of a
+                // scoped derived table) are ever named, so no system column
+                // (`rowid`, `ctid`, `xmin`) and no undeclared one is read.
+                let column = source.column(&column).ok_or_else(|| unknown(&qualifier))?;
                 Ok(SqExpr::col((iden(&source.name), column)))
             }
             None => {
-                let mut derived = false;
-                for frame in self.frames.iter().rev() {
-                    if frame.outputs.iter().any(|o| *o == *column) {
+                for frame in self.frames_in_sight() {
+                    if frame.aliases.iter().any(|o| *o == *column) {
                         return Ok(SqExpr::col(DynIden::from(column.into_owned())));
                     }
-                    for s in &frame.sources {
-                        match s.table {
-                            Some(t) => {
-                                if let Some(c) = t.column(&column) {
-                                    return Ok(SqExpr::col(DynIden::from(c)));
-                                }
-                            }
-                            None => derived = true,
-                        }
+                    if let Some(c) = frame.visible().find_map(|s| s.column(&column)) {
+                        return Ok(SqExpr::col(c));
                     }
                 }
-                if derived {
-                    Ok(SqExpr::col(DynIden::from(column.into_owned())))
-                } else {
-                    Err(Error::UnknownColumn {
-                        table: String::new(),
-                        column: column.into_owned(),
-                    })
-                }
+                Err(unknown(""))
             }
         }
     }
@@ -319,6 +456,13 @@ impl<'a> BuildCx<'a> {
     }
 
     fn lower_node(&mut self, node: Node) -> Result<SqExpr> {
+        self.enter(1)?;
+        let out = self.lower_node_in(node);
+        self.leave(1);
+        out
+    }
+
+    fn lower_node_in(&mut self, node: Node) -> Result<SqExpr> {
         Ok(match node {
             Node::Column { table, column } => self.resolve_column(table.as_deref(), &column)?,
             Node::Value(v) => Self::value(v)?,

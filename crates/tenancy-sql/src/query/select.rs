@@ -6,7 +6,7 @@ use sea_query::{
 };
 use tenancy_core::TenantContext;
 
-use super::expr::{Expr, Order};
+use super::expr::{Expr, Node, Order};
 use super::prepared::Prepared;
 use super::resolve::{BuildCx, Mode};
 use super::{Statement, exists, not_exists};
@@ -357,7 +357,7 @@ impl Select {
 
     /// Renders the description, consuming it so no expression is copied.
     pub(crate) fn build_owned(self, cx: &mut BuildCx<'_>) -> Result<SelectStatement> {
-        cx.push_frame();
+        cx.push_frame()?;
         let ctes_before = cx.cte_count();
         let out = self.build_in_frame(cx);
         cx.truncate_ctes(ctes_before);
@@ -384,8 +384,8 @@ impl Select {
             for (name, sub) in ctes {
                 #[cfg(feature = "mutation-testing")]
                 super::mutant::mark(super::mutant::Mutant::Cte);
-                let body = cx.subquery(sub)?;
-                let name = cx.add_cte(&name)?;
+                let (body, outputs) = cx.subquery_with_outputs(sub)?;
+                let name = cx.add_cte(&name, outputs)?;
                 with.cte(
                     CommonTableExpression::new()
                         .query(body)
@@ -417,13 +417,18 @@ impl Select {
                     }
                 }
                 Source::Sub { select, alias } => {
-                    let sub = cx.subquery(*select)?;
-                    let alias = cx.add_derived_source(&alias)?;
+                    let (sub, outputs) = cx.subquery_with_outputs(*select)?;
+                    let alias = cx.add_derived_source(&alias, outputs)?;
                     q.from_subquery(sub, alias);
                 }
             }
         }
-        let mut joins = Vec::with_capacity(self.joins.len());
+        if !self.joins.is_empty() && cx.source_count() == 0 {
+            return Err(Error::Unsupported("a join needs a FROM table"));
+        }
+        // A join attaches to the last FROM item: its ON sees that item and
+        // the joins up to itself, nothing listed before it with a comma.
+        let last_from = cx.source_count().saturating_sub(1);
         for join in self.joins {
             let kind = match join.kind {
                 JoinKind::Inner => JoinType::InnerJoin,
@@ -435,12 +440,17 @@ impl Select {
                     #[cfg(feature = "mutation-testing")]
                     let predicate =
                         predicate.filter(|_| !super::mutant::drops(super::mutant::Mutant::JoinOn));
-                    joins.push((kind, JoinTarget::Table(table, alias), predicate, join.on));
+                    let on = Self::join_condition(cx, last_from, predicate, join.on)?;
+                    match alias {
+                        None => q.join(kind, table, on),
+                        Some(alias) => q.join_as(kind, table, alias, on),
+                    };
                 }
                 Source::Sub { select, alias } => {
-                    let sub = cx.subquery(*select)?;
-                    let alias = cx.add_derived_source(&alias)?;
-                    joins.push((kind, JoinTarget::Sub(Box::new(sub), alias), None, join.on));
+                    let (sub, outputs) = cx.subquery_with_outputs(*select)?;
+                    let alias = cx.add_derived_source(&alias, outputs)?;
+                    let on = Self::join_condition(cx, last_from, None, join.on)?;
+                    q.join_subquery(kind, sub, alias, on);
                 }
             }
         }
@@ -449,12 +459,17 @@ impl Select {
                 cx.add_output(alias)?;
             }
         }
+        let mut outputs = Vec::with_capacity(self.items.len());
         for item in self.items {
             match item {
                 Item::Expr(e, None) => {
+                    if let Node::Column { column, .. } = &e.node {
+                        outputs.push(super::resolve::canonical(column)?.into_owned());
+                    }
                     q.expr(cx.lower(e)?);
                 }
                 Item::Expr(e, Some(alias)) => {
+                    outputs.push(super::resolve::canonical(&alias)?.into_owned());
                     let e = cx.lower(e)?;
                     q.expr_as(
                         e,
@@ -462,10 +477,13 @@ impl Select {
                     );
                 }
                 Item::All => {
+                    outputs.extend(cx.star_outputs(None));
                     q.column(Asterisk);
                 }
                 Item::AllOf(t) => {
-                    q.column((cx.star_of(&t)?, Asterisk));
+                    let source = cx.star_of(&t)?;
+                    outputs.extend(cx.star_outputs(Some(&t)));
+                    q.column((source, Asterisk));
                 }
                 Item::TenantSlot => {
                     if cx.mode != Mode::Tenant {
@@ -482,21 +500,6 @@ impl Select {
         }
         if self.distinct {
             q.distinct();
-        }
-        for (kind, target, predicate, on) in joins {
-            // INVARIANT: the tenant predicate of a joined table lives in its ON
-            // clause, so a LEFT JOIN keeps its meaning and never matches
-            // another tenant's row; the caller's ON is ANDed under it.
-            let mut cond_on = Condition::all();
-            if let Some(p) = predicate {
-                cond_on = cond_on.add(p);
-            }
-            cond_on = cond_on.add(cx.lower(on)?);
-            match target {
-                JoinTarget::Table(name, None) => q.join(kind, name, cond_on),
-                JoinTarget::Table(name, Some(alias)) => q.join_as(kind, name, alias, cond_on),
-                JoinTarget::Sub(sub, alias) => q.join_subquery(kind, *sub, alias, cond_on),
-            };
         }
         // INVARIANT: caller filters are typed expressions, each ANDed under
         // the tenant predicates in one `Condition::all`; none carries SQL
@@ -532,6 +535,9 @@ impl Select {
             q.limit(l);
         }
         if let Some(o) = offset {
+            if limit.is_none() && cx.backend != Backend::Postgres {
+                return Err(Error::Unsupported("OFFSET without LIMIT on this backend"));
+            }
             q.offset(o);
         }
         if for_update {
@@ -543,14 +549,33 @@ impl Select {
             let arm = cx.subquery(arm)?;
             q.union(ty, arm);
         }
+        // Set last, after every nested select, so the caller of this level
+        // reads this select's own output names.
+        cx.set_outputs(outputs);
         Ok(q)
     }
-}
 
-/// A join target ready for sea-query.
-enum JoinTarget {
-    Table(DynIden, Option<DynIden>),
-    Sub(Box<SelectStatement>, DynIden),
+    /// The ON clause of the join just added: its tenant predicate first,
+    /// the caller's condition ANDed under it, resolved against only the
+    /// sources SQL puts in the join's scope.
+    fn join_condition(
+        cx: &mut BuildCx<'_>,
+        last_from: usize,
+        predicate: Option<SqExpr>,
+        on: Expr,
+    ) -> Result<Condition> {
+        // INVARIANT: the tenant predicate of a joined table lives in its ON
+        // clause, so a LEFT JOIN keeps its meaning and never matches
+        // another tenant's row; the caller's ON is ANDed under it.
+        let mut cond = Condition::all();
+        if let Some(p) = predicate {
+            cond = cond.add(p);
+        }
+        cx.open_on_window(last_from)?;
+        let on = cx.lower(on);
+        cx.close_on_window();
+        Ok(cond.add(on?))
+    }
 }
 
 impl Statement for Select {

@@ -159,7 +159,7 @@ impl Insert {
         cx: &mut BuildCx<'_>,
         tenant: Option<TenantId>,
     ) -> Result<Built<InsertStatement>> {
-        cx.push_frame();
+        cx.push_frame()?;
         let out = self.build_in_frame(cx, tenant);
         cx.pop_frame();
         out
@@ -230,6 +230,12 @@ impl Insert {
             for name in &self.returning {
                 returning.push(declared_column(table, &canonical(name)?)?);
             }
+            if cx.backend == Backend::MySql {
+                // MySQL has no RETURNING, and MariaDB's returns the row an
+                // `ON DUPLICATE KEY` clause found, which may be another
+                // tenant's: refused rather than dropped in silence.
+                return Err(Error::Unsupported("RETURNING on MySQL/MariaDB"));
+            }
             q.returning(ReturningClause::Columns(
                 returning.into_iter().map(|c| c.into()).collect(),
             ));
@@ -268,6 +274,9 @@ impl Insert {
             return Err(Error::Unsupported("an upsert needs a conflict target"));
         }
         let update = update.map(|u| write_columns(cx, table, u)).transpose()?;
+        if update.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::Unsupported("an upsert that updates no column"));
+        }
         if scoped
             && update.is_some()
             && cx.backend == Backend::MySql
@@ -482,7 +491,7 @@ impl Update {
         cx: &mut BuildCx<'_>,
         tenant: Option<TenantId>,
     ) -> Result<Built<UpdateStatement>> {
-        cx.push_frame();
+        cx.push_frame()?;
         let out = self.build_in_frame(cx, tenant);
         cx.pop_frame();
         out
@@ -553,7 +562,7 @@ impl Delete {
     filter_methods!();
 
     fn build(&self, cx: &mut BuildCx<'_>) -> Result<Built<DeleteStatement>> {
-        cx.push_frame();
+        cx.push_frame()?;
         let out = self.build_in_frame(cx);
         cx.pop_frame();
         out
