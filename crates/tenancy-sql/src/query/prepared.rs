@@ -64,6 +64,9 @@ pub struct Prepared {
 pub(crate) struct Body {
     pub(crate) sql: String,
     pub(crate) values: Vec<Value>,
+    /// Result columns that carry a tenant column under another name (an
+    /// alias, a derived table's output): the tripwire checks them too.
+    pub(crate) watched: Vec<String>,
 }
 
 /// True for a bound value that stands for the tenant.
@@ -82,13 +85,27 @@ impl Prepared {
     ) -> Result<Prepared> {
         Ok(Prepared {
             // One allocation holds the text and the values; neither is copied.
-            body: Arc::new(Body { sql, values }),
+            body: Arc::new(Body {
+                sql,
+                values,
+                watched: Vec::new(),
+            }),
             schema: schema.clone(),
             tenant,
             backend,
             writes,
             checks: (!checks.is_empty()).then(|| checks.into()),
         })
+    }
+
+    /// Marks result columns, by name, that carry a tenant column.
+    pub(crate) fn watching(mut self, names: Vec<String>) -> Prepared {
+        if !names.is_empty()
+            && let Some(body) = Arc::get_mut(&mut self.body)
+        {
+            body.watched = names;
+        }
+        self
     }
 
     /// The rows a write needs to find first, in the same tenant.

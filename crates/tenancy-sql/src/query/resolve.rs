@@ -50,7 +50,15 @@ struct Source<'a> {
     table: Option<&'a TableDef>,
     /// For a CTE or a derived table: the names its select list produces,
     /// the only columns a statement may name through it.
-    outputs: Vec<String>,
+    outputs: Vec<Output>,
+}
+
+/// A name a select list produces, and whether it carries a tenant column
+/// (for the leak tripwire, which checks such columns whatever their name).
+#[derive(Debug, Clone)]
+pub(crate) struct Output {
+    pub(crate) name: String,
+    pub(crate) tenant: bool,
 }
 
 impl Source<'_> {
@@ -61,16 +69,30 @@ impl Source<'_> {
             None => self
                 .outputs
                 .iter()
-                .any(|o| o == name)
+                .any(|o| o.name == name)
                 .then(|| DynIden::from(name.to_owned())),
+        }
+    }
+
+    /// True when the column `name` of this source is a tenant column.
+    fn carries_tenant(&self, name: &str) -> bool {
+        match self.table {
+            Some(t) => t.is_tenant() && t.tenant_column().eq_ignore_ascii_case(name),
+            None => self.outputs.iter().any(|o| o.tenant && o.name == name),
         }
     }
 
     /// Every column `*` reaches through this source, as far as the schema
     /// knows them.
-    fn all_columns(&self) -> Vec<String> {
+    fn all_columns(&self) -> Vec<Output> {
         match self.table {
-            Some(t) => t.columns().map(str::to_owned).collect(),
+            Some(t) => t
+                .columns()
+                .map(|c| Output {
+                    name: c.to_owned(),
+                    tenant: self.carries_tenant(c),
+                })
+                .collect(),
             None => self.outputs.clone(),
         }
     }
@@ -115,9 +137,9 @@ pub(crate) struct BuildCx<'a> {
     pub(crate) mode: Mode,
     frames: Vec<Frame<'a>>,
     /// CTEs in scope, with the names each produces.
-    ctes: Vec<(String, Vec<String>)>,
+    ctes: Vec<(String, Vec<Output>)>,
     /// The output names of the select built last (see [`BuildCx::subquery_with_outputs`]).
-    last_outputs: Vec<String>,
+    last_outputs: Vec<Output>,
     depth: usize,
     /// Frames below this index are out of sight: a CTE body or a derived
     /// table is resolved on its own, never against the enclosing query.
@@ -242,12 +264,46 @@ impl<'a> BuildCx<'a> {
     }
 
     /// Records the output names of the select just built in this level.
-    pub(crate) fn set_outputs(&mut self, outputs: Vec<String>) {
+    pub(crate) fn set_outputs(&mut self, outputs: Vec<Output>) {
         self.last_outputs = outputs;
     }
 
+    /// The output names of the select built last that carry a tenant
+    /// column (for the tripwire of a top-level statement).
+    pub(crate) fn tenant_outputs(&self) -> Vec<String> {
+        // Names the tripwire watches anyway (the schema's tenant columns)
+        // are left out, so the usual statement allocates nothing here.
+        let known = self.schema.tenant_columns();
+        self.last_outputs
+            .iter()
+            .filter(|o| o.tenant && !known.contains(&o.name))
+            .map(|o| o.name.clone())
+            .collect()
+    }
+
+    /// True when `table.column` (or the unqualified `column`) is a tenant
+    /// column of a source in sight; `false` for anything unresolved.
+    pub(crate) fn column_carries_tenant(&self, table: Option<&str>, column: &str) -> bool {
+        let Ok(column) = canonical(column) else {
+            return false;
+        };
+        match table.map(canonical) {
+            Some(Ok(q)) => self
+                .frames_in_sight()
+                .flat_map(Frame::visible)
+                .find(|s| s.name == q)
+                .is_some_and(|s| s.carries_tenant(&column)),
+            Some(Err(_)) => false,
+            None => self
+                .frames_in_sight()
+                .flat_map(Frame::visible)
+                .find(|s| s.column(&column).is_some())
+                .is_some_and(|s| s.carries_tenant(&column)),
+        }
+    }
+
     /// The columns `*` (or `table.*`) reaches in the current level.
-    pub(crate) fn star_outputs(&self, table: Option<&str>) -> Vec<String> {
+    pub(crate) fn star_outputs(&self, table: Option<&str>) -> Vec<Output> {
         let Some(frame) = self.frames.last() else {
             return Vec::new();
         };
@@ -273,7 +329,7 @@ impl<'a> BuildCx<'a> {
     pub(crate) fn subquery_with_outputs(
         &mut self,
         select: Select,
-    ) -> Result<(SelectStatement, Vec<String>)> {
+    ) -> Result<(SelectStatement, Vec<Output>)> {
         // INVARIANT: a CTE body or derived table sees no name of the query
         // around it. Outer references there are legal in some dialects and
         // not in others, and MariaDB 10.11 crashed on one; a name that does
@@ -292,7 +348,7 @@ impl<'a> BuildCx<'a> {
     /// Declares a CTE for the rest of the statement. A CTE may not shadow a
     /// registered table (SQLite treats a CTE that names itself as recursive,
     /// so the body would read the CTE where the scoper saw the table).
-    pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<String>) -> Result<String> {
+    pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<Output>) -> Result<String> {
         let canon = canonical(name)?;
         if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|(c, _)| *c == *canon) {
             return Err(Error::DuplicateName(canon.into_owned()));
@@ -312,7 +368,7 @@ impl<'a> BuildCx<'a> {
         &mut self,
         name: Cow<'static, str>,
         table: Option<&'a TableDef>,
-        outputs: Vec<String>,
+        outputs: Vec<Output>,
     ) -> Result<()> {
         let frame = self.frame()?;
         // INVARIANT: names are unique within one level, so a tenant
@@ -374,7 +430,7 @@ impl<'a> BuildCx<'a> {
     pub(crate) fn add_derived_source(
         &mut self,
         alias: &str,
-        outputs: Vec<String>,
+        outputs: Vec<Output>,
     ) -> Result<DynIden> {
         let canon = canonical(alias)?.into_owned();
         self.add_source(Cow::Owned(canon.clone()), None, outputs)?;

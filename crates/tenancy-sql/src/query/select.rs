@@ -8,7 +8,7 @@ use tenancy_core::TenantContext;
 
 use super::expr::{Expr, Node, Order};
 use super::prepared::Prepared;
-use super::resolve::{BuildCx, Mode};
+use super::resolve::{BuildCx, Mode, Output};
 use super::{Statement, exists, not_exists};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -462,19 +462,29 @@ impl Select {
         let mut outputs = Vec::with_capacity(self.items.len());
         for item in self.items {
             match item {
-                Item::Expr(e, None) => {
-                    if let Node::Column { column, .. } = &e.node {
-                        outputs.push(super::resolve::canonical(column)?.into_owned());
+                Item::Expr(e, alias) => {
+                    let (name, tenant) = match (&e.node, &alias) {
+                        (Node::Column { table, column }, _) => (
+                            alias.as_deref().unwrap_or(column),
+                            cx.column_carries_tenant(table.as_deref(), column),
+                        ),
+                        (_, Some(alias)) => (alias.as_str(), false),
+                        (_, None) => ("", false),
+                    };
+                    if !name.is_empty() {
+                        outputs.push(Output {
+                            name: super::resolve::canonical(name)?.into_owned(),
+                            tenant,
+                        });
                     }
-                    q.expr(cx.lower(e)?);
-                }
-                Item::Expr(e, Some(alias)) => {
-                    outputs.push(super::resolve::canonical(&alias)?.into_owned());
                     let e = cx.lower(e)?;
-                    q.expr_as(
-                        e,
-                        DynIden::from(super::resolve::canonical(&alias)?.into_owned()),
-                    );
+                    match alias {
+                        None => q.expr(e),
+                        Some(alias) => q.expr_as(
+                            e,
+                            DynIden::from(super::resolve::canonical(&alias)?.into_owned()),
+                        ),
+                    };
                 }
                 Item::All => {
                     outputs.extend(cx.star_outputs(None));
@@ -594,14 +604,16 @@ impl Statement for Select {
         #[cfg(feature = "mutation-testing")]
         super::mutant::mark(super::mutant::Mutant::Where);
         let q = self.build_owned(&mut cx)?;
-        Prepared::finish(
+        let watched = cx.tenant_outputs();
+        Ok(Prepared::finish(
             backend.render(&q),
             schema,
             backend,
             tenant,
             false,
             Vec::new(),
-        )
+        )?
+        .watching(watched))
     }
 }
 

@@ -130,7 +130,7 @@ impl TenantTx {
         );
     }
 
-    fn tripwire(&mut self, rows: &[AnyRow]) -> Result<()> {
+    fn tripwire(&mut self, prepared: &Prepared, rows: &[AnyRow]) -> Result<()> {
         if !self.pool.tripwire {
             return Ok(());
         }
@@ -139,11 +139,15 @@ impl TenantTx {
         };
         // Every row of a result has the same columns: find the tenant
         // columns once (no allocation when there are none).
+        // The schema's tenant column names, and the names under which this
+        // statement returns a tenant column otherwise (an alias, a derived
+        // table's output).
         let names = self.pool.schema.tenant_columns();
+        let aliases = &prepared.body.watched;
         let watched: Vec<usize> = first
             .columns()
             .iter()
-            .filter(|c| names.iter().any(|n| n == c.name()))
+            .filter(|c| names.iter().chain(aliases).any(|n| n == c.name()))
             .map(|c| c.ordinal())
             .collect();
         if watched.is_empty() {
@@ -183,7 +187,7 @@ impl TenantTx {
         self.state.start();
         let rows = query.fetch_all(&mut *self.tx).await;
         let rows = self.state.finish(rows)?;
-        self.tripwire(&rows)?;
+        self.tripwire(&prepared, &rows)?;
         Ok(rows)
     }
 
@@ -196,7 +200,7 @@ impl TenantTx {
         let row = query.fetch_optional(&mut *self.tx).await;
         let row = self.state.finish(row)?;
         if let Some(row) = &row {
-            self.tripwire(std::slice::from_ref(row))?;
+            self.tripwire(&prepared, std::slice::from_ref(row))?;
         }
         Ok(row)
     }
