@@ -134,7 +134,9 @@
 //!   typed surface can express.
 //! - **Leak tripwire.** On by default, in release builds too
 //!   ([`TenantPool::with_tripwire`] turns it off): every returned column
-//!   named like a tenant column must hold the context's tenant, or the result
+//!   named like a tenant column, and every declared tenant column the
+//!   statement returns under another name (an alias, a derived table's
+//!   output), must hold the context's tenant, or the result
 //!   is withheld and an audit event recorded; a value that does not decode
 //!   as text counts as foreign.
 //!
@@ -145,8 +147,9 @@
 //!   Dropping a read-only transaction instead of committing defers its
 //!   `ROLLBACK` to the pool's release check. sqlx has no pipeline mode, so
 //!   the binding cannot share the statement's round trip.
-//! - The tripwire sees only columns named like a tenant column: a result
-//!   without one cannot be checked (register views as tenant tables, or make
+//! - The tripwire sees only tenant columns the statement returns (by name,
+//!   or under an alias of a declared tenant column): a result without one
+//!   cannot be checked (register views as tenant tables, or make
 //!   them `security_invoker` so RLS applies; `verify_isolation` flags them).
 //!   It costs about 1% of the instructions of a scoped read of 50 rows that
 //!   returns the tenant column (1.5–2.4% in interleaved timings on a loaded

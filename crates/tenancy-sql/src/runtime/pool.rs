@@ -129,8 +129,9 @@ impl TenantPool {
     }
 
     /// Turns the leak tripwire on or off. It is on by default, in release
-    /// builds too: every returned column named like a tenant column must
-    /// hold the context's tenant (a value that does not decode as text
+    /// builds too: every returned column named like a tenant column, or
+    /// carrying a declared tenant column under another name, must hold the
+    /// context's tenant (a value that does not decode as text
     /// counts as foreign), or the result is withheld, the statement fails
     /// with [`Error::LeakPrevented`] and an [`AuditKind::LeakPrevented`]
     /// event is recorded.
