@@ -813,6 +813,31 @@ fn a_deep_expression_is_refused_instead_of_overflowing_the_stack() {
     let err = refused(prepare_on_a_small_stack(nested));
     assert!(matches!(err, Error::TooDeep), "{err}");
 
+    // Up to the bound, the deepest statements still prepare on the same
+    // small stack (an overflow would abort this test): ORs chained ever
+    // deeper inside selects nested in selects, until the bound refuses.
+    for levels in [0, 2, 4, 6] {
+        let mut accepted = 0;
+        for n in 1.. {
+            let mut chain = col("leases", "id").eq(0);
+            for i in 1..n {
+                chain = chain.or(col("leases", "id").eq(i));
+            }
+            let mut q = Select::from("leases").column("id").filter(chain);
+            for _ in 0..levels {
+                q = Select::from("leases")
+                    .column("id")
+                    .filter(col("leases", "id").in_subquery(q));
+            }
+            match prepare_on_a_small_stack(q) {
+                Ok(_) => accepted = n,
+                Err(Error::TooDeep) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(accepted >= 1, "{levels} levels: nothing accepted");
+    }
+
     // `any` and `all` build balanced trees: ten thousand terms stay shallow.
     let wide = tenancy_sql::any((0..10_000).map(|i| col("leases", "id").eq(i)));
     assert!(prepare_on_a_small_stack(Select::from("leases").column("id").filter(wide)).is_ok());
