@@ -286,6 +286,21 @@ fn refuses_upserts_that_can_reach_another_tenants_row() {
 }
 
 #[test]
+fn refuses_system_columns_that_count_every_tenants_rows() {
+    pg(
+        "SELECT max(d.n) FROM (SELECT leases.ctid AS n FROM leases WHERE leases.tenant_id = $1) AS d",
+        &[t()],
+        Err("system column"),
+    );
+    check_sql(
+        Backend::Sqlite,
+        r#"SELECT max("rowid") FROM "leases" WHERE "leases"."tenant_id" = ?"#,
+        &[t()],
+        Err("system column"),
+    );
+}
+
+#[test]
 fn positional_placeholders_map_to_their_own_values() {
     let sql = "SELECT `lessee` FROM `leases` WHERE `leases`.`id` = ? AND `leases`.`tenant_id` = ?";
     check_sql(Backend::MySql, sql, &[1.into(), t()], Ok(1));
@@ -719,8 +734,7 @@ fn the_crates_statements_pass_the_oracle() {
                 Insert::into("properties")
                     .columns(["id", "name", "address"])
                     .values([Value::from(7), "a".into(), "b".into()])
-                    .values([Value::from(8), "c".into(), "d".into()])
-                    .returning(["id", "name"]),
+                    .values([Value::from(8), "c".into(), "d".into()]),
             ),
             1,
         ),
@@ -812,6 +826,20 @@ fn the_crates_statements_pass_the_oracle() {
     ];
     for (stmt, n) in &cases {
         assert_eq!(accepted(&schema, &**stmt), vec![*n; 3]);
+    }
+}
+
+#[test]
+fn an_insert_returning_rows_passes_the_oracle_where_it_is_allowed() {
+    let schema = common::schema();
+    let oracle = Oracle::new(&schema);
+    let insert = Insert::into("properties")
+        .columns(["id", "name", "address"])
+        .values([Value::from(7), "a".into(), "b".into()])
+        .returning(["id", "name"]);
+    for b in [Backend::Postgres, Backend::Sqlite] {
+        let p = insert.prepare(&schema, b, &a()).unwrap();
+        assert_eq!(oracle.check(&p).unwrap().tenant_references, 1, "{b}");
     }
 }
 

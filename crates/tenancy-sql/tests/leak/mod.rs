@@ -740,6 +740,9 @@ impl Gen {
         if self.poison(Poison::UnknownColumn) {
             let s = self.variant(&source);
             let name = ["nope", "rowid", "ctid", "xmin", "oid", "_rowid_"][self.tape.pick(6)];
+            if self.tape.chance(30) {
+                return Some(tenancy_sql::column(name));
+            }
             return Some(col(&s, name));
         }
         let single = self.levels[innermost].sources.len() == 1;

@@ -88,6 +88,13 @@ const ALLOWED_FUNCTIONS: &[&str] = &[
     "current_timestamp",
 ];
 
+/// Columns the servers keep for themselves: read through any source they
+/// tell about rows of every tenant (how many, in which order), so no
+/// statement may name them.
+const SYSTEM_COLUMNS: &[&str] = &[
+    "rowid", "_rowid_", "oid", "ctid", "xmin", "xmax", "cmin", "cmax", "tableoid",
+];
+
 /// The oracle for one schema.
 #[derive(Debug, Clone)]
 pub struct Oracle {
@@ -255,6 +262,13 @@ impl Visitor for Walk<'_> {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         let outcome = match expr {
+            Expr::Identifier(i) if is_system_column(i) => violation(format!("system column `{i}`")),
+            Expr::CompoundIdentifier(parts) if parts.last().is_some_and(is_system_column) => {
+                violation(format!(
+                    "system column `{}`",
+                    Expr::CompoundIdentifier(parts.clone())
+                ))
+            }
             Expr::Function(f) => {
                 let name = last_part(&f.name)
                     .map(|i| i.value.to_ascii_lowercase())
@@ -668,6 +682,12 @@ impl Walk<'_> {
             other => violation(format!("unexpected INSERT source: {other}")),
         }
     }
+}
+
+fn is_system_column(i: &Ident) -> bool {
+    SYSTEM_COLUMNS
+        .iter()
+        .any(|c| i.value.eq_ignore_ascii_case(c))
 }
 
 /// `c = c`: an assignment that leaves the row as it was.
