@@ -121,6 +121,10 @@ fn building(c: &mut Criterion) {
     let schema = schema();
     let acme = ctx(1);
     let tenant = TenantId::from_u128(1).to_string();
+    if let Some(counted) = counted_run(&schema, &acme, &tenant) {
+        println!("{counted}");
+        return;
+    }
     let mut g = c.benchmark_group("sql_select_three_joins");
     g.bench_function("hand_written_sea_query", |b| {
         b.iter(|| black_box(by_hand(black_box(&tenant))))
@@ -170,6 +174,57 @@ fn building(c: &mut Criterion) {
         b.iter(|| black_box(prepared.rebind(black_box(&globex)).unwrap()))
     });
     g.finish();
+}
+
+/// The value of `TENANCY_BENCH_SCOPING_RUNS`, when set.
+fn counted_spec() -> Option<String> {
+    std::env::var("TENANCY_BENCH_SCOPING_RUNS")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// With `TENANCY_BENCH_SCOPING_RUNS=<scoped|by_hand>:<n>`, builds the
+/// three-join statement `n` times, scoped or by hand, and nothing else (no
+/// criterion group, no PostgreSQL part), for counting instructions under an
+/// instruction counter: the time of a shared machine is too noisy for a
+/// difference of a few percent.
+///
+/// ```sh
+/// cargo bench -p tenancy-benches --bench sql_scoping --no-run
+/// for mode in scoped:1000 scoped:2000 by_hand:1000 by_hand:2000; do
+///   TENANCY_BENCH_SCOPING_RUNS=$mode valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+///     target/release/deps/sql_scoping-<hash> --bench 2>&1 | grep Collected
+/// done
+/// ```
+///
+/// Instructions per statement: (count at 2000 - count at 1000) / 1000, per
+/// mode, so start-up and the first run's one-time costs cancel out
+/// (callgrind may also print a line for a helper process criterion starts;
+/// take the larger count).
+fn counted_run(schema: &Schema, acme: &TenantContext, tenant: &str) -> Option<String> {
+    let spec = counted_spec()?;
+    let (mode, n) = spec
+        .split_once(':')
+        .and_then(|(m, n)| Some((m, n.parse::<u32>().ok()?)))
+        .expect("`<scoped|by_hand>:<n>`");
+    match mode {
+        "scoped" => {
+            for _ in 0..n {
+                drop(black_box(
+                    scoped_three_joins()
+                        .prepare_owned(schema, Backend::Postgres, black_box(acme))
+                        .unwrap(),
+                ));
+            }
+        }
+        "by_hand" => {
+            for _ in 0..n {
+                drop(black_box(by_hand(black_box(tenant))));
+            }
+        }
+        _ => return Some(format!("`scoped` or `by_hand`, not `{mode}`")),
+    }
+    Some(format!("ran {n} statements ({spec})"))
 }
 
 /// True when the bench runs for timing (`cargo bench`), not as a check
@@ -341,6 +396,9 @@ mod postgres {
     }
 
     pub(super) fn bench(c: &mut Criterion) {
+        if counted_spec().is_some() {
+            return;
+        }
         let Some(s) = setup() else {
             println!("skipped: TENANCY_TEST_POSTGRES_URL is not set");
             return;
