@@ -1757,9 +1757,12 @@ pub struct Report {
     pub leaks: Vec<String>,
     /// Statements the oracle refused: `backend: why`.
     pub oracle: Vec<String>,
-    /// Problems with the refusals (a poison accepted, a valid statement
-    /// refused, backends that disagree).
+    /// Problems with the refusals (a poison accepted or refused with
+    /// another error, backends that disagree).
     pub refusals: Vec<String>,
+    /// Statements without poison that were refused all the same (safe, but
+    /// coverage lost): `backend: error`.
+    pub surprises: Vec<String>,
     pub outcomes: Vec<(String, Outcome)>,
 }
 
@@ -1773,6 +1776,9 @@ impl Report {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub cases: usize,
+    /// Cases without poison that some backend refused, by error.
+    pub surprises: BTreeMap<String, usize>,
+    pub surprising_cases: usize,
     pub constructs: BTreeMap<&'static str, usize>,
     pub outcomes: BTreeMap<(String, &'static str), usize>,
 }
@@ -1780,6 +1786,13 @@ pub struct Stats {
 impl Stats {
     pub fn add(&mut self, case: &Case, report: &Report) {
         self.cases += 1;
+        if !report.surprises.is_empty() {
+            self.surprising_cases += 1;
+        }
+        for s in &report.surprises {
+            let error = s.split_once(": ").map_or(s.as_str(), |(_, e)| e);
+            *self.surprises.entry(error.to_owned()).or_default() += 1;
+        }
         for c in &case.constructs {
             *self.constructs.entry(c).or_default() += 1;
         }
@@ -1809,6 +1822,14 @@ impl Stats {
         for c in CONSTRUCTS {
             let n = self.constructs.get(c).copied().unwrap_or(0);
             let _ = writeln!(out, "{c:<36} {n:>6}");
+        }
+        let _ = writeln!(
+            out,
+            "{} cases without poison refused all the same",
+            self.surprising_cases
+        );
+        for (e, n) in &self.surprises {
+            let _ = writeln!(out, "  {n:>6} × {e}");
         }
         let _ = writeln!(out, "{:<22} {:<34} {:>6}", "backend", "outcome", "cases");
         for ((label, kind), n) in &self.outcomes {
@@ -1918,9 +1939,9 @@ impl Harness {
                     Some(p) => report
                         .refusals
                         .push(format!("{label}: {p:?} refused with another error: {e}")),
-                    None => report.refusals.push(format!(
-                        "{label}: a statement of the public surface was refused: {e}"
-                    )),
+                    // A typed refusal keeps the tenant safe; it is counted,
+                    // and the run fails only if they crowd out the cases.
+                    None => report.surprises.push(format!("{label}: {e}")),
                 }
                 return Outcome::Refused(variant(&e));
             }
