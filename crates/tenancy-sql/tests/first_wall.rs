@@ -883,3 +883,71 @@ async fn returning_from_an_upsert_on_mysql_is_refused_not_dropped() {
         }
     });
 }
+
+#[tokio::test]
+async fn an_upsert_with_a_select_source_is_refused_where_the_server_cannot_run_it() {
+    attack_on_every_backend!(|label, db| {
+        // The second shape that crashed MariaDB 10.11: INSERT … SELECT with
+        // a UNION and the "do nothing" upsert.
+        let outcome = write(
+            &db.pool,
+            Insert::into("payments")
+                .columns(["id", "lease_id", "amount_cents"])
+                .select_from(
+                    Select::from_as("leases", "s1")
+                        .expr(val(90))
+                        .column_of("s1", "id")
+                        .expr(val(1))
+                        .left_join_as(
+                            "properties",
+                            "s3",
+                            col("s3", "id").eq(col("s1", "property_id")),
+                        )
+                        .union(
+                            Select::from("properties")
+                                .expr(val(91))
+                                .expr(val(1))
+                                .expr(val(1)),
+                        ),
+                )
+                .on_conflict_do_nothing(["id"]),
+        )
+        .await;
+        // On PostgreSQL it runs (B and C are checked by the macro).
+        if db.backend != tenancy_sql::Backend::Postgres {
+            assert!(
+                matches!(outcome, Err(Error::Unsupported(_))),
+                "{label}: {outcome:?}"
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn the_same_statement_text_runs_with_any_integer_width() {
+    attack_on_every_backend!(|label, db| {
+        // The driver caches a statement per text with its first parameter
+        // types; the runtime binds every integer as 64 bits so an i32 run
+        // and an i64 run of one text agree (one transaction: one connection).
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        for (id, wide) in [(100_i64, false), (101, true)] {
+            let row: Vec<Value> = if wide {
+                vec![Value::from(id), Value::from(1_i64), Value::from(5_i64)]
+            } else {
+                vec![
+                    Value::from(id as i32),
+                    Value::from(1_i32),
+                    Value::from(5_i32),
+                ]
+            };
+            tx.execute(
+                Insert::into("payments")
+                    .columns(["id", "lease_id", "amount_cents"])
+                    .values(row),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        }
+        tx.commit().await.unwrap();
+    });
+}

@@ -350,6 +350,18 @@ impl Select {
         }
     }
 
+    /// True when the select has clauses that belong to it alone as a
+    /// set-operation arm (ORDER BY, LIMIT, OFFSET, a CTE, its own arms).
+    fn has_own_tail(&self) -> bool {
+        self.rest.as_ref().is_some_and(|r| {
+            !r.orders.is_empty()
+                || r.limit.is_some()
+                || r.offset.is_some()
+                || !r.ctes.is_empty()
+                || !r.unions.is_empty()
+        })
+    }
+
     /// How many items the select list has (for INSERT … SELECT).
     pub(crate) fn width(&self) -> usize {
         self.items.len()
@@ -554,6 +566,14 @@ impl Select {
             q.lock(LockType::Update);
         }
         for (ty, arm) in unions {
+            if cx.backend != Backend::Postgres && arm.has_own_tail() {
+                // SQLite and MySQL take a set-operation arm without
+                // parentheses, so its own ORDER BY, LIMIT or CTE would apply
+                // to the whole statement or not parse.
+                return Err(Error::Unsupported(
+                    "a set-operation arm with its own ORDER BY, LIMIT, OFFSET or CTE on this backend",
+                ));
+            }
             #[cfg(feature = "mutation-testing")]
             super::mutant::mark(super::mutant::Mutant::SetArm);
             let arm = cx.subquery(arm)?;

@@ -256,6 +256,15 @@ impl Insert {
             Conflict::DoNothing(target) => (target, None),
             Conflict::Update { target, update } => (target, Some(update)),
         };
+        if self.source.is_some() && cx.backend != Backend::Postgres {
+            // MySQL finds the unqualified columns of `ON DUPLICATE KEY`
+            // ambiguous next to a SELECT (and MariaDB 10.11 crashed on one
+            // such statement with a UNION); SQLite cannot parse it without a
+            // WHERE. Refused before the server sees it.
+            return Err(Error::Unsupported(
+                "an upsert with a select source on this backend",
+            ));
+        }
         let scoped = cx.mode == Mode::Tenant && table.is_tenant();
         let tc = table.static_tenant_column();
         // The tenant column may be named in the target (it is not written

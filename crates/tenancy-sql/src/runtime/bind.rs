@@ -10,15 +10,20 @@ use crate::query::is_tenant_slot;
 
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
+/// Binds one value. Every integer is sent as a 64-bit integer and every
+/// float as a double: the drivers cache a prepared statement per SQL text
+/// with the parameter types of its first run, so the same text bound once
+/// with an `i32` and once with an `i64` would fail on PostgreSQL. One type
+/// per kind keeps every run of a text alike; the server casts on assignment.
 fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
     Ok(match v {
         Value::Bool(b) => q.bind(*b),
-        Value::TinyInt(n) => q.bind(n.map(i16::from)),
-        Value::SmallInt(n) => q.bind(*n),
-        Value::Int(n) => q.bind(*n),
+        Value::TinyInt(n) => q.bind(n.map(i64::from)),
+        Value::SmallInt(n) => q.bind(n.map(i64::from)),
+        Value::Int(n) => q.bind(n.map(i64::from)),
         Value::BigInt(n) => q.bind(*n),
-        Value::TinyUnsigned(n) => q.bind(n.map(i16::from)),
-        Value::SmallUnsigned(n) => q.bind(n.map(i32::from)),
+        Value::TinyUnsigned(n) => q.bind(n.map(i64::from)),
+        Value::SmallUnsigned(n) => q.bind(n.map(i64::from)),
         Value::Unsigned(n) => q.bind(n.map(i64::from)),
         Value::BigUnsigned(n) => match n {
             None => q.bind(None::<i64>),
@@ -26,7 +31,7 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
                 i64::try_from(*n).map_err(|_| Error::UnsupportedValue("u64 above i64::MAX"))?,
             ),
         },
-        Value::Float(f) => q.bind(*f),
+        Value::Float(f) => q.bind(f.map(f64::from)),
         Value::Double(f) => q.bind(*f),
         Value::String(s) => q.bind(s.clone()),
         Value::Char(c) => q.bind(c.map(String::from)),
