@@ -17,6 +17,7 @@
 )]
 
 mod common;
+mod oracle;
 
 use common::{A, B, C, TestDb, ctx, foreign_state, operator};
 use sqlx::Row;
@@ -76,14 +77,29 @@ fn refused<T>(outcome: Result<T, Error>) -> Error {
     }
 }
 
+/// Every statement an attack gets accepted is also checked by the
+/// independent oracle (a real SQL parser) before it runs.
+fn oracle_checks(pool: &TenantPool, prepared: &tenancy_sql::Prepared) {
+    if let Err(v) = oracle::Oracle::new(pool.schema()).check(prepared) {
+        panic!(
+            "the oracle refuses an accepted statement: {v:?}\n{}",
+            prepared.sql()
+        );
+    }
+}
+
 async fn read(pool: &TenantPool, q: Select) -> Result<Vec<sqlx::any::AnyRow>, Error> {
     let mut tx = pool.begin(&ctx(A)).await?;
-    tx.fetch_all(q).await
+    let prepared = tx.prepare(q)?;
+    oracle_checks(pool, &prepared);
+    tx.fetch_all(prepared).await
 }
 
 async fn write(pool: &TenantPool, stmt: impl tenancy_sql::Statement) -> Result<u64, Error> {
     let mut tx = pool.begin(&ctx(A)).await?;
-    let n = tx.execute(stmt).await?;
+    let prepared = tx.prepare(stmt)?;
+    oracle_checks(pool, &prepared);
+    let n = tx.execute(prepared).await?;
     tx.commit().await?;
     Ok(n)
 }
