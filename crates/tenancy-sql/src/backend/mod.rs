@@ -10,7 +10,7 @@
 #[cfg(feature = "sqlx")]
 mod audit;
 mod mysql;
-mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 
 use std::fmt;

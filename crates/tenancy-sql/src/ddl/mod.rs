@@ -42,7 +42,7 @@ use sea_query::{Alias, ColumnDef, ForeignKey as SqForeignKey, Index, Table, Tabl
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::schema::{Schema, TableDef, TableKind};
+use crate::schema::{Schema, TableKind};
 
 /// Length of the tenant column: a UUID in its canonical text form.
 pub const TENANT_COLUMN_LEN: u32 = 36;
@@ -55,15 +55,7 @@ pub struct Ddl<'a> {
     setting: String,
 }
 
-/// Quotes an identifier for PostgreSQL (names are validated by the schema
-/// registry; doubling quotes keeps this safe for anything else).
-fn pg_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn pg_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+use crate::backend::postgres::ddl as pg;
 
 impl<'a> Ddl<'a> {
     /// DDL for `schema` on `backend`, with the default tenant setting.
@@ -203,20 +195,7 @@ impl<'a> Ddl<'a> {
         if self.backend != Backend::Postgres || !table.is_tenant() {
             return Ok(Vec::new());
         }
-        let t = pg_ident(name);
-        let predicate = format!(
-            "{} = current_setting({}, true)",
-            pg_ident(table.tenant_column()),
-            pg_literal(&self.setting)
-        );
-        Ok(vec![
-            format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
-            format!("ALTER TABLE {t} FORCE ROW LEVEL SECURITY"),
-            format!(
-                "CREATE POLICY {} ON {t} AS PERMISSIVE FOR ALL USING ({predicate}) WITH CHECK ({predicate})",
-                pg_ident(&format!("{name}_tenant_isolation"))
-            ),
-        ])
+        Ok(pg::row_level_security(table, &self.setting))
     }
 
     /// The PostgreSQL application role the service should connect as: it
@@ -228,53 +207,14 @@ impl<'a> Ddl<'a> {
         if self.backend != Backend::Postgres {
             return Vec::new();
         }
-        let r = pg_ident(role);
-        let password = password
-            .map(|p| format!(" PASSWORD {}", pg_literal(p)))
-            .unwrap_or_default();
-        let mut out = vec![
-            format!(
-                "CREATE ROLE {r} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT{password}"
-            ),
-            format!("GRANT USAGE ON SCHEMA {} TO {r}", pg_ident(schema)),
-        ];
-        for table in self.schema.tables() {
-            out.push(format!(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON {}.{} TO {r}",
-                pg_ident(schema),
-                pg_ident(table.name())
-            ));
-        }
-        out
+        pg::app_role(self.schema, role, password, schema)
     }
 
     /// Statements that distribute the schema on Citus: reference tables for
     /// global and system tables, tenant tables distributed by their tenant
     /// column and co-located with the first tenant table.
     pub fn citus(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for table in self.schema.tables().filter(|t| !t.is_tenant()) {
-            out.push(format!(
-                "SELECT create_reference_table({})",
-                pg_literal(table.name())
-            ));
-        }
-        let tenants: Vec<&TableDef> = self.schema.tenant_tables();
-        if let Some(first) = tenants.first() {
-            for table in &tenants {
-                let mut s = format!(
-                    "SELECT create_distributed_table({}, {}",
-                    pg_literal(table.name()),
-                    pg_literal(table.tenant_column())
-                );
-                if table.name() != first.name() {
-                    s.push_str(&format!(", colocate_with => {}", pg_literal(first.name())));
-                }
-                s.push(')');
-                out.push(s);
-            }
-        }
-        out
+        pg::citus(self.schema)
     }
 }
 

@@ -24,6 +24,7 @@ pub use expr::{
     current_timestamp, exists, not_exists, scalar, val,
 };
 pub use prepared::Prepared;
+#[cfg(feature = "sqlx")]
 pub(crate) use prepared::is_tenant_slot;
 pub use select::Select;
 pub use write::{Delete, Insert, Update};

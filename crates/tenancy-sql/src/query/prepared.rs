@@ -109,6 +109,7 @@ impl Prepared {
     }
 
     /// The rows a write needs to find first, in the same tenant.
+    #[cfg(feature = "sqlx")]
     pub(crate) fn checks(&self) -> &[ReferenceCheck] {
         self.checks.as_deref().unwrap_or_default()
     }

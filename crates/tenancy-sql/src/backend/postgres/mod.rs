@@ -4,6 +4,7 @@
 
 #[cfg(feature = "sqlx")]
 mod audit;
+pub(crate) mod ddl;
 
 #[cfg(feature = "sqlx")]
 pub(super) use audit::audit;
