@@ -111,16 +111,51 @@ pub(crate) enum SubKind {
     Scalar,
 }
 
+/// A column as the caller named it, `table.column` or `column`, kept in
+/// one allocation (a statement names many columns; each is resolved
+/// against the schema only when the statement is prepared).
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnName {
+    /// The qualifier followed by the column, without a separator.
+    text: String,
+    /// How many bytes of `text` the qualifier takes; `None` when unqualified.
+    table_len: Option<usize>,
+}
+
+impl ColumnName {
+    fn new(table: Option<&str>, column: &str) -> Self {
+        let table_len = table.map(str::len);
+        let mut text = String::with_capacity(table_len.unwrap_or(0) + column.len());
+        if let Some(table) = table {
+            text.push_str(table);
+        }
+        text.push_str(column);
+        ColumnName { text, table_len }
+    }
+
+    /// The qualifier, as the caller wrote it.
+    pub(crate) fn table(&self) -> Option<&str> {
+        // `table_len` is the length of a whole `&str` pushed first, so it
+        // falls on a character boundary.
+        self.table_len.and_then(|n| self.text.get(..n))
+    }
+
+    /// The column, as the caller wrote it.
+    pub(crate) fn column(&self) -> &str {
+        self.text
+            .get(self.table_len.unwrap_or(0)..)
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
-    Column {
-        table: Option<String>,
-        column: String,
-    },
+    Column(ColumnName),
     Value(Value),
     Not(Box<Node>),
     Neg(Box<Node>),
-    Binary(Box<Node>, BinOp, Box<Node>),
+    /// Both operands in one allocation.
+    Binary(BinOp, Box<(Node, Node)>),
     IsNull {
         expr: Box<Node>,
         negate: bool,
@@ -155,20 +190,14 @@ pub(crate) enum Node {
 /// Names are resolved against the schema when the statement is prepared.
 pub fn col(table: &str, column: &str) -> Expr {
     Expr {
-        node: Node::Column {
-            table: Some(table.to_owned()),
-            column: column.to_owned(),
-        },
+        node: Node::Column(ColumnName::new(Some(table), column)),
     }
 }
 
 /// An unqualified column (or an output alias, in `ORDER BY` and `HAVING`).
 pub fn column(name: &str) -> Expr {
     Expr {
-        node: Node::Column {
-            table: None,
-            column: name.to_owned(),
-        },
+        node: Node::Column(ColumnName::new(None, name)),
     }
 }
 
@@ -295,7 +324,7 @@ macro_rules! unary_call {
 impl Expr {
     fn binary(self, op: BinOp, rhs: Expr) -> Expr {
         Expr {
-            node: Node::Binary(Box::new(self.node), op, Box::new(rhs.node)),
+            node: Node::Binary(op, Box::new((self.node, rhs.node))),
         }
     }
 

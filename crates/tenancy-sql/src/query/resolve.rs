@@ -15,7 +15,7 @@ use sea_query::{
     SelectStatement, SubQueryStatement, UnOper, Value,
 };
 
-use super::expr::{BinOp, Expr, Function, Node, SubKind};
+use super::expr::{BinOp, ColumnName, Expr, Function, Node, SubKind};
 use super::prepared::is_tenant_slot;
 use super::select::Select;
 use super::{TENANT_SENTINEL, tenant_predicate};
@@ -42,36 +42,52 @@ pub(crate) enum Access {
 
 /// A name a statement may use as a source in one SELECT level.
 struct Source<'a> {
-    /// The name it is rendered and referred to by (alias or table name);
-    /// a registered table without an alias keeps its interned name, so
-    /// referring to it copies nothing.
+    /// The name it is referred to by (alias or table name); a registered
+    /// table without an alias keeps its interned name.
     name: Cow<'static, str>,
+    /// `name` as rendered, made once: for an interned name, qualifying a
+    /// column with it copies a pointer instead of making the identifier
+    /// (and sea-query checking its characters) again.
+    iden: DynIden,
     /// The registered table, or `None` for a CTE or a derived table.
     table: Option<&'a TableDef>,
     /// For a CTE or a derived table: the names its select list produces,
     /// the only columns a statement may name through it.
-    outputs: Vec<Output>,
+    outputs: Vec<Output<'a>>,
 }
 
 /// A name a select list produces, and whether it carries a tenant column
 /// (for the leak tripwire, which checks such columns whatever their name).
 #[derive(Debug, Clone)]
-pub(crate) struct Output {
-    pub(crate) name: String,
+pub(crate) struct Output<'a> {
+    /// Borrowed from the schema when it is a declared column's name, so
+    /// the usual select list costs no copy of its names.
+    pub(crate) name: Cow<'a, str>,
     pub(crate) tenant: bool,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
     /// The column `name` of this source, as rendered.
     fn column(&self, name: &str) -> Option<DynIden> {
         match self.table {
             Some(t) => t.column(name).map(DynIden::from),
             None => self
-                .outputs
-                .iter()
-                .any(|o| o.name == name)
+                .has_output(name)
                 .then(|| DynIden::from(name.to_owned())),
         }
+    }
+
+    /// True when this source has a column `name` (as [`Source::column`]
+    /// finds it, without rendering it).
+    fn has_column(&self, name: &str) -> bool {
+        match self.table {
+            Some(t) => t.column(name).is_some(),
+            None => self.has_output(name),
+        }
+    }
+
+    fn has_output(&self, name: &str) -> bool {
+        self.outputs.iter().any(|o| o.name == name)
     }
 
     /// True when the column `name` of this source is a tenant column.
@@ -82,18 +98,15 @@ impl Source<'_> {
         }
     }
 
-    /// Every column `*` reaches through this source, as far as the schema
-    /// knows them.
-    fn all_columns(&self) -> Vec<Output> {
+    /// Appends every column `*` reaches through this source, as far as the
+    /// schema knows them.
+    fn all_columns(&self, outputs: &mut Vec<Output<'a>>) {
         match self.table {
-            Some(t) => t
-                .columns()
-                .map(|c| Output {
-                    name: c.to_owned(),
-                    tenant: self.carries_tenant(c),
-                })
-                .collect(),
-            None => self.outputs.clone(),
+            Some(t) => outputs.extend(t.columns().map(|c| Output {
+                name: Cow::Borrowed(c),
+                tenant: self.carries_tenant(c),
+            })),
+            None => outputs.extend_from_slice(&self.outputs),
         }
     }
 }
@@ -137,9 +150,9 @@ pub(crate) struct BuildCx<'a> {
     pub(crate) mode: Mode,
     frames: Vec<Frame<'a>>,
     /// CTEs in scope, with the names each produces.
-    ctes: Vec<(String, Vec<Output>)>,
+    ctes: Vec<(String, Vec<Output<'a>>)>,
     /// The output names of the select built last (see [`BuildCx::subquery_with_outputs`]).
-    last_outputs: Vec<Output>,
+    last_outputs: Vec<Output<'a>>,
     depth: usize,
     /// Frames below this index are out of sight: a CTE body or a derived
     /// table is resolved on its own, never against the enclosing query.
@@ -157,6 +170,28 @@ pub(crate) fn canonical(name: &str) -> Result<Cow<'_, str>> {
         Ok(Cow::Owned(folded))
     } else {
         Err(Error::InvalidName(name.to_owned()))
+    }
+}
+
+/// [`canonical`] for a name the caller handed over: one that is canonical
+/// already is kept as it is, not copied.
+fn canonical_owned(name: String) -> Result<String> {
+    let folded = match canonical(&name)? {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(folded) => Some(folded),
+    };
+    Ok(folded.unwrap_or(name))
+}
+
+/// `acc AND e`: a clause is built as one expression, ANDed left to right,
+/// which renders exactly as a sea-query `Condition::all` of the same terms
+/// (each operand parenthesised by precedence). A `Condition` would cost
+/// more: sea-query wraps every term added to it in a condition of its own,
+/// and copies the whole tree each time it renders one.
+pub(crate) fn conjoin(acc: Option<SqExpr>, e: SqExpr) -> SqExpr {
+    match acc {
+        Some(acc) => acc.and(e),
+        None => e,
     }
 }
 
@@ -197,8 +232,12 @@ impl<'a> BuildCx<'a> {
     /// The registered table `name`, refused when a statement of this mode
     /// may not touch it this way.
     pub(crate) fn table(&self, name: &str, access: Access) -> Result<&'a TableDef> {
-        let canon = canonical(name)?;
-        let table = self.schema.table(&canon)?;
+        self.registered(&canonical(name)?, access)
+    }
+
+    /// [`BuildCx::table`] for a name that is canonical already.
+    fn registered(&self, canon: &str, access: Access) -> Result<&'a TableDef> {
+        let table = self.schema.table(canon)?;
         match (self.mode, table.kind(), access) {
             (Mode::Tenant, TableKind::Tenant, _)
             | (Mode::Tenant, TableKind::Global, Access::Read)
@@ -264,7 +303,7 @@ impl<'a> BuildCx<'a> {
     }
 
     /// Records the output names of the select just built in this level.
-    pub(crate) fn set_outputs(&mut self, outputs: Vec<Output>) {
+    pub(crate) fn set_outputs(&mut self, outputs: Vec<Output<'a>>) {
         self.last_outputs = outputs;
     }
 
@@ -276,44 +315,46 @@ impl<'a> BuildCx<'a> {
         let known = self.schema.tenant_columns();
         self.last_outputs
             .iter()
-            .filter(|o| o.tenant && !known.contains(&o.name))
-            .map(|o| o.name.clone())
+            .filter(|o| o.tenant && !known.iter().any(|k| *k == o.name))
+            .map(|o| o.name.clone().into_owned())
             .collect()
     }
 
-    /// True when `table.column` (or the unqualified `column`) is a tenant
-    /// column of a source in sight; `false` for anything unresolved.
-    pub(crate) fn column_carries_tenant(&self, table: Option<&str>, column: &str) -> bool {
-        let Ok(column) = canonical(column) else {
-            return false;
-        };
-        match table.map(canonical) {
-            Some(Ok(q)) => self
-                .frames_in_sight()
-                .flat_map(Frame::visible)
-                .find(|s| s.name == q)
-                .is_some_and(|s| s.carries_tenant(&column)),
-            Some(Err(_)) => false,
+    /// What a select item naming the column `c` produces: its name (the
+    /// item's `alias`, canonical already, when it has one) and whether it
+    /// is a tenant column of a source in sight (`false` for anything
+    /// unresolved, which lowering the item then refuses).
+    pub(crate) fn column_output(&self, c: &ColumnName, alias: Option<&str>) -> Result<Output<'a>> {
+        let column = canonical(c.column())?;
+        let source = match c.table() {
+            Some(table) => {
+                let qualifier = canonical(table)?;
+                self.frames_in_sight()
+                    .flat_map(Frame::visible)
+                    .find(|s| s.name == qualifier)
+            }
             None => self
                 .frames_in_sight()
                 .flat_map(Frame::visible)
-                .find(|s| s.column(&column).is_some())
-                .is_some_and(|s| s.carries_tenant(&column)),
-        }
+                .find(|s| s.has_column(&column)),
+        };
+        let tenant = source.is_some_and(|s| s.carries_tenant(&column));
+        // A declared column's name is the canonical one (the schema holds
+        // lowercase identifiers only), borrowed rather than copied.
+        let declared = source.and_then(|s| s.table).and_then(|t| t.column(&column));
+        let name = match (alias, declared) {
+            (Some(alias), _) => Cow::Owned(alias.to_owned()),
+            (None, Some(declared)) => Cow::Borrowed(declared),
+            (None, None) => Cow::Owned(column.into_owned()),
+        };
+        Ok(Output { name, tenant })
     }
 
-    /// The columns `*` (or `table.*`) reaches in the current level.
-    pub(crate) fn star_outputs(&self, table: Option<&str>) -> Vec<Output> {
-        let Some(frame) = self.frames.last() else {
-            return Vec::new();
-        };
-        let table = table.and_then(|t| canonical(t).ok());
-        frame
-            .sources
-            .iter()
-            .filter(|s| table.as_deref().is_none_or(|t| s.name == t))
-            .flat_map(|s| s.all_columns())
-            .collect()
+    /// Appends the columns `*` reaches in the current level.
+    pub(crate) fn star_outputs(&self, outputs: &mut Vec<Output<'a>>) {
+        for s in self.frames.last().into_iter().flat_map(|f| &f.sources) {
+            s.all_columns(outputs);
+        }
     }
 
     pub(crate) fn cte_count(&self) -> usize {
@@ -329,7 +370,7 @@ impl<'a> BuildCx<'a> {
     pub(crate) fn subquery_with_outputs(
         &mut self,
         select: Select,
-    ) -> Result<(SelectStatement, Vec<Output>)> {
+    ) -> Result<(SelectStatement, Vec<Output<'a>>)> {
         // INVARIANT: a CTE body or derived table sees no name of the query
         // around it. Outer references there are legal in some dialects and
         // not in others, and MariaDB 10.11 crashed on one; a name that does
@@ -348,7 +389,7 @@ impl<'a> BuildCx<'a> {
     /// Declares a CTE for the rest of the statement. A CTE may not shadow a
     /// registered table (SQLite treats a CTE that names itself as recursive,
     /// so the body would read the CTE where the scoper saw the table).
-    pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<Output>) -> Result<String> {
+    pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<Output<'a>>) -> Result<String> {
         let canon = canonical(name)?;
         if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|(c, _)| *c == *canon) {
             return Err(Error::DuplicateName(canon.into_owned()));
@@ -364,12 +405,14 @@ impl<'a> BuildCx<'a> {
             .ok_or(Error::Unsupported("a name outside a statement"))
     }
 
+    /// Adds a source to the current level; returns the identifier it is
+    /// rendered by.
     fn add_source(
         &mut self,
         name: Cow<'static, str>,
         table: Option<&'a TableDef>,
-        outputs: Vec<Output>,
-    ) -> Result<()> {
+        outputs: Vec<Output<'a>>,
+    ) -> Result<DynIden> {
         let frame = self.frame()?;
         // INVARIANT: names are unique within one level, so a tenant
         // predicate written against a name binds to the source it was
@@ -377,12 +420,14 @@ impl<'a> BuildCx<'a> {
         if frame.sources.iter().any(|s| s.name == name) {
             return Err(Error::DuplicateName(name.into_owned()));
         }
+        let iden = iden(&name);
         frame.sources.push(Source {
             name,
+            iden: iden.clone(),
             table,
             outputs,
         });
-        Ok(())
+        Ok(iden)
     }
 
     /// Adds `table AS alias` to the current level. Returns the rendered
@@ -404,42 +449,42 @@ impl<'a> BuildCx<'a> {
             self.add_source(Cow::Owned(refer), None, outputs)?;
             return Ok((DynIden::from(canon), alias.map(DynIden::from), None));
         }
-        let table = self.table(&canon, Access::Read)?;
-        let refer = match &alias {
-            Some(a) => Cow::Owned(a.clone()),
+        let table = self.registered(&canon, Access::Read)?;
+        let aliased = alias.is_some();
+        let refer = match alias {
+            Some(a) => Cow::Owned(a),
             None => Cow::Borrowed(table.static_name()),
         };
-        self.add_source(refer, Some(table), Vec::new())?;
-        let iden = DynIden::from(table.static_name());
-        let alias = alias.map(DynIden::from);
-        let predicate = (self.mode == Mode::Tenant && table.is_tenant()).then(|| {
-            tenant_predicate(
-                alias.clone().unwrap_or_else(|| iden.clone()),
-                table.static_tenant_column(),
-            )
-        });
-        Ok((iden, alias, predicate))
+        let refer = self.add_source(refer, Some(table), Vec::new())?;
+        let predicate = (self.mode == Mode::Tenant && table.is_tenant())
+            .then(|| tenant_predicate(refer.clone(), table.static_tenant_column()));
+        if aliased {
+            Ok((DynIden::from(table.static_name()), Some(refer), predicate))
+        } else {
+            Ok((refer, None, predicate))
+        }
     }
 
     /// Adds the target table of a write as the current level's only source.
     pub(crate) fn add_write_target(&mut self, table: &'a TableDef) -> Result<()> {
         self.add_source(Cow::Borrowed(table.static_name()), Some(table), Vec::new())
+            .map(drop)
     }
 
     /// Adds a derived table (a subquery in FROM or a join) under `alias`.
     pub(crate) fn add_derived_source(
         &mut self,
         alias: &str,
-        outputs: Vec<Output>,
+        outputs: Vec<Output<'a>>,
     ) -> Result<DynIden> {
         let canon = canonical(alias)?.into_owned();
-        self.add_source(Cow::Owned(canon.clone()), None, outputs)?;
-        Ok(DynIden::from(canon))
+        self.add_source(Cow::Owned(canon), None, outputs)
     }
 
-    /// Records an output name of the current select list (for `ORDER BY`).
-    pub(crate) fn add_output(&mut self, name: &str) -> Result<String> {
-        let canon = canonical(name)?.into_owned();
+    /// Records an output name of the current select list (for `ORDER BY`)
+    /// and returns it canonical.
+    pub(crate) fn add_output(&mut self, name: String) -> Result<String> {
+        let canon = canonical_owned(name)?;
         let frame = self.frame()?;
         if frame.aliases.contains(&canon) {
             return Err(Error::DuplicateName(canon));
@@ -448,16 +493,19 @@ impl<'a> BuildCx<'a> {
         Ok(canon)
     }
 
-    /// `table.*`: `table` must be a source of this level.
-    pub(crate) fn star_of(&self, table: &str) -> Result<DynIden> {
+    /// `table.*`: `table` must be a source of this level. Appends the
+    /// columns it reaches to `outputs`.
+    pub(crate) fn star_of(&self, table: &str, outputs: &mut Vec<Output<'a>>) -> Result<DynIden> {
         let canon = canonical(table)?;
-        self.frames
+        let source = self
+            .frames
             .last()
             .into_iter()
             .flat_map(|f| f.sources.iter())
             .find(|s| s.name == canon)
-            .map(|s| iden(&s.name))
-            .ok_or_else(|| Error::UnknownSource(canon.into_owned()))
+            .ok_or_else(|| Error::UnknownSource(canon.into_owned()))?;
+        source.all_columns(outputs);
+        Ok(source.iden.clone())
     }
 
     fn resolve_column(&self, table: Option<&str>, column: &str) -> Result<SqExpr> {
@@ -478,7 +526,7 @@ impl<'a> BuildCx<'a> {
                 // scoped derived table) are ever named, so no system column
                 // (`rowid`, `ctid`, `xmin`) and no undeclared one is read.
                 let column = source.column(&column).ok_or_else(|| unknown(&qualifier))?;
-                Ok(SqExpr::col((iden(&source.name), column)))
+                Ok(SqExpr::col((source.iden.clone(), column)))
             }
             None => {
                 for frame in self.frames_in_sight() {
@@ -520,7 +568,7 @@ impl<'a> BuildCx<'a> {
 
     fn lower_node_in(&mut self, node: Node) -> Result<SqExpr> {
         Ok(match node {
-            Node::Column { table, column } => self.resolve_column(table.as_deref(), &column)?,
+            Node::Column(c) => self.resolve_column(c.table(), c.column())?,
             Node::Value(v) => Self::value(v)?,
             Node::Not(e) => {
                 // NOT binds differently across dialects and modes (MySQL's
@@ -532,7 +580,8 @@ impl<'a> BuildCx<'a> {
                 BinOper::Sub,
                 Box::new(paren(self.lower_node(*e)?)),
             ),
-            Node::Binary(l, op, r) => {
+            Node::Binary(op, operands) => {
+                let (l, r) = *operands;
                 let op = match op {
                     BinOp::And => BinOper::And,
                     BinOp::Or => BinOper::Or,
@@ -554,9 +603,9 @@ impl<'a> BuildCx<'a> {
                 // operator precedence, so no operand can re-associate with
                 // its neighbours.
                 SqExpr::Binary(
-                    Box::new(paren(self.lower_node(*l)?)),
+                    Box::new(paren(self.lower_node(l)?)),
                     op,
-                    Box::new(paren(self.lower_node(*r)?)),
+                    Box::new(paren(self.lower_node(r)?)),
                 )
             }
             Node::IsNull { expr, negate } => {

@@ -1,14 +1,16 @@
 //! Scoped SELECT.
 
+use std::borrow::Cow;
+
 use sea_query::{
-    Asterisk, CommonTableExpression, Condition, DynIden, Expr as SqExpr, JoinType, LockType,
+    Asterisk, CommonTableExpression, DynIden, Expr as SqExpr, JoinType, LockType, LogicalChainOper,
     Order as SqOrder, Query, SelectStatement, UnionType, WithClause,
 };
 use tenancy_core::TenantContext;
 
 use super::expr::{Expr, Node, Order};
 use super::prepared::Prepared;
-use super::resolve::{BuildCx, Mode, Output};
+use super::resolve::{BuildCx, Mode, Output, conjoin};
 use super::{Statement, exists, not_exists};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -411,7 +413,7 @@ impl Select {
             return Err(Error::Unsupported("a select needs at least one column"));
         }
         // Sources first, so the select list and conditions resolve against them.
-        let mut cond = Condition::all();
+        let mut cond: Option<SqExpr> = None;
         for src in self.from {
             match src {
                 Source::Table { name, alias } => {
@@ -425,7 +427,7 @@ impl Select {
                         if super::mutant::drops(part) {
                             continue;
                         }
-                        cond = cond.add(p);
+                        cond = Some(conjoin(cond, p));
                     }
                 }
                 Source::Sub { select, alias } => {
@@ -466,45 +468,40 @@ impl Select {
                 }
             }
         }
-        for item in &self.items {
+        let mut items = self.items;
+        for item in &mut items {
             if let Item::Expr(_, Some(alias)) = item {
-                cx.add_output(alias)?;
+                // Canonical from here on: recorded for ORDER BY, then
+                // rendered and named in the outputs as it is.
+                *alias = cx.add_output(std::mem::take(alias))?;
             }
         }
-        let mut outputs = Vec::with_capacity(self.items.len());
-        for item in self.items {
+        let mut outputs = Vec::with_capacity(items.len());
+        for item in items {
             match item {
                 Item::Expr(e, alias) => {
-                    let (name, tenant) = match (&e.node, &alias) {
-                        (Node::Column { table, column }, _) => (
-                            alias.as_deref().unwrap_or(column),
-                            cx.column_carries_tenant(table.as_deref(), column),
-                        ),
-                        (_, Some(alias)) => (alias.as_str(), false),
-                        (_, None) => ("", false),
-                    };
-                    if !name.is_empty() {
-                        outputs.push(Output {
-                            name: super::resolve::canonical(name)?.into_owned(),
-                            tenant,
-                        });
+                    match (&e.node, &alias) {
+                        (Node::Column(c), _) => {
+                            outputs.push(cx.column_output(c, alias.as_deref())?)
+                        }
+                        (_, Some(alias)) => outputs.push(Output {
+                            name: Cow::Owned(alias.clone()),
+                            tenant: false,
+                        }),
+                        (_, None) => {}
                     }
                     let e = cx.lower(e)?;
                     match alias {
                         None => q.expr(e),
-                        Some(alias) => q.expr_as(
-                            e,
-                            DynIden::from(super::resolve::canonical(&alias)?.into_owned()),
-                        ),
+                        Some(alias) => q.expr_as(e, DynIden::from(alias)),
                     };
                 }
                 Item::All => {
-                    outputs.extend(cx.star_outputs(None));
+                    cx.star_outputs(&mut outputs);
                     q.column(Asterisk);
                 }
                 Item::AllOf(t) => {
-                    let source = cx.star_of(&t)?;
-                    outputs.extend(cx.star_outputs(Some(&t)));
+                    let source = cx.star_of(&t, &mut outputs)?;
                     q.column((source, Asterisk));
                 }
                 Item::TenantSlot => {
@@ -524,13 +521,15 @@ impl Select {
             q.distinct();
         }
         // INVARIANT: caller filters are typed expressions, each ANDed under
-        // the tenant predicates in one `Condition::all`; none carries SQL
-        // text, so none can close the parenthesis it is written in.
+        // the tenant predicates in one expression (see `conjoin`); none
+        // carries SQL text, so none can close the parenthesis it is written
+        // in.
         for f in self.filters {
-            cond = cond.add(cx.lower(f)?);
+            cond = Some(conjoin(cond, cx.lower(f)?));
         }
-        if !cond.is_empty() {
-            q.cond_where(cond);
+        if let Some(cond) = cond {
+            // One term, so sea-query writes it as it is (no copy of the tree).
+            q.and_or_where(LogicalChainOper::And(cond));
         }
         if !groups.is_empty() {
             let groups = groups
@@ -539,12 +538,12 @@ impl Select {
                 .collect::<Result<Vec<SqExpr>>>()?;
             q.add_group_by(groups);
         }
-        if !having.is_empty() {
-            let mut h = Condition::all();
-            for c in having {
-                h = h.add(cx.lower(c)?);
-            }
-            q.cond_having(h);
+        let mut h = None;
+        for c in having {
+            h = Some(conjoin(h, cx.lower(c)?));
+        }
+        if let Some(h) = h {
+            q.and_having(h);
         }
         for (e, o) in orders {
             let o = match o {
@@ -593,18 +592,14 @@ impl Select {
         last_from: usize,
         predicate: Option<SqExpr>,
         on: Expr,
-    ) -> Result<Condition> {
+    ) -> Result<SqExpr> {
         // INVARIANT: the tenant predicate of a joined table lives in its ON
         // clause, so a LEFT JOIN keeps its meaning and never matches
         // another tenant's row; the caller's ON is ANDed under it.
-        let mut cond = Condition::all();
-        if let Some(p) = predicate {
-            cond = cond.add(p);
-        }
         cx.open_on_window(last_from)?;
         let on = cx.lower(on);
         cx.close_on_window();
-        Ok(cond.add(on?))
+        Ok(conjoin(predicate, on?))
     }
 }
 

@@ -8,7 +8,7 @@ use tenancy_core::{TenantContext, TenantId};
 
 use super::expr::{Expr, Node, val};
 use super::prepared::{Prepared, ReferenceCheck};
-use super::resolve::{Access, BuildCx, Mode, canonical, declared_column};
+use super::resolve::{Access, BuildCx, Mode, canonical, conjoin, declared_column};
 use super::select::Select;
 use super::{Rendered, Statement, col, exists, not_exists, tenant_predicate};
 use crate::backend::Backend;
@@ -430,21 +430,23 @@ fn write_condition(
 ) -> Result<sea_query::Condition> {
     #[cfg(feature = "mutation-testing")]
     let part = super::mutant::take_part();
-    let mut cond = sea_query::Condition::all();
+    let mut cond = None;
     if cx.mode == Mode::Tenant && table.is_tenant() {
-        cond = cond.add(tenant_predicate(
+        cond = Some(tenant_predicate(
             table.static_name().into(),
             table.static_tenant_column(),
         ));
     }
     #[cfg(feature = "mutation-testing")]
     if super::mutant::drops(part) {
-        cond = sea_query::Condition::all();
+        cond = None;
     }
     for f in filters {
-        cond = cond.add(cx.lower(f.clone())?);
+        cond = Some(conjoin(cond, cx.lower(f.clone())?));
     }
-    Ok(cond)
+    // One term (see `conjoin`); with none, the empty condition renders
+    // `WHERE TRUE`, as it always has.
+    Ok(cond.map_or_else(sea_query::Condition::all, sea_query::Condition::from))
 }
 
 macro_rules! filter_methods {
