@@ -11,7 +11,7 @@ pub(super) use audit::audit;
 
 use sea_query::{Alias, OnConflict, PostgresQueryBuilder, QueryStatementWriter, Values};
 
-use crate::query::{Function, SqlType};
+use crate::query::SqlType;
 
 /// `BEGIN` and the tenant binding in one round trip. The setting is local
 /// to the transaction (`set_config(…, true)`), so a pooled connection never
@@ -26,25 +26,6 @@ pub(super) fn begin_tenant(setting: &str, tenant: tenancy_core::TenantId) -> Str
 
 pub(super) fn render(statement: &impl QueryStatementWriter) -> (String, Values) {
     statement.build(PostgresQueryBuilder)
-}
-
-/// Every function of the closed [`Function`] set runs here; none of them
-/// reads or changes session state or reaches outside the query.
-pub(super) fn allows(function: Function) -> bool {
-    match function {
-        Function::Count
-        | Function::CountDistinct
-        | Function::Sum
-        | Function::Min
-        | Function::Max
-        | Function::Avg
-        | Function::Lower
-        | Function::Upper
-        | Function::Abs
-        | Function::CharLength
-        | Function::Coalesce
-        | Function::Round => true,
-    }
 }
 
 pub(super) fn type_name(ty: SqlType) -> &'static str {

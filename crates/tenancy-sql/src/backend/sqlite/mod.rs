@@ -10,27 +10,10 @@ pub(super) use audit::audit;
 
 use sea_query::{QueryStatementWriter, SqliteQueryBuilder, Values};
 
-use crate::query::{Function, SqlType};
+use crate::query::SqlType;
 
 pub(super) fn render(statement: &impl QueryStatementWriter) -> (String, Values) {
     statement.build(SqliteQueryBuilder)
-}
-
-pub(super) fn allows(function: Function) -> bool {
-    match function {
-        Function::Count
-        | Function::CountDistinct
-        | Function::Sum
-        | Function::Min
-        | Function::Max
-        | Function::Avg
-        | Function::Lower
-        | Function::Upper
-        | Function::Abs
-        | Function::CharLength
-        | Function::Coalesce
-        | Function::Round => true,
-    }
 }
 
 pub(super) fn type_name(ty: SqlType) -> &'static str {
