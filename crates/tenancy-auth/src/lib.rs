@@ -100,6 +100,7 @@
 //! | feature | what it adds |
 //! |---------|--------------|
 //! | `remote-jwks` | `RemoteJwks`: a [`KeySource`] fetching a JWKS over HTTPS with reqwest (rustls); https (or loopback http) only, any redirect refused whatever the client, public keys only, 10 s timeout, 256 KiB limit |
+//! | `testing` | the `testing` module: `TokenKit` (valid tokens for contexts, the validator that accepts exactly them, and an attack catalogue of tokens it must refuse) and proptest strategies over them, for a service's own tests |
 //! | `aws-lc-rs` | verify and sign with aws-lc-rs instead of the RustCrypto crates: RS256 about 9x and ES256 about 5x faster to verify, at the cost of a C build (a few minutes on a clean build) |
 //!
 //! # Choosing the crypto backend
@@ -126,6 +127,8 @@ mod issuer;
 mod json;
 mod key;
 mod router;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod token;
 mod validator;
 mod verified;
