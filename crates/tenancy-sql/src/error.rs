@@ -99,6 +99,17 @@ pub enum Error {
     /// sea-query refused to build the statement.
     #[error("statement could not be built: {0}")]
     Build(String),
+    /// The leak-test kit could not set up its scratch database: the
+    /// migration or the marker rows of `table` failed (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[error("the leak check could not set up `{table}`")]
+    Scratch {
+        /// The table (or `migration`).
+        table: String,
+        /// What the database said.
+        #[source]
+        source: sqlx::Error,
+    },
     /// The database driver failed.
     #[cfg(feature = "sqlx")]
     #[error("database error: {0}")]

@@ -188,6 +188,7 @@
 //! | `sqlite` (default) | the SQLite driver (bundled libsqlite3) and `sqlx` |
 //! | `postgres` | the PostgreSQL driver and `sqlx` |
 //! | `mysql` | the MySQL/MariaDB driver and `sqlx` |
+//! | `testing` | [`testing::LeakCheck`]: your data-access code and random statements over your schema, run against marker rows of several tenants |
 //! | `mutation-testing` | test-only, never for production: deliberate isolation bugs for `tests/mutants.rs` |
 //!
 //! The tenant column holds the tenant's UUID as text (`VARCHAR(36)`) on
@@ -202,6 +203,8 @@ mod verify;
 
 #[cfg(feature = "sqlx")]
 mod runtime;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use backend::Backend;
 pub use error::{Error, Result};

@@ -1,0 +1,260 @@
+//! The scratch database a leak check runs in: created with a unique name,
+//! migrated, and dropped at the end.
+//!
+//! - SQLite: a named in-memory database with a shared cache, so code under
+//!   test may open its own connections to it by URL;
+//! - PostgreSQL: a database and an application role of their own; the
+//!   tenant pool connects as that role, so Row-Level Security applies as in
+//!   production;
+//! - MySQL/MariaDB: a database of its own.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use crate::error::{Error, Result};
+use crate::{Backend, Schema, TenantPool, ddl::Ddl};
+
+pub(crate) struct Scratch {
+    pub(crate) backend: Backend,
+    /// The owner's connections to the scratch database.
+    pub(crate) owner: AnyPool,
+    /// The application's pool.
+    pub(crate) pool: TenantPool,
+    /// A URL of the scratch database, with the owner's credentials.
+    pub(crate) url: String,
+    /// The server-level connection that created it, to drop it.
+    root: Option<AnyPool>,
+    name: String,
+    role: Option<String>,
+}
+
+fn unique_name() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "tenancy_leak_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `scheme://user:password@host:port/db?query` with the user (and its
+/// password) and the database replaced.
+fn with_user_and_db(url: &str, user: Option<(&str, &str)>, db: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (auth, hostpath) = match rest.rsplit_once('@') {
+        Some((auth, hostpath)) => (Some(auth), hostpath),
+        None => (None, rest),
+    };
+    let (host, query) = match hostpath.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (hostpath, None),
+    };
+    let host = host.split('/').next().unwrap_or(host);
+    let auth = match (user, auth) {
+        (Some((u, p)), _) => format!("{u}:{p}@"),
+        (None, Some(a)) => format!("{a}@"),
+        (None, None) => String::new(),
+    };
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{scheme}://{auth}{host}/{db}{query}")
+}
+
+fn scratch_error(table: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
+    move |source| Error::Scratch {
+        table: table.to_owned(),
+        source,
+    }
+}
+
+async fn migrate(owner: &AnyPool, migration: &[String]) -> Result<()> {
+    for statement in migration {
+        owner
+            .execute(statement.as_str())
+            .await
+            .map_err(scratch_error("migration"))?;
+    }
+    Ok(())
+}
+
+impl Scratch {
+    /// Creates the scratch database on the server `url` names (`None`: SQLite
+    /// in memory) and runs `migration` in it.
+    pub(crate) async fn create(
+        url: Option<&str>,
+        schema: &Schema,
+        migration: &dyn Fn(Backend) -> Vec<String>,
+    ) -> Result<Scratch> {
+        sqlx::any::install_default_drivers();
+        let backend = match url {
+            Some(url) => Backend::from_url(url)?,
+            None => Backend::Sqlite,
+        };
+        let name = unique_name();
+        match (backend, url) {
+            (Backend::Postgres, Some(url)) => Self::postgres(url, name, schema, migration).await,
+            (Backend::MySql, Some(url)) => Self::mysql(url, name, schema, migration).await,
+            _ => Self::sqlite(name, schema, migration).await,
+        }
+    }
+
+    async fn sqlite(
+        name: String,
+        schema: &Schema,
+        migration: &dyn Fn(Backend) -> Vec<String>,
+    ) -> Result<Scratch> {
+        let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
+        // The database lives while a connection is open: keep one for good.
+        let owner = AnyPoolOptions::new()
+            .min_connections(1)
+            .max_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect(&url)
+            .await?;
+        migrate(&owner, &migration(Backend::Sqlite)).await?;
+        let pool = TenantPool::from_pool(owner.clone(), schema.clone())?;
+        Ok(Scratch {
+            backend: Backend::Sqlite,
+            owner,
+            pool,
+            url,
+            root: None,
+            name,
+            role: None,
+        })
+    }
+
+    async fn postgres(
+        url: &str,
+        name: String,
+        schema: &Schema,
+        migration: &dyn Fn(Backend) -> Vec<String>,
+    ) -> Result<Scratch> {
+        let root = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        root.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await?;
+        let role = format!("{name}_app");
+        let db_url = with_user_and_db(url, None, &name);
+        let mut scratch = Scratch {
+            backend: Backend::Postgres,
+            owner: AnyPoolOptions::new()
+                .max_connections(2)
+                .connect(&db_url)
+                .await?,
+            pool: TenantPool::from_pool(
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect_lazy(&db_url)?,
+                schema.clone(),
+            )?,
+            url: db_url,
+            root: Some(root),
+            name: name.clone(),
+            role: None,
+        };
+        migrate(&scratch.owner, &migration(Backend::Postgres)).await?;
+        // The application role: no owner rights, so RLS applies to it.
+        let password = format!("{}{}", name, std::process::id());
+        let mut grants =
+            Ddl::new(schema, Backend::Postgres).app_role(&role, Some(&password), "public");
+        grants.push(format!(
+            "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
+        ));
+        scratch.role = Some(role.clone());
+        migrate(&scratch.owner, &grants).await?;
+        let app = AnyPoolOptions::new()
+            .max_connections(4)
+            .connect(&with_user_and_db(url, Some((&role, &password)), &name))
+            .await?;
+        scratch.pool.close().await;
+        scratch.pool = TenantPool::from_pool(app, schema.clone())?;
+        Ok(scratch)
+    }
+
+    async fn mysql(
+        url: &str,
+        name: String,
+        schema: &Schema,
+        migration: &dyn Fn(Backend) -> Vec<String>,
+    ) -> Result<Scratch> {
+        let root = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        root.execute(format!("CREATE DATABASE `{name}`").as_str())
+            .await?;
+        let db_url = with_user_and_db(url, None, &name);
+        let owner = AnyPoolOptions::new()
+            .max_connections(4)
+            .connect(&db_url)
+            .await?;
+        let scratch = Scratch {
+            backend: Backend::MySql,
+            pool: TenantPool::from_pool(owner.clone(), schema.clone())?,
+            owner,
+            url: db_url,
+            root: Some(root),
+            name,
+            role: None,
+        };
+        migrate(&scratch.owner, &migration(Backend::MySql)).await?;
+        Ok(scratch)
+    }
+
+    /// Closes every connection and drops the database (and role).
+    pub(crate) async fn drop_all(self) {
+        self.pool.close().await;
+        self.owner.close().await;
+        let Some(root) = self.root else { return };
+        let drops = match self.backend {
+            Backend::Postgres => {
+                let mut v = vec![format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                )];
+                if let Some(role) = &self.role {
+                    v.push(format!("DROP ROLE IF EXISTS \"{role}\""));
+                }
+                v
+            }
+            _ => vec![format!("DROP DATABASE IF EXISTS `{}`", self.name)],
+        };
+        for statement in drops {
+            // Best effort: a scratch database left behind has a unique name.
+            let _ = root.execute(statement.as_str()).await;
+        }
+        root.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_user_and_db;
+
+    #[test]
+    fn urls_keep_host_and_query_and_change_user_and_database() {
+        assert_eq!(
+            with_user_and_db("postgres://u:p@h:5432/postgres?sslmode=disable", None, "x"),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_user_and_db("mysql://root@127.0.0.1:3306/test", Some(("app", "pw")), "y"),
+            "mysql://app:pw@127.0.0.1:3306/y"
+        );
+        assert_eq!(
+            with_user_and_db("postgres://h", None, "z"),
+            "postgres://h/z"
+        );
+    }
+}
