@@ -36,8 +36,8 @@
 //!
 //! - It knows nothing of SQL, HTTP, async runtimes or tokens: those live in
 //!   `tenancy-sql`, `tenancy-axum` and `tenancy-auth`.
-//! - It has no dependencies (serde only behind a feature) and generates no
-//!   random numbers: identifiers come from the caller
+//! - It has no dependencies (serde and proptest only behind features) and
+//!   generates no random numbers: identifiers come from the caller
 //!   ([`TenantId::from_random_bytes`]).
 //! - It stores nothing durably; [`LimitStore`] and [`AuditSink`] are traits for
 //!   adapters to implement.
@@ -47,6 +47,7 @@
 //! | feature | what it adds |
 //! |---------|--------------|
 //! | `serde` | `Serialize`/`Deserialize` for identifiers, slugs, permissions, roles, scopes, statuses and audit kinds, as their text forms |
+//! | `testing` | the `testing` module: proptest strategies for identifiers, role names, permissions and sets, tenant and system contexts, and role registries with inheritance, for a service's own property tests |
 //!
 //! # Errors
 //!
@@ -67,6 +68,8 @@ mod permission;
 mod role;
 mod scoped;
 mod slug;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc = include_str!("../docs/fuzzing.md")]
 pub mod fuzzing {}
