@@ -145,7 +145,7 @@ fn check_fields(lease: &NewLease) -> Result<(), ApiError> {
 /// another tenant is "not found", exactly like one that never existed.
 /// (`tenancy-sql` checks the reference again on write, and the composite
 /// foreign key a third time.)
-async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
+pub async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
     tx.fetch_optional(
         Select::from("properties")
             .column("id")
@@ -156,7 +156,8 @@ async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), Api
     .ok_or(ApiError::NotFound)
 }
 
-async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Lease>, ApiError> {
+/// This tenant's lease `id`, if it has one.
+pub async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Lease>, ApiError> {
     let row = tx
         .fetch_optional(
             Select::from("leases")

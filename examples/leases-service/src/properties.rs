@@ -49,7 +49,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
 }
 
 /// This tenant's property `id`, if it has one.
-async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiError> {
+pub async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiError> {
     let row = tx
         .fetch_optional(
             Select::from("properties")
