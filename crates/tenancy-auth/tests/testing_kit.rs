@@ -19,6 +19,7 @@ use tenancy_auth::testing::{
 use tenancy_auth::{
     Algorithm, AuthError, Claim, ConfigError, DEFAULT_LEEWAY, Malformed, Validator,
 };
+use tenancy_core::testing::role_registry;
 use tenancy_core::{
     ManualClock, PermissionSet, Role, RoleName, RoleRegistry, SubjectId, TenantContext, TenantId,
 };
@@ -339,6 +340,32 @@ fn custom_roles() -> RoleRegistry {
     roles
 }
 
+#[test]
+fn issuable_contexts_reach_every_shape() {
+    use proptest::strategy::ValueTree;
+    let roles = custom_roles();
+    let strategy = issuable_context(&roles);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let contexts: Vec<TenantContext> = (0..300)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect();
+    let granted = |ctx: &TenantContext| roles.permissions(ctx.role()).unwrap().clone();
+    assert!(contexts.iter().any(|c| c.tenant_id().is_none()));
+    assert!(contexts.iter().any(|c| *c.permissions() == granted(c)));
+    assert!(contexts.iter().any(|c| c.permissions().is_empty()));
+    // Narrowed to some, not all, of what the role grants.
+    assert!(contexts.iter().any(|c| {
+        let narrowed = c.permissions();
+        !narrowed.is_empty() && *narrowed != granted(c) && narrowed.is_subset(&granted(c))
+    }));
+    assert!(
+        contexts
+            .iter()
+            .any(|c| c.role().as_str() == "leasing-agent"
+                && c.allows(&"leases:sign".parse().unwrap()))
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -375,6 +402,15 @@ proptest! {
         attack in attack_token(TokenKit::es256()),
     ) {
         check_refused(&TokenKit::es256().validator(), attack.name, attack.token());
+    }
+
+    #[test]
+    fn a_valid_token_verifies_into_exactly_its_context_under_any_registry(
+        (roles, (ctx, token)) in role_registry().prop_flat_map(|roles| {
+            (Just(roles.clone()), valid_token(hs256_kit().with_roles(roles)))
+        })
+    ) {
+        prop_assert_eq!(hs256_kit().with_roles(roles).context(&token).unwrap(), ctx);
     }
 
     #[test]

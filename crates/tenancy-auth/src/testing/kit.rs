@@ -220,11 +220,13 @@ impl TokenKit {
     ///
     /// When `ctx`'s permissions are what its role grants in
     /// [`roles`](Self::roles), the token names the role only. Otherwise it
-    /// carries them in its `permissions` claim, so the verified context has
-    /// exactly them, provided the role grants them all; permissions that
-    /// no such claim can state (a set with exceptions, or a tenant set with
-    /// a wildcard resource) are left out, and the token grants what the
-    /// role grants.
+    /// also lists them in its `permissions` claim, and the verified context
+    /// has the ones the role grants (all of them when the role grants
+    /// them all). A set no such claim can state (one with exceptions, or a
+    /// tenant set with a wildcard resource) is not listed: the token names
+    /// the role only and grants, once verified, what the role grants.
+    /// [`valid_token`](super::valid_token) draws only contexts that come
+    /// back unchanged.
     ///
     /// # Panics
     ///

@@ -8,7 +8,7 @@
 //! tokens, wrong issuers and audiences, missing and invalid claims,
 //! malformed and oversized tokens, key ids the validator does not know or
 //! should never look up. [`valid_token`] and [`attack_token`] draw them as
-//! proptest strategies; `tenancy_core::testing` has strategies for
+//! proptest strategies; [`tenancy_core::testing`] has strategies for
 //! identifiers, permissions, contexts and role registries.
 //!
 //! In a service's own tests, send each [`TokenAttack::authorization`] as

@@ -3,9 +3,8 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use tenancy_core::{
-    Permission, PermissionSet, RoleName, RoleRegistry, Scope, SubjectId, TenantContext, TenantId,
-};
+use tenancy_core::testing::{permission, subject_id, tenant_id};
+use tenancy_core::{Permission, PermissionSet, RoleName, RoleRegistry, Scope, TenantContext};
 
 use super::attack::{CATALOGUE, TokenAttack};
 use super::kit::TokenKit;
@@ -14,14 +13,17 @@ use super::kit::TokenKit;
 /// these `roles`, verified and mapped through `roles`, comes back equal.
 ///
 /// The role is any role of `roles`, and the scope is the role's; the
-/// tenant and subject are any identifiers; the permissions are either
+/// tenant and subject are any identifiers
+/// ([`tenant_id`], [`subject_id`]); the permissions are either
 /// everything the role grants or a list of concrete permissions it grants
 /// (possibly none), which the token carries in its `permissions` claim.
 ///
 /// # Panics
 ///
 /// When `roles` holds no role.
-pub fn issuable_context(roles: &RoleRegistry) -> impl Strategy<Value = TenantContext> + use<> {
+pub fn issuable_context(
+    roles: &RoleRegistry,
+) -> impl Strategy<Value = TenantContext> + Clone + use<> {
     let resolved: Vec<(RoleName, Scope, PermissionSet)> = roles
         .roles()
         .filter_map(|role| {
@@ -29,11 +31,12 @@ pub fn issuable_context(roles: &RoleRegistry) -> impl Strategy<Value = TenantCon
             Some((role.name().clone(), role.scope(), granted.clone()))
         })
         .collect();
-    let narrowed = prop::option::of(prop::collection::vec(concrete_permission(roles), 0..6));
+    let asked = prop_oneof![3 => concrete_permission(roles), 1 => permission()];
+    let narrowed = prop::option::of(prop::collection::vec(asked, 0..6));
     (
         prop::sample::select(resolved),
-        any::<u128>(),
-        any::<u128>(),
+        tenant_id(),
+        subject_id(),
         narrowed,
     )
         .prop_map(|((role, scope, granted), tenant, subject, narrowed)| {
@@ -41,19 +44,17 @@ pub fn issuable_context(roles: &RoleRegistry) -> impl Strategy<Value = TenantCon
                 None => granted,
                 Some(asked) => PermissionSet::from_grants(asked).intersection(&granted),
             };
-            let subject = SubjectId::from_u128(subject);
             match scope {
-                Scope::Tenant => {
-                    TenantContext::tenant(TenantId::from_u128(tenant), subject, role, permissions)
-                }
+                Scope::Tenant => TenantContext::tenant(tenant, subject, role, permissions),
                 Scope::System => TenantContext::system(subject, role, permissions),
             }
         })
 }
 
 /// Concrete permissions over the names `roles` mention plus a few common
-/// ones, so that a role's grants and a drawn permission often meet.
-fn concrete_permission(roles: &RoleRegistry) -> impl Strategy<Value = Permission> + use<> {
+/// ones, so that a role's grants and a drawn permission often meet
+/// (`tenancy_core::testing::permission` draws mostly other names).
+fn concrete_permission(roles: &RoleRegistry) -> impl Strategy<Value = Permission> + Clone + use<> {
     let mut resources: BTreeSet<String> = ["leases", "users", "billing", "audit", "system"]
         .map(str::to_owned)
         .into();
@@ -86,7 +87,7 @@ fn concrete_permission(roles: &RoleRegistry) -> impl Strategy<Value = Permission
 /// # Panics
 ///
 /// When the kit's roles hold no role.
-pub fn valid_token(kit: TokenKit) -> impl Strategy<Value = (TenantContext, String)> {
+pub fn valid_token(kit: TokenKit) -> impl Strategy<Value = (TenantContext, String)> + Clone {
     issuable_context(kit.roles()).prop_map(move |ctx| {
         let token = kit.token(&ctx);
         (ctx, token)
@@ -103,7 +104,7 @@ pub fn valid_token(kit: TokenKit) -> impl Strategy<Value = (TenantContext, Strin
 /// # Panics
 ///
 /// When the kit's roles hold no role.
-pub fn attack_token(kit: TokenKit) -> impl Strategy<Value = TokenAttack> {
+pub fn attack_token(kit: TokenKit) -> impl Strategy<Value = TokenAttack> + Clone {
     (issuable_context(kit.roles()), 0..CATALOGUE.len())
         .prop_map(move |(ctx, index)| kit.attack(&ctx, index))
 }
