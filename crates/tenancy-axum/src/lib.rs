@@ -132,6 +132,7 @@
 //! |---------|--------------|
 //! | `redis` | `RedisRateStore`: the GCRA rate limit in Redis (a Lua script), shared by every instance |
 //! | `sql` | `sql::SqlDirectory` over a system `tenants` table and `sql::Tx`, a tenant-bound transaction per request (committed on success), through `tenancy-sql` |
+//! | `testing` | `testing::HttpLeakCheck`, for a service's own tests: calls every route as tenant `a` with tenant `b`'s ids, missing ids, narrowed tokens and `tenancy_auth::testing` token attacks, checks 404/403/401, bodies and `b`'s data, and prints a table of every attempt |
 
 #![forbid(unsafe_code)]
 
@@ -145,6 +146,8 @@ pub mod problem;
 pub mod rejection;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
 pub use error::{BoxError, Error, Result};
