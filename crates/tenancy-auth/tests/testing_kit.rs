@@ -424,3 +424,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_kit_with_the_services_longer_maximum_aims_past_it() {
+    let month = Duration::from_secs(30 * 24 * 3600);
+    let lenient = hs256_kit().with_max_lifetime(month);
+    let validator = lenient.validator();
+    for attack in lenient.attacks(&tenant_ctx()) {
+        check_refused(&validator, attack.name, attack.token());
+    }
+    // The default kit's over-long token is within a month: the service's
+    // own maximum is what the attack must go past.
+    let default = hs256_kit().attacks(&tenant_ctx());
+    let too_long = default.iter().find(|a| a.name == "lifetime-too-long").unwrap();
+    assert!(validator.verify(too_long.token()).is_ok());
+}

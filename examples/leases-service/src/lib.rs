@@ -164,13 +164,22 @@ impl Running {
     }
 }
 
-/// Binds `config.addr`, connects to the database (creating and, on
-/// PostgreSQL, verifying the schema) and serves in the background. The
-/// address is bound first, so a busy port leaves nothing behind.
-pub async fn start(config: Config) -> Result<Running> {
+/// The service without a socket: its router and what [`Running`] reports.
+/// [`start`] serves it; tests may call the router in-process (the SDK's
+/// HTTP leak check does). The router's `POST /auth/redeem` limit needs the
+/// peer address, which only [`start`] provides.
+pub struct App {
+    /// Every route, with the tenancy layer in front of the protected ones.
+    pub router: axum::Router,
+    state: AppState,
+    audit: Arc<SinkStats>,
+    generated_secret: Option<String>,
+}
+
+/// Connects to the database (creating and, on PostgreSQL, verifying the
+/// schema) and builds the service, without binding an address.
+pub async fn app(config: &Config) -> Result<App> {
     config.validate()?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
     let (secret, generated_secret) = match &config.jwt_secret {
         Some(secret) => (secret.clone(), None),
         None => {
@@ -178,8 +187,8 @@ pub async fn start(config: Config) -> Result<Running> {
             (secret.clone(), Some(secret))
         }
     };
-    let tokens = Tokens::new(secret.as_bytes(), &config)?;
-    let db = Db::connect(&config).await?;
+    let tokens = Tokens::new(secret.as_bytes(), config)?;
+    let db = Db::connect(config).await?;
     let jobs = JobQueue::start(db.clone(), config.job_delay);
     let tenants = Arc::new(TenantCache::new(
         Arc::new(SqlDirectory::new(db.clone())),
@@ -209,10 +218,30 @@ pub async fn start(config: Config) -> Result<Running> {
         cursors: CursorKey::derive(secret.as_bytes()),
         client_limit: ClientLimit::new(config.redeem_limit, config.trusted_proxies.clone()),
     });
+    Ok(App {
+        router: routes::router(state.clone(), layer),
+        state,
+        audit,
+        generated_secret,
+    })
+}
+
+/// Binds `config.addr`, connects to the database (creating and, on
+/// PostgreSQL, verifying the schema) and serves in the background. The
+/// address is bound first, so a busy port leaves nothing behind.
+pub async fn start(config: Config) -> Result<Running> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let App {
+        router,
+        state,
+        audit,
+        generated_secret,
+    } = app(&config).await?;
     let (shutdown, stop) = oneshot::channel::<()>();
     // With each connection's peer address, for the per-client limits.
-    let app =
-        routes::router(state.clone(), layer).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

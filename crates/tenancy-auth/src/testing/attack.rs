@@ -35,7 +35,7 @@ use super::kit::{Keys, TokenKit, es256_private_pem, es256_public_pem};
 /// | `expired` | `exp` an hour ago |
 /// | `not-yet-valid` | `nbf` in an hour |
 /// | `issued-in-future` | `iat` in an hour |
-/// | `lifetime-too-long` | `exp - iat` an hour over the default maximum (24 hours) |
+/// | `lifetime-too-long` | `exp - iat` an hour over the kit's maximum ([`TokenKit::with_max_lifetime`], default 24 hours) |
 /// | `wrong-issuer` | `iss` is the kit's issuer followed by `.attacker.example` |
 /// | `wrong-audience` | `aud` is the kit's audience behind `not-` |
 /// | `missing-audience` | no `aud` |
@@ -415,7 +415,7 @@ pub(super) const CATALOGUE: &[Entry] = &[
     Entry {
         name: "lifetime-too-long",
         header: |f| {
-            let max = crate::validator::DEFAULT_MAX_LIFETIME.as_secs();
+            let max = f.kit.max_lifetime.as_secs();
             bearer(f.signed(f.timed(f.now, f.now + max + HOUR, None)))
         },
     },

@@ -81,6 +81,7 @@ pub struct TokenKit {
     aud: String,
     roles: RoleRegistry,
     clock: Arc<dyn Clock>,
+    pub(super) max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for TokenKit {
@@ -112,6 +113,7 @@ impl TokenKit {
             aud: audience.to_owned(),
             roles: RoleRegistry::with_builtins(),
             clock: Arc::new(UnixClock),
+            max_lifetime: crate::validator::DEFAULT_MAX_LIFETIME,
         })
     }
 
@@ -143,6 +145,7 @@ impl TokenKit {
             aud: TEST_AUDIENCE.to_owned(),
             roles: RoleRegistry::with_builtins(),
             clock: Arc::new(UnixClock),
+            max_lifetime: crate::validator::DEFAULT_MAX_LIFETIME,
         })
     }
 
@@ -161,6 +164,15 @@ impl TokenKit {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> TokenKit {
         self.issuer = self.issuer.with_clock(Arc::clone(&clock));
         self.clock = clock;
+        self
+    }
+
+    /// The longest token lifetime the service's validator accepts (its
+    /// [`max_lifetime`](crate::ValidatorBuilder::max_lifetime); default 24
+    /// hours): the kit's validator uses it and the `lifetime-too-long`
+    /// attack goes an hour past it.
+    pub fn with_max_lifetime(mut self, max: Duration) -> TokenKit {
+        self.max_lifetime = max;
         self
     }
 
@@ -210,6 +222,7 @@ impl TokenKit {
             .audience(&self.aud)
             .key(None, self.verification.clone())
             .clock(Arc::clone(&self.clock))
+            .max_lifetime(self.max_lifetime)
             .build()
             .unwrap_or_else(|_| {
                 unreachable!("the kit's configuration was checked when it was made")
