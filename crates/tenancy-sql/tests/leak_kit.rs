@@ -5,7 +5,12 @@
 //! caught and named; code that uses only scoped statements must pass, on
 //! every backend configured here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 mod common;
 
@@ -369,4 +374,20 @@ fn the_fuzzer_tries_every_shape_over_the_users_schema() {
         .count();
     assert!(ok * 2 > report.attempts().len(), "{table}");
     assert_eq!(report.backend(), Backend::Sqlite);
+}
+
+#[test]
+fn a_migration_that_fails_is_a_typed_set_up_error() {
+    let rt = rt();
+    for check in every_backend() {
+        let result = rt.block_on(
+            check
+                .migration(|_| vec!["CREATE TABLE broken (".to_owned()])
+                .try_run(async |_, _| ()),
+        );
+        match result {
+            Err(tenancy_sql::Error::Scratch { table, .. }) => assert_eq!(table, "migration"),
+            other => panic!("expected a scratch error, got {other:?}"),
+        }
+    }
 }

@@ -28,7 +28,27 @@ pub(crate) struct Scratch {
     /// The server-level connection that created it, to drop it.
     root: Option<AnyPool>,
     name: String,
-    role: Option<String>,
+}
+
+/// The application role of the scratch database `name` (PostgreSQL).
+fn role_of(name: &str) -> String {
+    format!("{name}_app")
+}
+
+/// Drops the scratch database `name` (and on PostgreSQL its role), as far
+/// as they exist.
+async fn drop_named(root: &AnyPool, backend: Backend, name: &str) {
+    let drops = match backend {
+        Backend::Postgres => vec![
+            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            format!("DROP ROLE IF EXISTS \"{}\"", role_of(name)),
+        ],
+        _ => vec![format!("DROP DATABASE IF EXISTS `{name}`")],
+    };
+    for statement in drops {
+        // Best effort: a scratch database left behind has a unique name.
+        let _ = root.execute(statement.as_str()).await;
+    }
 }
 
 fn unique_name() -> String {
@@ -98,11 +118,28 @@ impl Scratch {
             None => Backend::Sqlite,
         };
         let name = unique_name();
-        match (backend, url) {
-            (Backend::Postgres, Some(url)) => Self::postgres(url, name, schema, migration).await,
-            (Backend::MySql, Some(url)) => Self::mysql(url, name, schema, migration).await,
-            _ => Self::sqlite(name, schema, migration).await,
+        let url = match (backend, url) {
+            (Backend::Postgres | Backend::MySql, Some(url)) => url,
+            _ => return Self::sqlite(name, schema, migration).await,
+        };
+        let root = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        let create = match backend {
+            Backend::Postgres => format!("CREATE DATABASE \"{name}\""),
+            _ => format!("CREATE DATABASE `{name}`"),
+        };
+        root.execute(create.as_str()).await?;
+        let made = match backend {
+            Backend::Postgres => Self::postgres(url, &root, &name, schema, migration).await,
+            _ => Self::mysql(url, &root, &name, schema, migration).await,
+        };
+        if made.is_err() {
+            // Half made: drop what exists, so a failed set-up leaves nothing.
+            drop_named(&root, backend, &name).await;
         }
+        made
     }
 
     async fn sqlite(
@@ -128,88 +165,66 @@ impl Scratch {
             url,
             root: None,
             name,
-            role: None,
         })
     }
 
     async fn postgres(
         url: &str,
-        name: String,
+        root: &AnyPool,
+        name: &str,
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
     ) -> Result<Scratch> {
-        let root = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
+        let db_url = with_user_and_db(url, None, name);
+        let owner = AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&db_url)
             .await?;
-        root.execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await?;
-        let role = format!("{name}_app");
-        let db_url = with_user_and_db(url, None, &name);
-        let mut scratch = Scratch {
-            backend: Backend::Postgres,
-            owner: AnyPoolOptions::new()
-                .max_connections(2)
-                .connect(&db_url)
-                .await?,
-            pool: TenantPool::from_pool(
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .connect_lazy(&db_url)?,
-                schema.clone(),
-            )?,
-            url: db_url,
-            root: Some(root),
-            name: name.clone(),
-            role: None,
-        };
-        migrate(&scratch.owner, &migration(Backend::Postgres)).await?;
+        migrate(&owner, &migration(Backend::Postgres)).await?;
         // The application role: no owner rights, so RLS applies to it.
+        let role = role_of(name);
         let password = format!("{}{}", name, std::process::id());
-        let mut grants =
-            Ddl::new(schema, Backend::Postgres).app_role(&role, Some(&password), "public");
+        let ddl = Ddl::new(schema, Backend::Postgres);
+        let mut grants = ddl.app_role(&role, Some(&password), "public");
         grants.push(format!(
             "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
         ));
-        scratch.role = Some(role.clone());
-        migrate(&scratch.owner, &grants).await?;
+        migrate(&owner, &grants).await?;
         let app = AnyPoolOptions::new()
             .max_connections(4)
-            .connect(&with_user_and_db(url, Some((&role, &password)), &name))
+            .connect(&with_user_and_db(url, Some((&role, &password)), name))
             .await?;
-        scratch.pool.close().await;
-        scratch.pool = TenantPool::from_pool(app, schema.clone())?;
-        Ok(scratch)
+        Ok(Scratch {
+            backend: Backend::Postgres,
+            owner,
+            pool: TenantPool::from_pool(app, schema.clone())?,
+            url: db_url,
+            root: Some(root.clone()),
+            name: name.to_owned(),
+        })
     }
 
     async fn mysql(
         url: &str,
-        name: String,
+        root: &AnyPool,
+        name: &str,
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
     ) -> Result<Scratch> {
-        let root = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await?;
-        root.execute(format!("CREATE DATABASE `{name}`").as_str())
-            .await?;
-        let db_url = with_user_and_db(url, None, &name);
+        let db_url = with_user_and_db(url, None, name);
         let owner = AnyPoolOptions::new()
             .max_connections(4)
             .connect(&db_url)
             .await?;
-        let scratch = Scratch {
+        migrate(&owner, &migration(Backend::MySql)).await?;
+        Ok(Scratch {
             backend: Backend::MySql,
             pool: TenantPool::from_pool(owner.clone(), schema.clone())?,
             owner,
             url: db_url,
-            root: Some(root),
-            name,
-            role: None,
-        };
-        migrate(&scratch.owner, &migration(Backend::MySql)).await?;
-        Ok(scratch)
+            root: Some(root.clone()),
+            name: name.to_owned(),
+        })
     }
 
     /// Closes every connection and drops the database (and role).
@@ -217,23 +232,7 @@ impl Scratch {
         self.pool.close().await;
         self.owner.close().await;
         let Some(root) = self.root else { return };
-        let drops = match self.backend {
-            Backend::Postgres => {
-                let mut v = vec![format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
-                )];
-                if let Some(role) = &self.role {
-                    v.push(format!("DROP ROLE IF EXISTS \"{role}\""));
-                }
-                v
-            }
-            _ => vec![format!("DROP DATABASE IF EXISTS `{}`", self.name)],
-        };
-        for statement in drops {
-            // Best effort: a scratch database left behind has a unique name.
-            let _ = root.execute(statement.as_str()).await;
-        }
+        drop_named(&root, self.backend, &self.name).await;
         root.close().await;
     }
 }
