@@ -436,6 +436,9 @@ fn a_kit_with_the_services_longer_maximum_aims_past_it() {
     // The default kit's over-long token is within a month: the service's
     // own maximum is what the attack must go past.
     let default = hs256_kit().attacks(&tenant_ctx());
-    let too_long = default.iter().find(|a| a.name == "lifetime-too-long").unwrap();
+    let too_long = default
+        .iter()
+        .find(|a| a.name == "lifetime-too-long")
+        .unwrap();
     assert!(validator.verify(too_long.token()).is_ok());
 }
