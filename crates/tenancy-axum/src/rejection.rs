@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tenancy_auth::AuthError;
+use tenancy_auth::{AuthError, Claim};
 use tenancy_core::{LimitError, Permission, TenantStatus};
 
 use crate::problem::{Problem, types};
@@ -24,7 +24,9 @@ pub enum TenancyRejection {
     /// The `Authorization` header is not one `Bearer` credential (401).
     #[error("the authorization header is not a single bearer token")]
     InvalidAuthorization,
-    /// The token is not acceptable, whatever the reason (401).
+    /// The token is not acceptable, whatever the reason (401). The body
+    /// names a claim by what it carries (`tenant claim is missing`), never
+    /// by its name in the token.
     #[error("{0}")]
     InvalidToken(#[source] AuthError),
     /// Validation could not run: key source down (503) or misconfigured (500).
@@ -78,6 +80,35 @@ fn tenant_unavailable_detail(status: Option<TenantStatus>) -> String {
     }
 }
 
+/// What a client is told about an unacceptable token: the validator's
+/// message, except that a claim is named by what it carries, never by its
+/// name in the token (`tenant_id` and its like stay out of every body).
+fn invalid_token_detail(error: &AuthError) -> String {
+    match error {
+        AuthError::MissingClaim(claim) => format!("{} claim is missing", claim_role(*claim)),
+        AuthError::InvalidClaim(claim) => format!("{} claim is invalid", claim_role(*claim)),
+        other => other.to_string(),
+    }
+}
+
+/// A claim by what it carries.
+fn claim_role(claim: Claim) -> &'static str {
+    match claim {
+        Claim::Subject => "subject",
+        Claim::TenantId => "tenant",
+        Claim::Scope => "scope",
+        Claim::Role => "role",
+        Claim::Permissions => "permissions",
+        Claim::IssuedAt => "issued-at",
+        Claim::ExpiresAt => "expiry",
+        Claim::NotBefore => "not-before",
+        Claim::Issuer => "issuer",
+        Claim::Audience => "audience",
+        Claim::TokenId => "token id",
+        _ => "token",
+    }
+}
+
 fn invalid_token(detail: String) -> Problem {
     Problem::new(
         StatusCode::UNAUTHORIZED,
@@ -112,9 +143,8 @@ impl TenancyRejection {
             )
             .with_detail(detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
-            TenancyRejection::InvalidToken(_) | TenancyRejection::InvalidAuthorization => {
-                invalid_token(detail)
-            }
+            TenancyRejection::InvalidToken(error) => invalid_token(invalid_token_detail(error)),
+            TenancyRejection::InvalidAuthorization => invalid_token(detail),
             TenancyRejection::AuthUnavailable(AuthError::KeySource(_)) => {
                 Problem::unavailable(Duration::from_secs(1))
             }
@@ -359,5 +389,51 @@ impl InputRejection {
 impl IntoResponse for InputRejection {
     fn into_response(self) -> Response {
         self.to_problem().into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_refusals_name_no_claim() {
+        let claims = [
+            Claim::Subject,
+            Claim::TenantId,
+            Claim::Scope,
+            Claim::Role,
+            Claim::Permissions,
+            Claim::IssuedAt,
+            Claim::ExpiresAt,
+            Claim::NotBefore,
+            Claim::Issuer,
+            Claim::Audience,
+            Claim::TokenId,
+        ];
+        for claim in claims {
+            for error in [
+                AuthError::MissingClaim(claim),
+                AuthError::InvalidClaim(claim),
+            ] {
+                let problem = TenancyRejection::InvalidToken(error.clone()).to_problem();
+                let detail = problem.detail().unwrap_or_default();
+                let quoted = format!("`{}`", claim.default_name());
+                assert!(
+                    !detail.contains(&quoted) && !detail.contains("tenant_id"),
+                    "{error:?}: {detail}"
+                );
+                assert!(
+                    detail.ends_with(" claim is missing") || detail.ends_with(" claim is invalid")
+                );
+            }
+        }
+        let problem = TenancyRejection::InvalidToken(AuthError::MissingClaim(Claim::TenantId));
+        assert_eq!(
+            problem.to_problem().detail(),
+            Some("tenant claim is missing")
+        );
+        let other = TenancyRejection::InvalidToken(AuthError::Expired).to_problem();
+        assert_eq!(other.detail(), Some("token has expired"));
     }
 }
