@@ -34,6 +34,8 @@ pub mod types {
     pub const NOT_FOUND: &str = "urn:tenancy:problem:not-found";
     /// 409: the request conflicts with the resource's state.
     pub const CONFLICT: &str = "urn:tenancy:problem:conflict";
+    /// 405: the path exists, the method does not.
+    pub const METHOD_NOT_ALLOWED: &str = "urn:tenancy:problem:method-not-allowed";
     /// 400: the request could not be read (syntax, content type, path, query).
     pub const BAD_REQUEST: &str = "urn:tenancy:problem:bad-request";
     /// 422: the body is well-formed but a field is invalid.
@@ -137,6 +139,28 @@ impl Problem {
     /// 400 for a request that cannot be read.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, types::BAD_REQUEST, "bad request").with_detail(detail)
+    }
+
+    /// 405 for a method the path does not have, for a router's
+    /// `method_not_allowed_fallback`.
+    pub fn method_not_allowed() -> Self {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            types::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        )
+        .with_detail("this method is not allowed here")
+    }
+
+    /// 429 for a rate that is spent; clients may retry after `retry_after`.
+    /// Say whose rate it is with [`with_detail`](Problem::with_detail).
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            types::RATE_LIMITED,
+            "rate limit reached",
+        )
+        .with_retry_after(retry_after)
     }
 
     /// 500 without details: the cause goes to the logs, not to the client.
@@ -268,6 +292,17 @@ mod tests {
         assert_eq!(p.headers()[header::RETRY_AFTER], "2");
         let p = Problem::unavailable(Duration::ZERO);
         assert_eq!(p.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn rate_limited_says_when_to_retry() {
+        let p = Problem::rate_limited(Duration::from_millis(100)).with_detail("slow down");
+        assert_eq!(p.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(p.type_uri(), types::RATE_LIMITED);
+        assert_eq!(p.headers()[header::RETRY_AFTER], "1");
+        let p = Problem::method_not_allowed();
+        assert_eq!(p.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(p.type_uri(), types::METHOD_NOT_ALLOWED);
     }
 
     #[test]

@@ -167,13 +167,10 @@ impl TenancyRejection {
                 "tenant mismatch",
             )
             .with_detail(detail),
-            TenancyRejection::Limited(LimitError::RateLimited { retry_after }) => Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                types::RATE_LIMITED,
-                "rate limit reached",
-            )
-            .with_detail("the tenant's request rate is spent")
-            .with_retry_after(*retry_after),
+            TenancyRejection::Limited(LimitError::RateLimited { retry_after }) => {
+                Problem::rate_limited(*retry_after)
+                    .with_detail("the tenant's request rate is spent")
+            }
             TenancyRejection::Limited(LimitError::TooManyConcurrent { .. }) => Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 types::TOO_MANY_CONCURRENT,
