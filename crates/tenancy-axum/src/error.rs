@@ -1,32 +1,7 @@
 //! The errors of tenancy-axum that are not HTTP refusals: configuration and
-//! dependencies (tenant directory, limit store).
+//! dependencies (tenant directory, limit store). They are tenancy-admission's,
+//! so a directory or a store implemented for one serves the other.
 //!
 //! Refusals of a request live in [`crate::rejection`]; each knows its status.
 
-/// A convenient alias for results whose error is [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// A boxed error from a dependency (database driver, Redis client).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Any error raised by tenancy-axum outside a request's refusal.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The tenant directory could not answer.
-    #[error("tenant directory unavailable")]
-    Directory(#[source] BoxError),
-    /// The shared limit store could not answer.
-    #[error("limit store unavailable")]
-    LimitStore(#[source] BoxError),
-    /// The layer or a store was configured inconsistently.
-    #[error("invalid configuration: {0}")]
-    Config(&'static str),
-}
-
-impl Error {
-    /// Wraps a directory backend's error.
-    pub fn directory(source: impl Into<BoxError>) -> Self {
-        Error::Directory(source.into())
-    }
-}
+pub use tenancy_admission::{BoxError, Error, Result};

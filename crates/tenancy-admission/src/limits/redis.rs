@@ -46,7 +46,7 @@ return {1, 0}
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use tenancy_axum::{FailMode, RedisRateStore, TenantLimits};
+/// use tenancy_admission::{FailMode, RedisRateStore, TenantLimits};
 ///
 /// # let audit: Arc<dyn tenancy_core::AuditSink> = Arc::new(tenancy_core::MemoryAuditSink::default());
 /// let store = RedisRateStore::new("redis://127.0.0.1:6379")?.with_prefix("leases:rate");

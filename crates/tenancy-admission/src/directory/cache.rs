@@ -102,7 +102,7 @@ impl Hasher for IdHasher {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use tenancy_axum::{MemoryDirectory, TenantCache, TenantRecord};
+/// use tenancy_admission::{MemoryDirectory, TenantCache, TenantRecord};
 /// use tenancy_core::*;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -182,11 +182,8 @@ impl TenantCache {
 
     /// [`cached`](Self::cached) at `now`, read from this cache's clock by a
     /// caller that reads it once per request.
-    pub(crate) fn cached_at(
-        &self,
-        id: TenantId,
-        now: Duration,
-    ) -> Option<Option<Arc<TenantRecord>>> {
+    #[doc(hidden)]
+    pub fn cached_at(&self, id: TenantId, now: Duration) -> Option<Option<Arc<TenantRecord>>> {
         self.lookup(id, now).ok()
     }
 
@@ -205,7 +202,8 @@ impl TenantCache {
     }
 
     /// The clock the cache reads.
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+    #[doc(hidden)]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 

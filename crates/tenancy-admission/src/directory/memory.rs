@@ -12,7 +12,7 @@ use crate::error::Error;
 /// from configuration.
 ///
 /// ```
-/// use tenancy_axum::{MemoryDirectory, TenantRecord};
+/// use tenancy_admission::{MemoryDirectory, TenantRecord};
 /// use tenancy_core::*;
 ///
 /// let dir = MemoryDirectory::new();

@@ -1,0 +1,420 @@
+//! Per-tenant rate and concurrency limits, each tenant with its own quota.
+
+mod failures;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tenancy_core::{
+    AuditSink, Clock, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError,
+    MemoryLimitStore, RateDecision, RateLimiter, RateQuota, SystemClock, TenantId,
+};
+
+use self::failures::{Store, StoreFailures};
+use crate::error::Error;
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisRateStore;
+
+/// What to do when the limit store cannot answer.
+///
+/// Either way the failure is never silent: each one is counted
+/// ([`TenantLimits::store_failures`], and the
+/// `tenancy_limit_store_failures_total{mode="open|closed"}` counter with
+/// the `metrics` feature) and logged with its cause through `tracing`; the
+/// first failure of each period (one minute by default, see
+/// [`TenantLimits::report_failures_every`]) per mode is logged at `warn`
+/// (open) or `error` (closed) with the number of failures since the last
+/// report, and audited in the sink given to [`TenantLimits::audit`] as a
+/// platform event (`AuditKind::Limited`, action
+/// `tenant.limit.store_unavailable`, outcome allowed or denied). The
+/// others of the period are logged at `debug`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailMode {
+    /// Admit the request: availability over strictness. No tenant's rate
+    /// limit holds while the store is down.
+    Open,
+    /// Refuse the request with 503: strictness over availability.
+    Closed,
+}
+
+impl FailMode {
+    /// `open` or `closed`: the `mode` label of the failure counter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailMode::Open => "open",
+            FailMode::Closed => "closed",
+        }
+    }
+}
+
+/// A rate-limit store shared by several instances of a service (for
+/// example Redis, see `RedisRateStore` behind the `redis` feature).
+#[async_trait::async_trait]
+pub trait SharedRateStore: Send + Sync {
+    /// Applies one GCRA step for `tenant` under `quota`, atomically across
+    /// every instance.
+    async fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error>;
+}
+
+enum RateBackend {
+    Local(Box<RateLimiter<MemoryLimitStore, Arc<dyn Clock>>>),
+    Shared(Arc<dyn SharedRateStore>),
+}
+
+/// The layer's per-tenant limits: a GCRA rate and a concurrency ceiling from
+/// each tenant's [`Entitlements`], with bounded memory.
+///
+/// Each tenant has its own budget, so a flood from one tenant is refused
+/// without touching another's; idle tenants are forgotten every
+/// `evict_every` (one minute by default), and the in-memory rate store holds
+/// at most `capacity` tenants.
+///
+/// A store that cannot answer (a shared store down, or the in-memory store
+/// full) is handled by the [`FailMode`], and counted, logged and audited as
+/// it describes. The layer does not hand its audit sink to the limits: give
+/// [`audit`](Self::audit) the same sink as the layer.
+///
+/// ```
+/// use tenancy_admission::TenantLimits;
+/// use tenancy_core::*;
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let limits = TenantLimits::in_memory(100_000);
+/// let plan = Plan::new("tiny", RateQuota::per_second(1, 1), 8).entitlements(&PlanOverrides::default());
+/// let acme = TenantId::from_u128(1);
+/// let permit = limits.admit(acme, &plan).await?;
+/// assert!(matches!(limits.admit(acme, &plan).await, Err(LimitError::RateLimited { .. })));
+/// assert!(limits.admit(TenantId::from_u128(2), &plan).await.is_ok());
+/// drop(permit);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TenantLimits {
+    rate: RateBackend,
+    concurrency: ConcurrencyLimiter,
+    fail_mode: FailMode,
+    failures: StoreFailures,
+    clock: Arc<dyn Clock>,
+    evict_every_nanos: u64,
+    last_evict_nanos: AtomicU64,
+}
+
+impl std::fmt::Debug for TenantLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.rate {
+            RateBackend::Local(_) => "memory",
+            RateBackend::Shared(_) => "shared",
+        };
+        f.debug_struct("TenantLimits")
+            .field("rate", &backend)
+            .field("fail_mode", &self.fail_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl TenantLimits {
+    /// Limits kept in this process, for at most about `capacity` tenants at once.
+    pub fn in_memory(capacity: usize) -> Self {
+        TenantLimits::in_memory_with_clock(capacity, Arc::new(SystemClock::new()))
+    }
+
+    /// The same, with an injected clock (for tests).
+    pub fn in_memory_with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+        let store = MemoryLimitStore::with_capacity(capacity);
+        TenantLimits {
+            rate: RateBackend::Local(Box::new(RateLimiter::new(store, Arc::clone(&clock)))),
+            concurrency: ConcurrencyLimiter::default(),
+            // A full in-memory store means more live tenants than configured:
+            // refusing is the safe answer.
+            fail_mode: FailMode::Closed,
+            failures: StoreFailures::new(),
+            clock,
+            evict_every_nanos: nanos(Duration::from_secs(60)),
+            last_evict_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Rate limits in a shared store; concurrency stays per instance.
+    pub fn shared(store: Arc<dyn SharedRateStore>, fail_mode: FailMode) -> Self {
+        TenantLimits::shared_with_clock(store, fail_mode, Arc::new(SystemClock::new()))
+    }
+
+    /// The same, with an injected clock for eviction and failure reports
+    /// (for tests); the shared store keeps its own time.
+    pub fn shared_with_clock(
+        store: Arc<dyn SharedRateStore>,
+        fail_mode: FailMode,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        TenantLimits {
+            rate: RateBackend::Shared(store),
+            concurrency: ConcurrencyLimiter::default(),
+            fail_mode,
+            failures: StoreFailures::new(),
+            clock,
+            evict_every_nanos: nanos(Duration::from_secs(60)),
+            last_evict_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// What to do when the store cannot answer.
+    #[must_use]
+    pub fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// How often idle tenants are forgotten.
+    #[must_use]
+    pub fn evict_every(mut self, every: Duration) -> Self {
+        self.evict_every_nanos = nanos(every);
+        self
+    }
+
+    /// Where store failures are audited (see [`FailMode`]). Without it the
+    /// layer's own audit sink is used; they are always counted and logged.
+    #[must_use]
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.failures.set_audit(sink);
+        self
+    }
+
+    /// The period of store failure reports (default one minute): per fail
+    /// mode, at most one `warn` or `error` log line and one audit event per
+    /// period, whatever the number of failures.
+    #[must_use]
+    pub fn report_failures_every(mut self, every: Duration) -> Self {
+        self.failures.set_report_every(every);
+        self
+    }
+
+    /// Audits store failures to the layer's `sink` unless [`audit`](Self::audit)
+    /// named one: for the layer to call when it is built.
+    #[doc(hidden)]
+    pub fn audit_unless_set(&self, sink: &Arc<dyn AuditSink>) {
+        self.failures.audit_unless_set(sink);
+    }
+
+    /// How many times the store could not answer while failing `mode`
+    /// (since these limits were built).
+    pub fn store_failures(&self, mode: FailMode) -> u64 {
+        self.failures.total(mode)
+    }
+
+    /// Admits one request of `tenant` under its entitlements; the permit
+    /// holds a concurrency slot until dropped.
+    pub async fn admit(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+    ) -> Result<ConcurrencyPermit, LimitError> {
+        let store = match &self.rate {
+            RateBackend::Local(limiter) => {
+                return self.admit_with(tenant, entitlements, self.clock.now(), |now| {
+                    limiter.check_at(tenant, &entitlements.rate(), now)
+                });
+            }
+            RateBackend::Shared(store) => store,
+        };
+        self.maybe_evict(self.clock.now());
+        let permit = self
+            .concurrency
+            .try_acquire(tenant, entitlements.max_concurrent())?;
+        match store.check(tenant, &entitlements.rate()).await {
+            Ok(RateDecision::Allowed) => Ok(permit),
+            Ok(RateDecision::Limited { retry_after }) => {
+                Err(LimitError::RateLimited { retry_after })
+            }
+            Err(e) => {
+                self.failures
+                    .record(self.fail_mode, Store::Shared, &e, self.clock.now());
+                match self.fail_mode {
+                    FailMode::Open => Ok(permit),
+                    FailMode::Closed => Err(LimitError::StoreUnavailable),
+                }
+            }
+        }
+    }
+
+    /// Concurrency first (a refusal there spends no rate), then the rate.
+    fn admit_with(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+        now: Duration,
+        rate: impl FnOnce(Duration) -> Result<(), LimitError>,
+    ) -> Result<ConcurrencyPermit, LimitError> {
+        self.maybe_evict(now);
+        let permit = self
+            .concurrency
+            .try_acquire(tenant, entitlements.max_concurrent())?;
+        match rate(now) {
+            Ok(()) => Ok(permit),
+            Err(e @ LimitError::StoreUnavailable) => {
+                self.failures.record(self.fail_mode, Store::Memory, &e, now);
+                match self.fail_mode {
+                    FailMode::Open => Ok(permit),
+                    FailMode::Closed => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`admit`](Self::admit) without waiting, for limits kept in this
+    /// process; `None` for a shared store, which needs `admit`.
+    pub fn admit_local(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
+        if !matches!(self.rate, RateBackend::Local(_)) {
+            return None;
+        }
+        self.admit_local_at(tenant, entitlements, self.clock.now())
+    }
+
+    /// [`admit_local`](Self::admit_local) at `now`, read from
+    /// [`clock`](Self::clock) by a caller that reads it once per request.
+    #[doc(hidden)]
+    pub fn admit_local_at(
+        &self,
+        tenant: TenantId,
+        entitlements: &Entitlements,
+        now: Duration,
+    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
+        let RateBackend::Local(limiter) = &self.rate else {
+            return None;
+        };
+        Some(self.admit_with(tenant, entitlements, now, |now| {
+            limiter.check_at(tenant, &entitlements.rate(), now)
+        }))
+    }
+
+    /// The clock the limits read.
+    #[doc(hidden)]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// How many requests of `tenant` are in flight in this instance.
+    pub fn in_flight(&self, tenant: TenantId) -> u32 {
+        self.concurrency.in_flight(tenant)
+    }
+
+    /// How many tenants the in-memory rate store holds (0 for a shared store).
+    pub fn tracked_tenants(&self) -> usize {
+        match &self.rate {
+            RateBackend::Local(limiter) => limiter.store().len(),
+            RateBackend::Shared(_) => 0,
+        }
+    }
+
+    /// Forgets idle tenants now; returns how many rate entries were dropped.
+    pub fn evict_idle(&self) -> usize {
+        self.concurrency.evict_idle();
+        match &self.rate {
+            RateBackend::Local(limiter) => limiter.evict_idle(),
+            RateBackend::Shared(_) => 0,
+        }
+    }
+
+    fn maybe_evict(&self, now: Duration) {
+        let now = nanos(now);
+        let last = self.last_evict_nanos.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < self.evict_every_nanos {
+            return;
+        }
+        // INVARIANT: one request per period does the sweep; the others go on.
+        if self
+            .last_evict_nanos
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.evict_idle();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenancy_core::{ManualClock, Plan, PlanOverrides};
+
+    fn plan(per_second: u32, burst: u32, concurrent: u32) -> Entitlements {
+        Plan::new("p", RateQuota::per_second(per_second, burst), concurrent)
+            .entitlements(&PlanOverrides::default())
+    }
+
+    #[tokio::test]
+    async fn idle_tenants_are_evicted_on_the_next_request_after_the_period() {
+        let clock = Arc::new(ManualClock::default());
+        let limits = TenantLimits::in_memory_with_clock(10_000, clock.clone())
+            .evict_every(Duration::from_secs(10));
+        clock.advance(Duration::from_secs(1));
+        for i in 0..50 {
+            drop(
+                limits
+                    .admit(TenantId::from_u128(i), &plan(10, 1, 1))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(limits.tracked_tenants(), 50);
+        clock.advance(Duration::from_secs(11));
+        drop(
+            limits
+                .admit(TenantId::from_u128(999), &plan(10, 1, 1))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(limits.tracked_tenants(), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrency_ceiling_is_per_tenant_and_released_on_drop() {
+        let limits = TenantLimits::in_memory(100);
+        let e = plan(1000, 1000, 2);
+        let (a, b) = (TenantId::from_u128(1), TenantId::from_u128(2));
+        let p1 = limits.admit(a, &e).await.unwrap();
+        let _p2 = limits.admit(a, &e).await.unwrap();
+        assert_eq!(
+            limits.admit(a, &e).await.unwrap_err(),
+            LimitError::TooManyConcurrent { limit: 2 }
+        );
+        assert!(limits.admit(b, &e).await.is_ok());
+        drop(p1);
+        assert!(limits.admit(a, &e).await.is_ok());
+    }
+
+    struct DownStore;
+
+    #[async_trait::async_trait]
+    impl SharedRateStore for DownStore {
+        async fn check(&self, _: TenantId, _: &RateQuota) -> Result<RateDecision, Error> {
+            Err(Error::LimitStore("connection refused".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn store_down_fails_open_or_closed_as_configured() {
+        let e = plan(1, 1, 10);
+        let t = TenantId::from_u128(1);
+        let open = TenantLimits::shared(Arc::new(DownStore), FailMode::Open);
+        assert!(open.admit(t, &e).await.is_ok());
+        let closed = TenantLimits::shared(Arc::new(DownStore), FailMode::Closed);
+        assert_eq!(
+            closed.admit(t, &e).await.unwrap_err(),
+            LimitError::StoreUnavailable
+        );
+    }
+}
