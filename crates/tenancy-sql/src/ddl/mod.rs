@@ -28,6 +28,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Running it on every start
+//!
+//! [`Ddl::repeatable`] makes every statement safe to run again, so a
+//! service can apply its whole schema at each start, in one transaction
+//! that [`Ddl::migration_lock`] opens: tables and indexes are created
+//! `IF NOT EXISTS`, and on PostgreSQL the policies and the application role
+//! are created unless they exist. It does not change a table that exists:
+//! the start-up audit ([`TenantPool::verify_isolation`](crate::TenantPool::verify_isolation))
+//! is what refuses a database that drifted from the schema.
+//!
+//! ```
+//! use tenancy_sql::{Backend, Schema, ddl::Ddl};
+//! use tenancy_sql::sea_query::ColumnDef;
+//!
+//! let schema = Schema::builder().tenant("notes").columns(["body"]).build()?;
+//! let ddl = Ddl::new(&schema, Backend::Postgres).repeatable();
+//! let mut setup = ddl.migration_lock();
+//! setup.extend(ddl.create_table("notes", |t| {
+//!     t.col(ColumnDef::new("id").big_integer().not_null())
+//!         .col(ColumnDef::new("body").text().not_null());
+//! })?);
+//! setup.extend(ddl.app_role("notes_app", None, "public"));
+//! assert!(setup[1].starts_with(r#"CREATE TABLE IF NOT EXISTS "notes""#));
+//! assert!(setup.iter().any(|s| s.starts_with("DO ") && s.contains("CREATE ROLE")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Scaling out with Citus
 //!
 //! Because every tenant table's keys start with the tenant column, the same
@@ -53,7 +80,11 @@ pub struct Ddl<'a> {
     schema: &'a Schema,
     backend: Backend,
     setting: String,
+    repeatable: bool,
 }
+
+/// The advisory lock [`Ddl::migration_lock`] takes on PostgreSQL.
+pub const MIGRATION_LOCK: i64 = 0x7465_6e61_6e63_79; // "tenancy"
 
 use crate::backend::postgres::ddl as pg;
 
@@ -64,7 +95,33 @@ impl<'a> Ddl<'a> {
             schema,
             backend,
             setting: crate::DEFAULT_TENANT_SETTING.to_owned(),
+            repeatable: false,
         }
+    }
+
+    /// Every statement safe to run again, so the schema can be applied at
+    /// each start: `CREATE TABLE` and `CREATE INDEX` get `IF NOT EXISTS`
+    /// (MySQL has no such index statement, so there foreign-key indexes
+    /// are declared inside the table), and on PostgreSQL the policy and
+    /// the application role are created only when missing (a `DO` block),
+    /// the role's password set again when given. Nothing that exists is
+    /// altered; apply it after [`Ddl::migration_lock`], in one transaction.
+    #[must_use]
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
+    }
+
+    /// On PostgreSQL, `SELECT pg_advisory_xact_lock(..)` on
+    /// [`MIGRATION_LOCK`]: run it first in the transaction that applies a
+    /// repeatable schema, so services starting at once take turns instead
+    /// of racing on `CREATE … IF NOT EXISTS`. Empty elsewhere (SQLite
+    /// serialises writers; MySQL commits each DDL statement itself).
+    pub fn migration_lock(&self) -> Vec<String> {
+        if self.backend != Backend::Postgres {
+            return Vec::new();
+        }
+        vec![format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")]
     }
 
     /// The PostgreSQL setting the policies read (must match the pool's).
@@ -99,6 +156,9 @@ impl<'a> Ddl<'a> {
         let mut t = Table::create();
         t.table(Alias::new(name));
         columns(&mut t);
+        if self.repeatable {
+            t.if_not_exists();
+        }
         if table.kind() != TableKind::Tenant {
             return Ok(vec![self.build_table(&t)]);
         }
@@ -170,17 +230,25 @@ impl<'a> Ddl<'a> {
             }
             t.foreign_key(&mut f);
         }
-        let mut out = vec![self.build_table(&t)];
+        let mut indexes = Vec::new();
         for fk in table.foreign_keys() {
             let mut ix = Index::create();
             ix.name(format!("{name}_{}_idx", fk.columns.join("_")))
-                .table(Alias::new(name))
                 .col(Alias::new(tc));
             for c in &fk.columns {
                 ix.col(Alias::new(c));
             }
-            out.push(self.backend.render_schema(&ix));
+            if self.repeatable && self.backend == Backend::MySql {
+                t.index(&mut ix);
+            } else {
+                if self.repeatable {
+                    ix.if_not_exists();
+                }
+                indexes.push(self.backend.render_schema(ix.table(Alias::new(name))));
+            }
         }
+        let mut out = vec![self.build_table(&t)];
+        out.extend(indexes);
         out.extend(self.row_level_security(name)?);
         Ok(out)
     }
@@ -195,7 +263,16 @@ impl<'a> Ddl<'a> {
         if self.backend != Backend::Postgres || !table.is_tenant() {
             return Ok(Vec::new());
         }
-        Ok(pg::row_level_security(table, &self.setting))
+        let mut statements = pg::row_level_security(table, &self.setting);
+        if self.repeatable {
+            // ENABLE and FORCE are no-ops when already set; the policy is not.
+            for s in &mut statements {
+                if s.starts_with("CREATE ") {
+                    *s = unless_exists(s);
+                }
+            }
+        }
+        Ok(statements)
     }
 
     /// The PostgreSQL application role the service should connect as: it
@@ -207,7 +284,22 @@ impl<'a> Ddl<'a> {
         if self.backend != Backend::Postgres {
             return Vec::new();
         }
-        pg::app_role(self.schema, role, password, schema)
+        if !self.repeatable {
+            return pg::app_role(self.schema, role, password, schema);
+        }
+        let mut statements = pg::app_role(self.schema, role, None, schema);
+        if let Some(create) = statements.first_mut() {
+            *create = unless_exists(create);
+        }
+        if let Some(password) = password {
+            let alter = format!(
+                "ALTER ROLE {} PASSWORD {}",
+                pg::ident(role),
+                pg::literal(password)
+            );
+            statements.insert(1, alter);
+        }
+        statements
     }
 
     /// Statements that distribute the schema on Citus: reference tables for
@@ -216,6 +308,20 @@ impl<'a> Ddl<'a> {
     pub fn citus(&self) -> Vec<String> {
         pg::citus(self.schema)
     }
+}
+
+/// PostgreSQL: `statement` in a `DO` block that skips it when what it
+/// creates exists already (`duplicate_object`: a policy or a role).
+fn unless_exists(statement: &str) -> String {
+    // A dollar-quote tag the statement does not contain.
+    let mut tag = "$tenancy$".to_owned();
+    while statement.contains(&tag) {
+        tag.insert(tag.len() - 1, '_');
+    }
+    format!(
+        "DO {tag} BEGIN EXECUTE {}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}",
+        pg::literal(statement)
+    )
 }
 
 #[cfg(test)]
@@ -320,5 +426,103 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    fn leases(ddl: &Ddl<'_>) -> Vec<String> {
+        ddl.create_table("leases", |t| {
+            t.col(ColumnDef::new("id").big_integer().not_null())
+                .col(ColumnDef::new("property_id").big_integer().not_null());
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn repeatable_postgres_creates_only_what_is_missing() {
+        let s = schema();
+        let ddl = Ddl::new(&s, Backend::Postgres).repeatable();
+        assert_eq!(
+            ddl.migration_lock(),
+            [format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")]
+        );
+        let sql = leases(&ddl);
+        assert!(
+            sql[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "leases""#),
+            "{}",
+            sql[0]
+        );
+        assert!(
+            sql[1].starts_with(r#"CREATE INDEX IF NOT EXISTS "leases_property_id_idx""#),
+            "{}",
+            sql[1]
+        );
+        assert_eq!(sql[2], r#"ALTER TABLE "leases" ENABLE ROW LEVEL SECURITY"#);
+        assert_eq!(
+            sql[4],
+            r#"DO $tenancy$ BEGIN EXECUTE 'CREATE POLICY "leases_tenant_isolation" ON "leases" AS PERMISSIVE FOR ALL USING ("tenant_id" = current_setting(''tenancy.tenant_id'', true)) WITH CHECK ("tenant_id" = current_setting(''tenancy.tenant_id'', true))'; EXCEPTION WHEN duplicate_object THEN NULL; END $tenancy$"#
+        );
+        let role = ddl.app_role("app", Some("it's"), "public");
+        assert!(
+            role[0].starts_with(
+                "DO $tenancy$ BEGIN EXECUTE 'CREATE ROLE \"app\" LOGIN NOSUPERUSER NOBYPASSRLS"
+            ),
+            "{}",
+            role[0]
+        );
+        assert!(!role[0].contains("PASSWORD"));
+        assert_eq!(role[1], r#"ALTER ROLE "app" PASSWORD 'it''s'"#);
+        assert!(role[2..].iter().all(|s| s.starts_with("GRANT ")));
+        let once = Ddl::new(&s, Backend::Postgres);
+        assert!(once.app_role("app", Some("p"), "public")[0].contains("PASSWORD 'p'"));
+        assert!(Ddl::new(&s, Backend::Sqlite).migration_lock().is_empty());
+    }
+
+    #[test]
+    fn a_statement_holding_the_dollar_tag_gets_another() {
+        let wrapped = unless_exists("CREATE ROLE \"$tenancy$\"");
+        assert!(wrapped.starts_with("DO $tenancy_$ BEGIN"), "{wrapped}");
+        assert!(wrapped.ends_with("END $tenancy_$"), "{wrapped}");
+    }
+
+    #[test]
+    fn repeatable_sqlite_and_mysql_tables_and_indexes_use_if_not_exists() {
+        let s = schema();
+        let sqlite = leases(&Ddl::new(&s, Backend::Sqlite).repeatable());
+        assert!(sqlite[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "leases""#));
+        assert!(sqlite[1].starts_with(r#"CREATE INDEX IF NOT EXISTS "leases_property_id_idx""#));
+        assert_eq!(sqlite.len(), 2);
+        let mysql = leases(&Ddl::new(&s, Backend::MySql).repeatable());
+        assert_eq!(mysql.len(), 1, "{mysql:?}");
+        assert!(
+            mysql[0].starts_with("CREATE TABLE IF NOT EXISTS `leases`"),
+            "{}",
+            mysql[0]
+        );
+        assert!(
+            mysql[0].contains("KEY `leases_property_id_idx` (`tenant_id`, `property_id`)"),
+            "{}",
+            mysql[0]
+        );
+        // Without `repeatable`, the statements are unchanged.
+        let once = leases(&Ddl::new(&s, Backend::MySql));
+        assert!(once[0].starts_with("CREATE TABLE `leases`") && once.len() == 2);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_repeatable_schema_applies_twice() {
+        let s = schema();
+        let ddl = Ddl::new(&s, Backend::Sqlite).repeatable();
+        let mut setup = ddl.migration_lock();
+        setup.extend(
+            ddl.create_table("properties", |t| {
+                t.col(ColumnDef::new("id").big_integer().not_null())
+                    .col(ColumnDef::new("name").text().not_null());
+            })
+            .unwrap(),
+        );
+        setup.extend(leases(&ddl));
+        let owner = crate::OwnerPool::connect("sqlite::memory:").await.unwrap();
+        owner.apply("create", &setup).await.unwrap();
+        owner.apply("create again", &setup).await.unwrap();
     }
 }
