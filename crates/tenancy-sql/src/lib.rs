@@ -188,7 +188,7 @@
 //! | `sqlite` (default) | the SQLite driver (bundled libsqlite3) and `sqlx` |
 //! | `postgres` | the PostgreSQL driver and `sqlx` |
 //! | `mysql` | the MySQL/MariaDB driver and `sqlx` |
-//! | `testing` | [`testing::LeakCheck`]: your data-access code and random statements over your schema, run against marker rows of several tenants |
+//! | `testing` | `testing::LeakCheck`: your data-access code and random statements over your schema, run against marker rows of several tenants |
 //! | `mutation-testing` | test-only, never for production: deliberate isolation bugs for `tests/mutants.rs` |
 //!
 //! The tenant column holds the tenant's UUID as text (`VARCHAR(36)`) on
