@@ -84,7 +84,7 @@ pub struct Ddl<'a> {
 }
 
 /// The advisory lock [`Ddl::migration_lock`] takes on PostgreSQL.
-pub const MIGRATION_LOCK: i64 = 0x7465_6e61_6e63_79; // "tenancy"
+pub const MIGRATION_LOCK: i64 = 0x0074_656e_616e_6379; // "tenancy"
 
 use crate::backend::postgres::ddl as pg;
 
