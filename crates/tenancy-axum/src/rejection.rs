@@ -310,17 +310,73 @@ impl IntoResponse for SystemRejection {
     }
 }
 
-/// Refusals of the [`Json`](crate::input::Json), [`Path`](crate::input::Path)
-/// and [`Query`](crate::input::Query) extractors.
+/// One field of a body or query that failed to read or validate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// The field's name (`rent_cents`), or [`BODY_FIELD`](crate::input::BODY_FIELD)
+    /// for the body as a whole.
+    pub field: String,
+    /// What is wrong with it, in JSON's terms (`must be an integer`).
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A failure of `field`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+fn too_large_detail(limit: Option<u64>) -> String {
+    match limit {
+        // Word for word the layer's own (`TenancyRejection::PayloadTooLarge`).
+        Some(limit) => format!("request body is larger than {limit} bytes"),
+        None => "request body is too large".to_owned(),
+    }
+}
+
+/// `` `a`: must be a string; `b`: is required ``.
+struct FieldList<'a>(&'a [FieldError]);
+
+impl std::fmt::Display for FieldList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "`{}`: {}", e.field, e.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Refusals of the input extractors of [`input`](crate::input): [`Json`],
+/// [`Valid`], [`Path`], [`PathId`] and [`Query`].
+///
+/// [`Json`]: crate::input::Json
+/// [`Valid`]: crate::input::Valid
+/// [`Path`]: crate::input::Path
+/// [`PathId`]: crate::input::PathId
+/// [`Query`]: crate::input::Query
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputRejection {
     /// The body is not `application/json` (415).
     #[error("expected a body of type `application/json`")]
     UnsupportedMediaType,
-    /// The body is larger than the route admits (413).
-    #[error("request body is too large")]
-    PayloadTooLarge,
+    /// The body is larger than the route admits (413). With the limit
+    /// known (the [`TenancyLayer`](crate::TenancyLayer)'s, or a
+    /// [`BodyLimitLayer`](crate::input::BodyLimitLayer)'s), the body reads
+    /// word for word like the layer's own 413.
+    #[error("{}", too_large_detail(*.limit))]
+    PayloadTooLarge {
+        /// The limit, in bytes, when known.
+        limit: Option<u64>,
+    },
     /// The body could not be read (400).
     #[error("request body could not be read")]
     Unreadable,
@@ -338,6 +394,15 @@ pub enum InputRejection {
         /// What is wrong with it.
         detail: String,
     },
+    /// Every field of a body that is missing, mistyped or invalid, or the
+    /// body as a whole when it is not a JSON object (422); listed in the
+    /// problem's `errors`.
+    #[error("{}", FieldList(.0))]
+    Fields(Vec<FieldError>),
+    /// Every query parameter that is invalid (400); listed in the problem's
+    /// `errors`.
+    #[error("{}", FieldList(.0))]
+    Params(Vec<FieldError>),
     /// A path parameter could not be read (400, or 500 for a route whose
     /// declared parameters do not match the extractor).
     #[error("invalid path parameter: {detail}")]
@@ -347,12 +412,23 @@ pub enum InputRejection {
         /// The status axum chose.
         server_error: bool,
     },
+    /// A path id that is not an id names nothing (404), like an id that is
+    /// not in the tenant.
+    #[error("no such resource")]
+    NotFound,
     /// The query string could not be read (400).
     #[error("invalid query string: {detail}")]
     Query {
         /// Why.
         detail: String,
     },
+}
+
+fn with_errors(problem: Problem, errors: &[FieldError]) -> Problem {
+    match serde_json::to_value(errors) {
+        Ok(errors) => problem.with_extension("errors", errors),
+        Err(_) => problem,
+    }
 }
 
 impl InputRejection {
@@ -366,19 +442,30 @@ impl InputRejection {
                 "unsupported media type",
             )
             .with_detail(detail),
-            InputRejection::PayloadTooLarge => payload_too_large(detail),
+            InputRejection::PayloadTooLarge { .. } => payload_too_large(detail),
             InputRejection::Unreadable | InputRejection::Syntax { .. } => {
                 Problem::bad_request(detail)
             }
             InputRejection::Field { field, detail } => {
                 Problem::unprocessable(field, detail.clone())
             }
+            InputRejection::Fields(errors) => with_errors(
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    types::UNPROCESSABLE,
+                    "invalid field",
+                )
+                .with_detail(detail),
+                errors,
+            ),
+            InputRejection::Params(errors) => with_errors(Problem::bad_request(detail), errors),
             InputRejection::Path {
                 server_error: true, ..
             } => Problem::internal(),
             InputRejection::Path { .. } | InputRejection::Query { .. } => {
                 Problem::bad_request(detail)
             }
+            InputRejection::NotFound => Problem::not_found(detail),
         }
     }
 }
@@ -432,5 +519,36 @@ mod tests {
         );
         let other = TenancyRejection::InvalidToken(AuthError::Expired).to_problem();
         assert_eq!(other.detail(), Some("token has expired"));
+    }
+
+    #[test]
+    fn a_413_reads_the_same_from_the_layer_and_the_extractors() {
+        let layer = TenancyRejection::PayloadTooLarge { limit: 1024 }.to_problem();
+        let input = InputRejection::PayloadTooLarge { limit: Some(1024) }.to_problem();
+        assert_eq!(
+            (layer.type_uri(), layer.title(), layer.detail()),
+            (input.type_uri(), input.title(), input.detail())
+        );
+    }
+
+    #[test]
+    fn field_lists_name_every_field() {
+        let errors = vec![
+            FieldError::new("lessee", "must be a string"),
+            FieldError::new("rent_cents", "is required"),
+        ];
+        let problem = InputRejection::Fields(errors.clone()).to_problem();
+        assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            problem.detail(),
+            Some("`lessee`: must be a string; `rent_cents`: is required")
+        );
+        let body = serde_json::to_value(&problem).unwrap_or_default();
+        assert_eq!(body["errors"][1]["field"], "rent_cents");
+        let problem = InputRejection::Params(errors).to_problem();
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(problem.type_uri(), types::BAD_REQUEST);
+        let body = serde_json::to_value(&problem).unwrap_or_default();
+        assert_eq!(body["errors"][0]["detail"], "must be a string");
     }
 }

@@ -1,8 +1,27 @@
-//! `Json`, `Path` and `Query` whose refusals are problem+json.
+//! Input extractors whose refusals are problem+json.
 //!
 //! axum's own extractors answer with plain-text bodies; these wrap them so
-//! every error a client sees has one format, and a JSON body's field error
-//! names the field.
+//! every error a client sees has one format:
+//!
+//! - [`Json`], [`Path`] and [`Query`] read through serde; a JSON body's
+//!   field error names the field;
+//! - [`Valid`] reads a JSON object field by field ([`FromFields`]) and
+//!   names *every* field at fault, in JSON's terms;
+//! - [`PathId`] reads an id from the path and answers 404 for anything
+//!   that is not one, as for an id that is not in the tenant;
+//! - [`BodyLimitLayer`] gives routes outside the
+//!   [`TenancyLayer`](crate::TenancyLayer) the body limit the extractors
+//!   report in their 413.
+
+mod fields;
+mod id;
+mod limit;
+
+pub use fields::{BODY_FIELD, Fields, FromFields, Valid, integer, read, string, text};
+pub use id::PathId;
+pub use limit::{BodyLimitLayer, BodyLimitService};
+
+pub use crate::rejection::FieldError;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -73,10 +92,36 @@ pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputReje
     Ok(value)
 }
 
+/// The body's bytes, within the layer's (or a [`BodyLimitLayer`]'s) limit
+/// when one is set, else axum's `DefaultBodyLimit`.
+async fn body_bytes<S: Send + Sync>(
+    mut request: Request,
+    state: &S,
+) -> Result<Bytes, InputRejection> {
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map(|&BodyLimit(limit)| limit);
+    if let Some(limit) = limit {
+        // The layer's limit, in place of axum's default: the body is
+        // already wrapped to fail past it.
+        DefaultBodyLimit::max(limit).apply(&mut request);
+    }
+    Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            InputRejection::PayloadTooLarge {
+                limit: limit.map(|l| l as u64),
+            }
+        } else {
+            InputRejection::Unreadable
+        }
+    })
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = InputRejection;
 
-    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -85,18 +130,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !json {
             return Err(InputRejection::UnsupportedMediaType);
         }
-        if let Some(&BodyLimit(limit)) = request.extensions().get::<BodyLimit>() {
-            // The layer's limit, in place of axum's default: the body is
-            // already wrapped to fail past it.
-            DefaultBodyLimit::max(limit).apply(&mut request);
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                InputRejection::PayloadTooLarge
-            } else {
-                InputRejection::Unreadable
-            }
-        })?;
+        let bytes = body_bytes(request, state).await?;
         from_json_slice(&bytes).map(Json)
     }
 }
