@@ -1,7 +1,7 @@
 //! The errors of tenancy-admission that are not refusals: configuration and
 //! dependencies (tenant directory, rate store).
 //!
-//! Refusals are for the caller to render (tenancy-axum as problem+json).
+//! Refusals of a request or a job are [`Refusal`](crate::Refusal)s.
 
 /// A convenient alias for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -126,7 +126,8 @@ async fn a_dead_store_failing_closed_audits_its_503s_once_per_period() {
     }
 }
 
-/// The events this crate logs, from every thread: thread, level, message.
+/// The events the limits (tenancy-admission) log, from every thread: thread,
+/// level, message.
 #[derive(Default)]
 struct Logs(Mutex<Vec<(ThreadId, Level, String)>>);
 
@@ -180,7 +181,7 @@ impl Subscriber for Forward {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
         let meta = event.metadata();
-        if meta.target().starts_with("tenancy_axum") {
+        if meta.target().starts_with("tenancy_admission") {
             let mut message = Message(String::new());
             event.record(&mut message);
             let thread = std::thread::current().id();

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tenancy_auth::{AuthError, VerifiedToken};
 use tenancy_core::{AuditSink, RoleRegistry};
 
-use super::AuthState;
+use super::Pass;
 use crate::directory::TenantRecord;
 
 const SHARDS: usize = 16;
@@ -17,9 +17,9 @@ struct Entry {
     // INVARIANT: the entry holds both inputs alive, so their addresses (the
     // key) cannot be reused by other values while the entry exists; equal
     // addresses therefore mean the very same token and record.
-    // The state holds the record.
+    // The pass holds the record.
     _token: Arc<VerifiedToken>,
-    state: Arc<AuthState>,
+    pass: Arc<Pass>,
 }
 
 type Key = (usize, usize);
@@ -67,16 +67,16 @@ impl ContextCache {
         }
     }
 
-    /// The request state of `token` under `roles` (the record's, or the
-    /// platform's when `record` is `None`), shared by every request that
-    /// presents the same token while the record is current.
-    pub(crate) fn state(
+    /// The pass of `token` under `roles` (the record's, or the platform's
+    /// when `record` is `None`), shared by every request that presents the
+    /// same token while the record is current.
+    pub(crate) fn pass(
         &self,
         token: &Arc<VerifiedToken>,
         record: Option<&Arc<TenantRecord>>,
         roles: &RoleRegistry,
         audit: &Arc<dyn AuditSink>,
-    ) -> Result<Arc<AuthState>, AuthError> {
+    ) -> Result<Arc<Pass>, AuthError> {
         let key = (
             Arc::as_ptr(token) as usize,
             record.map_or(0, |r| Arc::as_ptr(r) as usize),
@@ -87,13 +87,12 @@ impl ContextCache {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
         {
-            return Ok(Arc::clone(&entry.state));
+            return Ok(Arc::clone(&entry.pass));
         }
-        let state = Arc::new(AuthState {
+        let pass = Arc::new(Pass {
             ctx: token.to_context(roles)?,
             record: record.cloned(),
             audit: Arc::clone(audit),
-            acting: None,
         });
         let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
         if shard.len() >= self.shard_capacity {
@@ -105,9 +104,9 @@ impl ContextCache {
             key,
             Entry {
                 _token: Arc::clone(token),
-                state: Arc::clone(&state),
+                pass: Arc::clone(&pass),
             },
         );
-        Ok(state)
+        Ok(pass)
     }
 }

@@ -177,14 +177,7 @@ impl TenantCache {
     /// The cached answer for `id`, if fresh: `Some(None)` is a cached "no
     /// such tenant". Never calls the directory.
     pub fn cached(&self, id: TenantId) -> Option<Option<Arc<TenantRecord>>> {
-        self.cached_at(id, self.clock.now())
-    }
-
-    /// [`cached`](Self::cached) at `now`, read from this cache's clock by a
-    /// caller that reads it once per request.
-    #[doc(hidden)]
-    pub fn cached_at(&self, id: TenantId, now: Duration) -> Option<Option<Arc<TenantRecord>>> {
-        self.lookup(id, now).ok()
+        self.lookup(id, self.clock.now()).ok()
     }
 
     /// The fresh cached answer for `id`, or the shard's generation to pass
@@ -202,14 +195,24 @@ impl TenantCache {
     }
 
     /// The clock the cache reads.
-    #[doc(hidden)]
-    pub fn clock(&self) -> &Arc<dyn Clock> {
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 
     /// The tenant with this id, from the cache or the directory.
     pub async fn get(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
-        let generation = match self.lookup(id, self.clock.now()) {
+        self.get_at(id, self.clock.now()).await
+    }
+
+    /// [`get`](Self::get) at `now`, read from this cache's clock by a
+    /// caller that reads it once per request. A hit completes without
+    /// waiting.
+    pub(crate) async fn get_at(
+        &self,
+        id: TenantId,
+        now: Duration,
+    ) -> Result<Option<Arc<TenantRecord>>, Error> {
+        let generation = match self.lookup(id, now) {
             Ok(hit) => return Ok(hit),
             Err(generation) => generation,
         };

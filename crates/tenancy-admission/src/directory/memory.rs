@@ -89,7 +89,7 @@ impl TenantDirectory for MemoryDirectory {
     }
 }
 
-/// Not used by the layer, but handy for callers that seed a directory.
+/// Not used by the admission, but handy for callers that seed a directory.
 impl FromIterator<TenantRecord> for MemoryDirectory {
     fn from_iter<I: IntoIterator<Item = TenantRecord>>(iter: I) -> Self {
         let dir = MemoryDirectory::new();

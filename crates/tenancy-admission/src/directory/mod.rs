@@ -1,4 +1,4 @@
-//! Where the layer learns a tenant's status, plan and roles.
+//! Where the admission learns a tenant's status, plan and roles.
 
 mod cache;
 mod memory;
@@ -12,7 +12,7 @@ use crate::error::Error;
 pub use cache::TenantCache;
 pub use memory::MemoryDirectory;
 
-/// What the layer needs to know about one tenant.
+/// What the admission needs to know about one tenant.
 #[derive(Debug, Clone)]
 pub struct TenantRecord {
     /// The tenant.
@@ -54,7 +54,7 @@ impl TenantRecord {
 
 /// The source of truth for tenants: a table, a control-plane API, a file.
 ///
-/// The layer calls it only on a cache miss (see [`TenantCache`]); an
+/// The admission calls it only on a cache miss (see [`TenantCache`]); an
 /// implementation may be slow but must not block the thread.
 #[async_trait::async_trait]
 pub trait TenantDirectory: Send + Sync {

@@ -65,7 +65,7 @@ enum RateBackend {
     Shared(Arc<dyn SharedRateStore>),
 }
 
-/// The layer's per-tenant limits: a GCRA rate and a concurrency ceiling from
+/// The admission's per-tenant limits: a GCRA rate and a concurrency ceiling from
 /// each tenant's [`Entitlements`], with bounded memory.
 ///
 /// Each tenant has its own budget, so a flood from one tenant is refused
@@ -75,8 +75,8 @@ enum RateBackend {
 ///
 /// A store that cannot answer (a shared store down, or the in-memory store
 /// full) is handled by the [`FailMode`], and counted, logged and audited as
-/// it describes. The layer does not hand its audit sink to the limits: give
-/// [`audit`](Self::audit) the same sink as the layer.
+/// it describes, in the sink given to [`audit`](Self::audit), or else the
+/// admission's.
 ///
 /// ```
 /// use tenancy_admission::TenantLimits;
@@ -181,7 +181,7 @@ impl TenantLimits {
     }
 
     /// Where store failures are audited (see [`FailMode`]). Without it the
-    /// layer's own audit sink is used; they are always counted and logged.
+    /// admission's own audit sink is used; they are always counted and logged.
     #[must_use]
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.failures.set_audit(sink);
@@ -197,10 +197,10 @@ impl TenantLimits {
         self
     }
 
-    /// Audits store failures to the layer's `sink` unless [`audit`](Self::audit)
-    /// named one: for the layer to call when it is built.
-    #[doc(hidden)]
-    pub fn audit_unless_set(&self, sink: &Arc<dyn AuditSink>) {
+    /// Audits store failures to the admission's `sink` unless
+    /// [`audit`](Self::audit) named one: for the admission to call when it
+    /// is built.
+    pub(crate) fn audit_unless_set(&self, sink: &Arc<dyn AuditSink>) {
         self.failures.audit_unless_set(sink);
     }
 
@@ -217,92 +217,48 @@ impl TenantLimits {
         tenant: TenantId,
         entitlements: &Entitlements,
     ) -> Result<ConcurrencyPermit, LimitError> {
-        let store = match &self.rate {
-            RateBackend::Local(limiter) => {
-                return self.admit_with(tenant, entitlements, self.clock.now(), |now| {
-                    limiter.check_at(tenant, &entitlements.rate(), now)
-                });
-            }
-            RateBackend::Shared(store) => store,
-        };
-        self.maybe_evict(self.clock.now());
-        let permit = self
-            .concurrency
-            .try_acquire(tenant, entitlements.max_concurrent())?;
-        match store.check(tenant, &entitlements.rate()).await {
-            Ok(RateDecision::Allowed) => Ok(permit),
-            Ok(RateDecision::Limited { retry_after }) => {
-                Err(LimitError::RateLimited { retry_after })
-            }
-            Err(e) => {
-                self.failures
-                    .record(self.fail_mode, Store::Shared, &e, self.clock.now());
-                match self.fail_mode {
-                    FailMode::Open => Ok(permit),
-                    FailMode::Closed => Err(LimitError::StoreUnavailable),
-                }
-            }
-        }
+        self.admit_at(tenant, entitlements, self.clock.now()).await
     }
 
-    /// Concurrency first (a refusal there spends no rate), then the rate.
-    fn admit_with(
+    /// [`admit`](Self::admit) at `now`, read from [`clock`](Self::clock) by
+    /// a caller that reads it once per request. Concurrency first (a
+    /// refusal there spends no rate), then the rate; limits kept in this
+    /// process complete without waiting.
+    pub(crate) async fn admit_at(
         &self,
         tenant: TenantId,
         entitlements: &Entitlements,
         now: Duration,
-        rate: impl FnOnce(Duration) -> Result<(), LimitError>,
     ) -> Result<ConcurrencyPermit, LimitError> {
         self.maybe_evict(now);
         let permit = self
             .concurrency
             .try_acquire(tenant, entitlements.max_concurrent())?;
-        match rate(now) {
-            Ok(()) => Ok(permit),
-            Err(e @ LimitError::StoreUnavailable) => {
-                self.failures.record(self.fail_mode, Store::Memory, &e, now);
-                match self.fail_mode {
-                    FailMode::Open => Ok(permit),
-                    FailMode::Closed => Err(e),
+        let rate = entitlements.rate();
+        let (store, failure): (Store, Box<dyn std::error::Error + Send + Sync>) = match &self.rate {
+            RateBackend::Local(limiter) => match limiter.check_at(tenant, &rate, now) {
+                Ok(()) => return Ok(permit),
+                Err(e @ LimitError::StoreUnavailable) => (Store::Memory, Box::new(e)),
+                Err(e) => return Err(e),
+            },
+            RateBackend::Shared(store) => match store.check(tenant, &rate).await {
+                Ok(RateDecision::Allowed) => return Ok(permit),
+                Ok(RateDecision::Limited { retry_after }) => {
+                    return Err(LimitError::RateLimited { retry_after });
                 }
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// [`admit`](Self::admit) without waiting, for limits kept in this
-    /// process; `None` for a shared store, which needs `admit`.
-    pub fn admit_local(
-        &self,
-        tenant: TenantId,
-        entitlements: &Entitlements,
-    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
-        if !matches!(self.rate, RateBackend::Local(_)) {
-            return None;
-        }
-        self.admit_local_at(tenant, entitlements, self.clock.now())
-    }
-
-    /// [`admit_local`](Self::admit_local) at `now`, read from
-    /// [`clock`](Self::clock) by a caller that reads it once per request.
-    #[doc(hidden)]
-    pub fn admit_local_at(
-        &self,
-        tenant: TenantId,
-        entitlements: &Entitlements,
-        now: Duration,
-    ) -> Option<Result<ConcurrencyPermit, LimitError>> {
-        let RateBackend::Local(limiter) = &self.rate else {
-            return None;
+                Err(e) => (Store::Shared, Box::new(e)),
+            },
         };
-        Some(self.admit_with(tenant, entitlements, now, |now| {
-            limiter.check_at(tenant, &entitlements.rate(), now)
-        }))
+        self.failures
+            .record(self.fail_mode, store, failure.as_ref(), now);
+        match self.fail_mode {
+            FailMode::Open => Ok(permit),
+            FailMode::Closed => Err(LimitError::StoreUnavailable),
+        }
     }
 
     /// The clock the limits read.
-    #[doc(hidden)]
-    pub fn clock(&self) -> &Arc<dyn Clock> {
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 

@@ -50,7 +50,7 @@ return {1, 0}
 ///
 /// # let audit: Arc<dyn tenancy_core::AuditSink> = Arc::new(tenancy_core::MemoryAuditSink::default());
 /// let store = RedisRateStore::new("redis://127.0.0.1:6379")?.with_prefix("leases:rate");
-/// // Store failures go to the layer's audit sink, at most once a minute.
+/// // Store failures go to the admission's audit sink, at most once a minute.
 /// let limits = TenantLimits::shared(Arc::new(store), FailMode::Open).audit(Arc::clone(&audit));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

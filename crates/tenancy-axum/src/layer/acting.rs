@@ -8,10 +8,12 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
+use tenancy_admission::AdmissionRequest;
 use tower::{Layer, Service};
 
-use super::Authenticated;
 use super::held_body::hold_until_sent;
+use super::{ActingRequest, Authenticated};
+use crate::rejection::TenancyRejection;
 
 /// A route layer under which a system-scope token that named a tenant and a
 /// reason (the [`ACT_FOR_HEADER`](super::ACT_FOR_HEADER) header or a
@@ -96,10 +98,8 @@ where
         let acting = request
             .extensions()
             .get::<Authenticated>()
-            .and_then(|auth| {
-                let wanted = auth.0.acting.clone()?;
-                Some((Arc::clone(&auth.0), wanted))
-            });
+            .zip(request.extensions().get::<ActingRequest>())
+            .map(|(auth, wanted)| (Arc::clone(&auth.0), wanted.clone()));
         let Some((operator, wanted)) = acting else {
             // Not an operator acting for a tenant: nothing to admit here.
             return Box::pin(self.inner.call(request));
@@ -108,14 +108,18 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            match wanted.shared.admit_acting(&operator, &wanted).await {
-                Ok((state, permit)) => {
-                    request.extensions_mut().insert(Authenticated(state));
+            let asked =
+                AdmissionRequest::acting(&operator.ctx, Arc::clone(&wanted.record), &wanted.reason)
+                    .acting_for_suspended(wanted.suspended);
+            match wanted.admission.admit(asked).await {
+                Ok(admitted) => {
+                    let (pass, permit) = admitted.into_parts();
+                    request.extensions_mut().insert(Authenticated(pass));
                     // INVARIANT: the tenant's concurrency slot is held until
                     // the response body has been sent or dropped.
-                    hold_until_sent(inner.call(request).await, Some(permit))
+                    hold_until_sent(inner.call(request).await, permit)
                 }
-                Err(rejection) => Ok(rejection.into_response()),
+                Err(refusal) => Ok(TenancyRejection::from(refusal).into_response()),
             }
         })
     }

@@ -1,23 +1,23 @@
-//! One request's way through the layer: token, tenant, resolution, limits.
+//! One request's way through the layer: what HTTP decides (the host, the
+//! `Authorization` header, the body size, an operator's act-for headers)
+//! around the admission's decision.
 
 use std::sync::Arc;
 
 use axum::RequestExt;
 use axum::body::{Body, HttpBody};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, Request, header};
-use tenancy_auth::{AuthError, VerifiedToken};
+use axum::http::{HeaderMap, HeaderValue, Request, Uri, header};
+use tenancy_admission::{AdmissionRequest, Refusal, TenantHint};
 use tenancy_core::{
-    AuditEvent, AuditKind, ConcurrencyPermit, LimitError, Outcome, Scope, SubjectId, TenantId,
-    TenantSlug, TenantStatus,
+    AuditEvent, AuditKind, ConcurrencyPermit, Outcome, Scope, TenantId, TenantSlug,
 };
 
 use super::resolve::{Resolved, host_agrees_with_target};
 use super::{
-    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, AuthState,
-    Authenticated, BodyLimit, MAX_ACT_REASON_BYTES, Shared,
+    ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, Authenticated,
+    BodyLimit, MAX_ACT_REASON_BYTES, Shared,
 };
-use crate::directory::TenantRecord;
 use crate::rejection::TenancyRejection;
 
 /// The bearer token, if the request carries exactly one `Authorization:
@@ -75,127 +75,66 @@ fn acting_reason(value: Option<&HeaderValue>) -> Result<String, TenancyRejection
     Ok(reason.to_owned())
 }
 
-/// Who asks to be admitted to a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Requester {
-    /// A tenant-scope token of that tenant.
-    Tenant,
-    /// A platform operator acting for the tenant; `suspended`: the operator
-    /// named the intent to act for a suspended tenant
-    /// ([`ACT_SUSPENDED_HEADER`]).
-    Operator { suspended: bool },
-}
-
-/// How far [`Shared::authenticate_now`] got without waiting.
-pub(crate) enum Step {
-    /// Finished: the permit (for tenant requests) or the rejection.
-    Done(Result<Option<ConcurrencyPermit>, TenancyRejection>),
-    /// Needs to wait (a key refresh, a directory read, a shared limit
-    /// store, or a system token): continue with [`Shared::authenticate`],
-    /// from the verified token when there is one.
-    Slow(Option<Arc<VerifiedToken>>),
+impl From<Refusal> for TenancyRejection {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Credential(e) => TenancyRejection::InvalidToken(e),
+            Refusal::AuthUnavailable(e) => TenancyRejection::AuthUnavailable(e),
+            Refusal::TenantUnavailable(status) => TenancyRejection::TenantUnavailable(status),
+            Refusal::TenantMismatch => TenancyRejection::TenantMismatch,
+            Refusal::Limited(e) => TenancyRejection::Limited(e),
+            Refusal::DirectoryUnavailable(_) => TenancyRejection::DirectoryUnavailable,
+            Refusal::ActingRefused => {
+                TenancyRejection::ActingRefused("a system token and a reason")
+            }
+        }
+    }
 }
 
 impl Shared {
-    /// The synchronous pass: the whole request path when the token, the
-    /// tenant and the limits are all answered in this process. Nothing it
-    /// does before returning [`Step::Slow`] is repeated by
-    /// [`authenticate`](Self::authenticate) except side-effect-free lookups.
-    pub(crate) fn authenticate_now(&self, request: &mut Request<Body>) -> Step {
-        // INVARIANT: every request passes here first, so no resolver, no
-        // operator and no handler sees a Host that disagrees with the target.
-        if let Err(rejection) = self.check_host(request) {
-            return Step::Done(Err(rejection));
-        }
-        let token = match self.token(request) {
-            Ok(token) => token,
-            Err(rejection) => return Step::Done(Err(rejection)),
-        };
-        let verified = match self.validator.verify(token) {
-            // A key the validator does not know yet: refresh the key source.
-            Err(AuthError::UnknownKey) => return Step::Slow(None),
-            Err(e) => return Step::Done(Err(self.token_refused(e))),
-            Ok(verified) => verified,
-        };
-        if let Err(rejection) = self.check_body(request) {
-            return Step::Done(Err(rejection));
-        }
-        let Some(tenant) = verified
-            .tenant_id()
-            .filter(|_| verified.scope() == Scope::Tenant)
-        else {
-            return Step::Slow(Some(verified));
-        };
-        // One clock read for the tenant cache and the limits when they
-        // share a clock (the layer's defaults do).
-        let now = self.cache.clock().now();
-        let Some(cached) = self.cache.cached_at(tenant, now) else {
-            return Step::Slow(Some(verified));
-        };
-        let (state, record) = match self.tenant_state(&verified, tenant, Ok(cached), request) {
-            Ok(found) => found,
-            Err(rejection) => return Step::Done(Err(rejection)),
-        };
-        let limits_now = if Arc::ptr_eq(self.cache.clock(), self.limits.clock()) {
-            now
-        } else {
-            self.limits.clock().now()
-        };
-        let Some(admitted) = self
-            .limits
-            .admit_local_at(tenant, &record.entitlements, limits_now)
-        else {
-            return Step::Slow(Some(verified));
-        };
-        Step::Done(
-            self.admitted(verified.subject(), tenant, admitted)
-                .map(|permit| {
-                    request.extensions_mut().insert(Authenticated(state));
-                    Some(permit)
-                }),
-        )
-    }
-
-    /// Authenticates `request` and inserts the context into its extensions,
-    /// waiting where needed; `verified` is the token when the synchronous
-    /// pass got that far. The permit (for tenant requests) holds a
+    /// Authenticates `request` and inserts what the admission handed out
+    /// into its extensions. The permit (for tenant requests) holds a
     /// concurrency slot.
+    // INVARIANT: the one way through the layer; the admission it asks is
+    // the one decision, for requests and jobs alike.
     pub(crate) async fn authenticate(
         self: &Arc<Self>,
         request: &mut Request<Body>,
-        verified: Option<Arc<VerifiedToken>>,
     ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
-        let verified = match verified {
-            Some(verified) => verified,
-            None => {
-                let token = self.token(request)?;
-                let verified = match self.validator.verify(token) {
-                    Err(AuthError::UnknownKey) => {
-                        Box::pin(self.validator.verify_async(token)).await
-                    }
-                    other => other,
-                }
-                .map_err(|e| self.token_refused(e))?;
-                self.check_body(request)?;
-                verified
-            }
-        };
-        match verified.scope() {
-            Scope::Tenant => self.tenant_request(&verified, request).await,
-            Scope::System => {
-                Box::pin(self.system_request(&verified, request)).await?;
-                Ok(None)
+        // INVARIANT: every request passes here first, so no resolver, no
+        // operator and no handler sees a Host that disagrees with the target.
+        self.check_host(request)?;
+        let token = self.token(request.headers())?;
+        let verified = self.admission.verify(token).await?;
+        self.check_body(request)?;
+        let scope = verified.scope();
+        let mut admission = AdmissionRequest::verified(verified);
+        if scope == Scope::Tenant && !self.resolvers.is_empty() {
+            let resolved = self.resolve(request.uri(), request.headers());
+            admission = admission.hints(
+                resolved
+                    .into_iter()
+                    .map(|slug| slug.map_or(TenantHint::Unreadable, TenantHint::Slug)),
+            );
+        }
+        let (pass, permit) = self.admission.admit(admission).await?.into_parts();
+        if scope == Scope::System {
+            let acting = Box::pin(self.acting_request(request.uri(), request.headers())).await?;
+            if let Some(acting) = acting {
+                request.extensions_mut().insert(acting);
             }
         }
+        request.extensions_mut().insert(Authenticated(pass));
+        Ok(permit)
     }
 
     /// The bearer token; a malformed header is audited.
-    fn token<'r>(&self, request: &'r Request<Body>) -> Result<&'r str, TenancyRejection> {
-        match bearer(request.headers()) {
+    fn token<'r>(&self, headers: &'r HeaderMap) -> Result<&'r str, TenancyRejection> {
+        match bearer(headers) {
             Ok(Some(token)) => Ok(token),
             Ok(None) => Err(TenancyRejection::MissingToken),
             Err(rejection) => {
-                self.audit.record(denied(
+                self.admission.audit().record(denied(
                     AuditKind::Denied,
                     "auth.token",
                     "malformed authorization header",
@@ -212,7 +151,7 @@ impl Shared {
         if host_agrees_with_target(request.uri(), request.headers()) {
             return Ok(());
         }
-        self.audit.record(denied(
+        self.admission.audit().record(denied(
             AuditKind::Denied,
             "request.host",
             "the request target's host disagrees with the host header",
@@ -258,227 +197,11 @@ impl Shared {
         Ok(())
     }
 
-    fn token_refused(&self, error: AuthError) -> TenancyRejection {
-        match error {
-            AuthError::TenantSuspended => {
-                TenancyRejection::TenantUnavailable(Some(tenancy_core::TenantStatus::Suspended))
-            }
-            AuthError::TenantUnavailable => TenancyRejection::TenantUnavailable(None),
-            e if e.is_invalid_token() => {
-                self.audit
-                    .record(denied(AuditKind::Denied, "auth.token", &e.to_string()));
-                TenancyRejection::InvalidToken(e)
-            }
-            e => TenancyRejection::AuthUnavailable(e),
-        }
-    }
-
-    fn audit_tenant(
-        &self,
-        subject: SubjectId,
-        tenant: TenantId,
-        kind: AuditKind,
-        action: &str,
-        reason: &str,
-    ) {
-        self.audit.record(
-            denied(kind, action, reason)
-                .with_tenant(tenant)
-                .with_subject(subject),
-        );
-    }
-
-    /// Whether the tenant's status admits a request of `requester`: an
-    /// active tenant admits everyone; a suspended one only an operator who
-    /// named that intent; no other status admits anyone. Refusals are
-    /// audited in the tenant's log, naming the requester.
-    // INVARIANT: the one place where a tenant's status admits or refuses a
-    // request, whether the tenant's own or an operator's acting for it.
-    fn admit_status(
-        &self,
-        record: &TenantRecord,
-        subject: SubjectId,
-        requester: Requester,
-    ) -> Result<(), TenancyRejection> {
-        let admitted = record.status.serves_requests()
-            || (record.status == TenantStatus::Suspended
-                && requester == Requester::Operator { suspended: true });
-        if admitted {
-            return Ok(());
-        }
-        self.audit_tenant(
-            subject,
-            record.id,
-            AuditKind::Denied,
-            "tenant.status",
-            &format!("tenant is {}", record.status),
-        );
-        Err(TenancyRejection::TenantUnavailable(Some(record.status)))
-    }
-
-    /// The tenant's rate and concurrency limits, waiting for a shared store
-    /// if there is one; the permit holds a concurrency slot.
-    async fn admit_limits(
-        &self,
-        record: &TenantRecord,
-        subject: SubjectId,
-    ) -> Result<ConcurrencyPermit, TenancyRejection> {
-        let admitted = match self.limits.admit_local(record.id, &record.entitlements) {
-            Some(local) => local,
-            None => Box::pin(self.limits.admit(record.id, &record.entitlements)).await,
-        };
-        self.admitted(subject, record.id, admitted)
-    }
-
-    /// Admits an operator's request to act for a tenant (on a route behind
-    /// [`OperatorActingLayer`](super::OperatorActingLayer)) through the
-    /// tenant's own admission: its status (a suspended tenant only with the
-    /// intent named), then its rate and concurrency limits. Only then is the
-    /// access recorded and the acting context built. The permit holds a
-    /// concurrency slot of the tenant.
-    pub(crate) async fn admit_acting(
-        &self,
-        operator: &AuthState,
-        wanted: &ActingRequest,
-    ) -> Result<(Arc<AuthState>, ConcurrencyPermit), TenancyRejection> {
-        let record = &wanted.record;
-        let subject = operator.ctx.subject();
-        let requester = Requester::Operator {
-            suspended: wanted.suspended,
-        };
-        self.admit_status(record, subject, requester)?;
-        let permit = self.admit_limits(record, subject).await?;
-        if record.status == TenantStatus::Suspended {
-            self.audit.record(
-                AuditEvent::new(
-                    AuditKind::SystemAccess,
-                    "system.act_for_suspended_tenant",
-                    Outcome::Allowed,
-                )
-                .with_tenant(record.id)
-                .with_subject(subject)
-                .with_reason(wanted.reason.as_str()),
-            );
-        }
-        // Records the `SystemAccess` event (or the refusal) itself.
-        let ctx = operator
-            .ctx
-            .act_for_tenant(record.id, &wanted.reason, self.audit.as_ref())
-            .map_err(|_| TenancyRejection::ActingRefused("a system token and a reason"))?;
-        let state = Arc::new(AuthState {
-            ctx,
-            record: Some(Arc::clone(record)),
-            audit: Arc::clone(&self.audit),
-            acting: None,
-        });
-        Ok((state, permit))
-    }
-
-    async fn tenant_request(
-        &self,
-        verified: &Arc<VerifiedToken>,
-        request: &mut Request<Body>,
-    ) -> Result<Option<ConcurrencyPermit>, TenancyRejection> {
-        let Some(tenant) = verified.tenant_id() else {
-            return Err(TenancyRejection::InvalidToken(AuthError::ScopeMismatch));
-        };
-        let cached = match self.cache.cached(tenant) {
-            Some(hit) => Ok(hit),
-            None => Box::pin(self.cache.get(tenant)).await,
-        };
-        let (state, record) = self.tenant_state(verified, tenant, cached, request)?;
-        let permit = self.admit_limits(&record, verified.subject()).await?;
-        request.extensions_mut().insert(Authenticated(state));
-        Ok(Some(permit))
-    }
-
-    /// The request state of a tenant token once its tenant is looked up:
-    /// the tenant serves requests, the context is built with the tenant's
-    /// own roles, and every resolver agrees. Audits each refusal; nothing
-    /// else has side effects.
-    fn tenant_state(
-        &self,
-        verified: &Arc<VerifiedToken>,
-        tenant: TenantId,
-        cached: Result<Option<Arc<TenantRecord>>, crate::error::Error>,
-        request: &Request<Body>,
-    ) -> Result<(Arc<AuthState>, Arc<TenantRecord>), TenancyRejection> {
-        let record = match cached {
-            Ok(Some(record)) => record,
-            Ok(None) => {
-                self.audit_tenant(
-                    verified.subject(),
-                    tenant,
-                    AuditKind::Denied,
-                    "tenant.status",
-                    "tenant is unknown",
-                );
-                return Err(TenancyRejection::TenantUnavailable(None));
-            }
-            Err(_) => return Err(TenancyRejection::DirectoryUnavailable),
-        };
-        self.admit_status(&record, verified.subject(), Requester::Tenant)?;
-        // Roles are the tenant's own, as of now: a token never grants more
-        // than the role grants today.
-        let state = self
-            .contexts
-            .state(verified, Some(&record), &record.roles, &self.audit)
-            .map_err(|e| {
-                self.audit_tenant(
-                    verified.subject(),
-                    tenant,
-                    AuditKind::Denied,
-                    "auth.token",
-                    &e.to_string(),
-                );
-                TenancyRejection::InvalidToken(e)
-            })?;
-        if !self.resolvers.is_empty() {
-            for slug in self.resolve(request) {
-                match slug {
-                    Some(slug) if slug == record.slug => {}
-                    _ => {
-                        self.audit_tenant(
-                            verified.subject(),
-                            tenant,
-                            AuditKind::CrossTenantAttempt,
-                            "tenant.resolve",
-                            "the host or path names another tenant",
-                        );
-                        return Err(TenancyRejection::TenantMismatch);
-                    }
-                }
-            }
-        }
-        Ok((state, record))
-    }
-
-    /// The outcome of the limits, with limit refusals audited.
-    fn admitted(
-        &self,
-        subject: SubjectId,
-        tenant: TenantId,
-        admitted: Result<ConcurrencyPermit, LimitError>,
-    ) -> Result<ConcurrencyPermit, TenancyRejection> {
-        admitted.map_err(|e| {
-            if !matches!(e, LimitError::StoreUnavailable) {
-                self.audit_tenant(
-                    subject,
-                    tenant,
-                    AuditKind::Limited,
-                    "tenant.limit",
-                    &e.to_string(),
-                );
-            }
-            TenancyRejection::Limited(e)
-        })
-    }
-
     /// The slugs named by the resolvers that name one (`None`: invalid).
-    fn resolve(&self, request: &Request<Body>) -> Vec<Option<TenantSlug>> {
+    fn resolve(&self, uri: &Uri, headers: &HeaderMap) -> Vec<Option<TenantSlug>> {
         self.resolvers
             .iter()
-            .filter_map(|r| match r.resolve(request.uri(), request.headers()) {
+            .filter_map(|r| match r.resolve(uri, headers) {
                 Resolved::Nothing => None,
                 Resolved::Slug(slug) => Some(Some(slug)),
                 Resolved::Invalid => Some(None),
@@ -486,43 +209,15 @@ impl Shared {
             .collect()
     }
 
-    async fn system_request(
-        self: &Arc<Self>,
-        verified: &Arc<VerifiedToken>,
-        request: &mut Request<Body>,
-    ) -> Result<(), TenancyRejection> {
-        let ctx = self
-            .contexts
-            .state(verified, None, &self.platform_roles, &self.audit)
-            .map(|state| state.ctx.clone())
-            .map_err(|e| {
-                self.audit.record(
-                    denied(AuditKind::Denied, "auth.token", &e.to_string())
-                        .with_subject(verified.subject()),
-                );
-                TenancyRejection::InvalidToken(e)
-            })?;
-        let acting = self.acting_request(request).await?;
-        request
-            .extensions_mut()
-            .insert(Authenticated(Arc::new(AuthState {
-                ctx,
-                record: acting.as_ref().map(|a| Arc::clone(&a.record)),
-                audit: Arc::clone(&self.audit),
-                acting,
-            })));
-        Ok(())
-    }
-
     /// An operator's request to act for a tenant: the tenant from a resolver
     /// or the act-for header, and a reason. Honoured later, on routes that
     /// opt in.
     async fn acting_request(
-        self: &Arc<Self>,
-        request: &mut Request<Body>,
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
     ) -> Result<Option<ActingRequest>, TenancyRejection> {
-        let resolved = self.resolve(request);
-        let headers = request.headers();
+        let resolved = self.resolve(uri, headers);
         let named_id = headers.get(ACT_FOR_HEADER);
         if resolved.is_empty() && named_id.is_none() {
             return Ok(None);
@@ -537,9 +232,10 @@ impl Shared {
                 ));
             }
         };
+        let cache = self.admission.cache();
         let record = match (resolved.first(), named_id) {
             (Some(Some(slug)), None) if resolved.iter().all(|s| s.as_ref() == Some(slug)) => {
-                self.cache.by_slug(slug).await
+                cache.by_slug(slug).await
             }
             (None, Some(id)) => {
                 let id = id
@@ -547,7 +243,7 @@ impl Shared {
                     .ok()
                     .and_then(|t| TenantId::parse(t).ok())
                     .ok_or(TenancyRejection::ActingRefused("a valid tenant id"))?;
-                self.cache.get(id).await
+                cache.get(id).await
             }
             _ => return Err(TenancyRejection::ActingRefused("exactly one tenant")),
         }
@@ -557,7 +253,7 @@ impl Shared {
             record,
             reason,
             suspended,
-            shared: Arc::clone(self),
+            admission: Arc::clone(&self.admission),
         }))
     }
 }

@@ -2,7 +2,6 @@
 
 mod acting;
 mod authenticate;
-mod contexts;
 mod held_body;
 mod resolve;
 mod service;
@@ -10,13 +9,13 @@ mod service;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenancy_admission::{Admission, AdmissionBuilder, TenantCache, TenantDirectory, TenantLimits};
 use tenancy_auth::CachedValidator;
-use tenancy_core::{AuditSink, Clock, DiscardAuditSink, RoleRegistry, SystemClock, TenantContext};
+use tenancy_core::{AuditSink, RoleRegistry};
 use tower::Layer;
 
-use crate::directory::{TenantCache, TenantDirectory, TenantRecord};
+use crate::directory::TenantRecord;
 use crate::error::Error;
-use crate::limits::TenantLimits;
 
 pub use acting::{OperatorActingLayer, OperatorActingService};
 pub use resolve::TenantResolver;
@@ -46,19 +45,14 @@ pub const ACT_SUSPENDED_HEADER: &str = "tenancy-act-suspended";
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub(crate) usize);
 
+/// What the admission handed out for the request (the context, the
+/// tenant's record and the audit sink), left in the request for the
+/// extractors.
+pub(crate) use tenancy_admission::Pass as AuthState;
+
 /// What the layer leaves in the request for the extractors.
 #[derive(Clone)]
 pub(crate) struct Authenticated(pub(crate) Arc<AuthState>);
-
-pub(crate) struct AuthState {
-    pub(crate) ctx: TenantContext,
-    /// The tenant's record, for tenant contexts and operators acting for one.
-    pub(crate) record: Option<Arc<TenantRecord>>,
-    pub(crate) audit: Arc<dyn AuditSink>,
-    /// An operator's request to act for a tenant, honoured only on routes
-    /// behind [`OperatorActingLayer`].
-    pub(crate) acting: Option<ActingRequest>,
-}
 
 /// An audit event a response carries out of the handler (response
 /// extensions never reach the client): the [`TenancyService`] removes it and
@@ -67,40 +61,41 @@ pub(crate) struct AuthState {
 #[derive(Clone)]
 pub(crate) struct AuditOnResponse(pub(crate) tenancy_core::AuditEvent);
 
+/// An operator's request to act for a tenant, left in the request beside
+/// the operator's [`Authenticated`]; honoured only on routes behind
+/// [`OperatorActingLayer`].
 #[derive(Clone)]
 pub(crate) struct ActingRequest {
     pub(crate) record: Arc<TenantRecord>,
     pub(crate) reason: String,
     /// The operator named the intent to act for a suspended tenant.
     pub(crate) suspended: bool,
-    /// The layer that read the request, whose admission the
-    /// [`OperatorActingLayer`] applies.
-    pub(crate) shared: Arc<Shared>,
+    /// The admission of the layer that read the request, which the
+    /// [`OperatorActingLayer`] asks.
+    pub(crate) admission: Arc<Admission>,
 }
 
 pub(crate) struct Shared {
-    pub(crate) validator: Arc<CachedValidator>,
-    pub(crate) cache: Arc<TenantCache>,
-    pub(crate) limits: Arc<TenantLimits>,
-    pub(crate) audit: Arc<dyn AuditSink>,
-    pub(crate) platform_roles: Arc<RoleRegistry>,
+    pub(crate) admission: Arc<Admission>,
     pub(crate) resolvers: Vec<TenantResolver>,
     pub(crate) max_body_bytes: Option<u64>,
-    pub(crate) contexts: contexts::ContextCache,
 }
 
 /// Authenticates every request and puts it inside exactly one tenant.
 ///
 /// Per request: read the bearer token from `Authorization` (no other header
-/// is trusted for identity), validate it, and then
-/// - for a tenant token: load the tenant (through a bounded cache), refuse a
-///   tenant that is not active, build the context with the tenant's own
-///   roles, check any [`TenantResolver`] agrees, and apply the tenant's rate
-///   and concurrency limits;
-/// - for a system token: build the context with the platform roles, and note
-///   an operator's request to act for a tenant (see [`OperatorActingLayer`]).
+/// is trusted for identity) and ask the [`Admission`], the decision job
+/// workers ask too, which verifies it, and then
+/// - for a tenant token: loads the tenant (through a bounded cache), refuses
+///   a tenant that is not active, builds the context with the tenant's own
+///   roles, checks that every [`TenantResolver`] agrees, and applies the
+///   tenant's rate and concurrency limits;
+/// - for a system token: builds the context with the platform roles; the
+///   layer notes an operator's request to act for a tenant (see
+///   [`OperatorActingLayer`]).
 ///
-/// Denials are recorded in the audit sink. See the crate docs for a service.
+/// Refusals render as problem+json and are recorded in the audit sink. See
+/// the crate docs for a service.
 #[derive(Clone)]
 pub struct TenancyLayer {
     shared: Arc<Shared>,
@@ -109,8 +104,7 @@ pub struct TenancyLayer {
 impl std::fmt::Debug for TenancyLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TenancyLayer")
-            .field("cache", &self.shared.cache)
-            .field("limits", &self.shared.limits)
+            .field("admission", &self.shared.admission)
             .field("resolvers", &self.shared.resolvers)
             .finish_non_exhaustive()
     }
@@ -125,12 +119,18 @@ impl TenancyLayer {
     /// The tenant cache: call [`TenantCache::invalidate`] after changing a
     /// tenant's status, plan or roles so it takes effect at once.
     pub fn cache(&self) -> &Arc<TenantCache> {
-        &self.shared.cache
+        self.shared.admission.cache()
     }
 
     /// The per-tenant limits.
     pub fn limits(&self) -> &Arc<TenantLimits> {
-        &self.shared.limits
+        self.shared.admission.limits()
+    }
+
+    /// The admission decision the layer asks for every request, to share
+    /// with job workers and other transports.
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.shared.admission
     }
 
     /// The route layer that lets operators act for a tenant on the routes it
@@ -148,65 +148,67 @@ impl<S> Layer<S> for TenancyLayer {
     }
 }
 
-/// Configures a [`TenancyLayer`].
+/// Configures a [`TenancyLayer`]: either a ready [`Admission`] or its
+/// parts (validator, directory or cache, limits, audit sink, platform
+/// roles), which the layer then builds into one.
 #[derive(Default)]
 #[must_use]
 pub struct TenancyLayerBuilder {
-    validator: Option<Arc<CachedValidator>>,
-    directory: Option<Arc<dyn TenantDirectory>>,
-    cache: Option<Arc<TenantCache>>,
-    cache_capacity: Option<usize>,
-    cache_ttl: Option<Duration>,
-    limits: Option<Arc<TenantLimits>>,
-    audit: Option<Arc<dyn AuditSink>>,
-    platform_roles: Option<Arc<RoleRegistry>>,
+    admission: Option<Arc<Admission>>,
+    parts: Option<AdmissionBuilder>,
     resolvers: Vec<TenantResolver>,
     max_body_bytes: Option<u64>,
 }
 
 impl TenancyLayerBuilder {
-    /// The token validator (required).
-    pub fn validator(mut self, validator: Arc<CachedValidator>) -> Self {
-        self.validator = Some(validator);
+    fn part(mut self, set: impl FnOnce(AdmissionBuilder) -> AdmissionBuilder) -> Self {
+        self.parts = Some(set(self.parts.take().unwrap_or_default()));
         self
     }
 
-    /// The tenant directory (required unless [`cache`](Self::cache) is given).
-    pub fn directory(mut self, directory: Arc<dyn TenantDirectory>) -> Self {
-        self.directory = Some(directory);
+    /// The admission to ask, for sharing one with job workers; instead of
+    /// its parts.
+    pub fn admission(mut self, admission: Arc<Admission>) -> Self {
+        self.admission = Some(admission);
         self
+    }
+
+    /// The token validator (required unless an [`admission`](Self::admission)
+    /// is given).
+    pub fn validator(self, validator: Arc<CachedValidator>) -> Self {
+        self.part(|b| b.validator(validator))
+    }
+
+    /// The tenant directory (required unless [`cache`](Self::cache) or an
+    /// [`admission`](Self::admission) is given).
+    pub fn directory(self, directory: Arc<dyn TenantDirectory>) -> Self {
+        self.part(|b| b.directory(directory))
     }
 
     /// How many tenants to cache (default 10,000) and for how long (default
     /// 30 s: the longest a suspension takes to bite without an invalidation).
-    pub fn cache_settings(mut self, capacity: usize, ttl: Duration) -> Self {
-        self.cache_capacity = Some(capacity);
-        self.cache_ttl = Some(ttl);
-        self
+    pub fn cache_settings(self, capacity: usize, ttl: Duration) -> Self {
+        self.part(|b| b.cache_settings(capacity, ttl))
     }
 
     /// A ready-made tenant cache, for sharing one between layers.
-    pub fn cache(mut self, cache: Arc<TenantCache>) -> Self {
-        self.cache = Some(cache);
-        self
+    pub fn cache(self, cache: Arc<TenantCache>) -> Self {
+        self.part(|b| b.cache(cache))
     }
 
     /// The per-tenant limits (default: in memory, for up to 100,000 tenants).
-    pub fn limits(mut self, limits: Arc<TenantLimits>) -> Self {
-        self.limits = Some(limits);
-        self
+    pub fn limits(self, limits: Arc<TenantLimits>) -> Self {
+        self.part(|b| b.limits(limits))
     }
 
     /// Where denials and operator access are recorded (default: discarded).
-    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
+    pub fn audit(self, sink: Arc<dyn AuditSink>) -> Self {
+        self.part(|b| b.audit(sink))
     }
 
     /// The roles of system-scope tokens (default: the built-ins).
-    pub fn platform_roles(mut self, roles: Arc<RoleRegistry>) -> Self {
-        self.platform_roles = Some(roles);
-        self
+    pub fn platform_roles(self, roles: Arc<RoleRegistry>) -> Self {
+        self.part(|b| b.platform_roles(roles))
     }
 
     /// Adds a tenant resolver; every resolver that names a tenant must agree
@@ -215,7 +217,6 @@ impl TenancyLayerBuilder {
         self.resolvers.push(resolver);
         self
     }
-
     /// Limits every request body to `limit` bytes, counted on the bytes
     /// actually read, with or without `Content-Length`:
     /// - a declared `Content-Length` over the limit is refused with 413
@@ -237,41 +238,20 @@ impl TenancyLayerBuilder {
 
     /// Builds the layer.
     pub fn build(self) -> Result<TenancyLayer, Error> {
-        let validator = self
-            .validator
-            .ok_or(Error::Config("a token validator is required"))?;
-        // The default cache and limits share one clock, so a request reads
-        // it once for both.
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-        let cache = match (self.cache, self.directory) {
-            (Some(cache), _) => cache,
-            (None, Some(directory)) => Arc::new(TenantCache::with_clock(
-                directory,
-                self.cache_capacity.unwrap_or(10_000),
-                self.cache_ttl.unwrap_or(Duration::from_secs(30)),
-                Arc::clone(&clock),
-            )),
-            (None, None) => return Err(Error::Config("a tenant directory is required")),
+        let admission = match (self.admission, self.parts) {
+            (Some(admission), None) => admission,
+            (None, parts) => Arc::new(parts.unwrap_or_default().build()?),
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "an admission, or the parts of one, but not both",
+                ));
+            }
         };
-        let limits = self
-            .limits
-            .unwrap_or_else(|| Arc::new(TenantLimits::in_memory_with_clock(100_000, clock)));
-        let audit = self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink));
-        // A limit store failure reaches the layer's sink unless the limits
-        // were given one of their own.
-        limits.audit_unless_set(&audit);
         Ok(TenancyLayer {
             shared: Arc::new(Shared {
-                validator,
-                cache,
-                limits,
-                audit,
-                platform_roles: self
-                    .platform_roles
-                    .unwrap_or_else(|| Arc::new(RoleRegistry::with_builtins())),
+                admission,
                 resolvers: self.resolvers,
                 max_body_bytes: self.max_body_bytes,
-                contexts: contexts::ContextCache::new(10_000),
             }),
         })
     }

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use tenancy_core::AuditSink;
 use tower::Service;
 
-use super::authenticate::Step;
 use super::held_body::hold_until_sent;
 use super::{AuditOnResponse, Shared};
 
@@ -52,36 +51,22 @@ where
         // The clone is not ready yet; the ready one goes into the future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        // INVARIANT: the hot path (every answer in this process) runs here,
-        // synchronously; only the handler's future is boxed.
-        match self.shared.authenticate_now(&mut request) {
-            Step::Done(Ok(permit)) => {
-                let response = inner.call(request);
-                let audit = Arc::clone(&self.shared.audit);
-                // INVARIANT: the concurrency slot is held until the
-                // response body has been sent or dropped.
-                Box::pin(async move {
-                    hold_until_sent(response.await.map(|r| record_carried(&*audit, r)), permit)
-                })
+        let shared = Arc::clone(&self.shared);
+        // INVARIANT: one way for every request; on hits of every cache it
+        // completes without waiting, inside the one boxed future.
+        Box::pin(async move {
+            match shared.authenticate(&mut request).await {
+                Ok(permit) => {
+                    let response = inner.call(request).await;
+                    let audit = shared.admission.audit();
+                    let response = response.map(|r| record_carried(&**audit, r));
+                    // INVARIANT: the concurrency slot is held until the
+                    // response body has been sent or dropped.
+                    hold_until_sent(response, permit)
+                }
+                Err(rejection) => Ok(rejection.into_response()),
             }
-            Step::Done(Err(rejection)) => {
-                let response = rejection.into_response();
-                Box::pin(async move { Ok(response) })
-            }
-            Step::Slow(verified) => {
-                let shared = Arc::clone(&self.shared);
-                Box::pin(async move {
-                    match shared.authenticate(&mut request, verified).await {
-                        Ok(permit) => {
-                            let response = inner.call(request).await;
-                            let response = response.map(|r| record_carried(&*shared.audit, r));
-                            hold_until_sent(response, permit)
-                        }
-                        Err(rejection) => Ok(rejection.into_response()),
-                    }
-                })
-            }
-        }
+        })
     }
 }
 
