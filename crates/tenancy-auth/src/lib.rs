@@ -70,6 +70,9 @@
 //!   with [`ValidatorBuilder::for_tenant`], collected in [`IssuerRouter`],
 //!   which picks the validator by the token's `iss`.
 //!
+//! Each of [`Validator`], [`CachedValidator`] and [`IssuerRouter`] is a
+//! [`TokenVerifier`], what an admission (and tenancy-axum's layer) takes.
+//!
 //! [`ec_pem`]: VerificationKey::ec_pem
 //! [`ed_pem`]: VerificationKey::ed_pem
 //!
@@ -132,6 +135,7 @@ pub mod testing;
 mod token;
 mod validator;
 mod verified;
+mod verifier;
 
 #[doc = include_str!("../docs/configuring.md")]
 pub mod configuring {}
@@ -159,6 +163,7 @@ pub use validator::{
     ValidatorBuilder,
 };
 pub use verified::VerifiedToken;
+pub use verifier::TokenVerifier;
 
 #[cfg(test)]
 mod tests {
@@ -171,6 +176,7 @@ mod tests {
         shared_across_threads::<Validator>();
         shared_across_threads::<CachedValidator>();
         shared_across_threads::<IssuerRouter>();
+        shared_across_threads::<std::sync::Arc<dyn TokenVerifier>>();
         shared_across_threads::<Issuer>();
         shared_across_threads::<VerifiedToken>();
         shared_across_threads::<AuthError>();

@@ -7,7 +7,7 @@ mod request;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenancy_auth::{AuthError, CachedValidator, VerifiedToken};
+use tenancy_auth::{AuthError, CachedValidator, TokenVerifier, VerifiedToken};
 use tenancy_core::{
     AuditEvent, AuditKind, AuditSink, Clock, ConcurrencyPermit, DiscardAuditSink, LimitError,
     Outcome, RoleRegistry, Scope, SubjectId, SystemClock, TenantContext, TenantId, TenantStatus,
@@ -28,7 +28,7 @@ pub use self::request::{AdmissionRequest, Admitted, Pass, TenantHint};
 /// Every refusal of a tenant's own work is recorded in the audit sink, in
 /// the tenant's log, naming the subject. The crate docs show one at work.
 pub struct Admission {
-    validator: Arc<CachedValidator>,
+    verifier: Arc<dyn TokenVerifier>,
     cache: Arc<TenantCache>,
     limits: Arc<TenantLimits>,
     audit: Arc<dyn AuditSink>,
@@ -86,9 +86,9 @@ impl Admission {
     /// key. An invalid token is audited. A token's own verdict on its
     /// tenant (a status hook) is a [`Refusal::TenantUnavailable`].
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, Refusal> {
-        let verified = match self.validator.verify(token) {
-            // A key the validator does not know yet: refresh the key source.
-            Err(AuthError::UnknownKey) => Box::pin(self.validator.verify_async(token)).await,
+        let verified = match self.verifier.verify(token) {
+            // A key the verifier does not know yet: refresh the key source.
+            Err(AuthError::UnknownKey) => self.verifier.verify_async(token).await,
             other => other,
         };
         verified.map_err(|e| self.token_refused(e))
@@ -422,7 +422,7 @@ fn job_context(
 #[derive(Default)]
 #[must_use]
 pub struct AdmissionBuilder {
-    validator: Option<Arc<CachedValidator>>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
     directory: Option<Arc<dyn TenantDirectory>>,
     cache: Option<Arc<TenantCache>>,
     cache_capacity: Option<usize>,
@@ -439,10 +439,18 @@ impl std::fmt::Debug for AdmissionBuilder {
 }
 
 impl AdmissionBuilder {
-    /// The token validator (required).
-    pub fn validator(mut self, validator: Arc<CachedValidator>) -> Self {
-        self.validator = Some(validator);
+    /// What verifies bearer tokens (required): a [`CachedValidator`], a
+    /// plain `Validator`, an `IssuerRouter` for per-tenant issuers, or your
+    /// own [`TokenVerifier`].
+    pub fn verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifier = Some(verifier);
         self
+    }
+
+    /// The token validator, behind its cache: the same as
+    /// [`verifier`](Self::verifier).
+    pub fn validator(self, validator: Arc<CachedValidator>) -> Self {
+        self.verifier(validator)
     }
 
     /// The tenant directory (required unless [`cache`](Self::cache) is given).
@@ -487,8 +495,8 @@ impl AdmissionBuilder {
 
     /// Builds the admission.
     pub fn build(self) -> Result<Admission, Error> {
-        let validator = self
-            .validator
+        let verifier = self
+            .verifier
             .ok_or(Error::Config("a token validator is required"))?;
         // The default cache and limits share one clock, so a request reads
         // it once for both.
@@ -509,7 +517,7 @@ impl AdmissionBuilder {
         let audit = self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink));
         limits.audit_unless_set(&audit);
         Ok(Admission {
-            validator,
+            verifier,
             cache,
             limits,
             audit,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenancy_admission::{Admission, AdmissionBuilder, TenantCache, TenantDirectory, TenantLimits};
-use tenancy_auth::CachedValidator;
+use tenancy_auth::{CachedValidator, TokenVerifier};
 use tenancy_core::{AuditSink, RoleRegistry};
 use tower::Layer;
 
@@ -173,8 +173,16 @@ impl TenancyLayerBuilder {
         self
     }
 
-    /// The token validator (required unless an [`admission`](Self::admission)
-    /// is given).
+    /// What verifies bearer tokens (required unless an
+    /// [`admission`](Self::admission) is given): a [`CachedValidator`], an
+    /// [`IssuerRouter`](tenancy_auth::IssuerRouter) for per-tenant issuers,
+    /// or any [`TokenVerifier`].
+    pub fn verifier(self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.part(|b| b.verifier(verifier))
+    }
+
+    /// The token validator, behind its cache: the same as
+    /// [`verifier`](Self::verifier).
     pub fn validator(self, validator: Arc<CachedValidator>) -> Self {
         self.part(|b| b.validator(validator))
     }
