@@ -189,10 +189,13 @@ impl Schema {
         while !pending.is_empty() {
             let before = pending.len();
             pending.retain(|t| {
-                let ready = t
-                    .foreign_keys
-                    .iter()
-                    .all(|fk| fk.parent == t.name || out.iter().any(|done| done.name == fk.parent));
+                let ready = t.foreign_keys.iter().all(|fk| {
+                    // A global parent is no tenant table: nothing to wait for.
+                    let tenant_parent = self.table(&fk.parent).is_ok_and(TableDef::is_tenant);
+                    fk.parent == t.name
+                        || !tenant_parent
+                        || out.iter().any(|done| done.name == fk.parent)
+                });
                 if ready {
                     out.push(t);
                 }
@@ -597,5 +600,21 @@ mod tests {
             .unwrap();
         let order: Vec<&str> = s.tenant_tables().iter().map(|t| t.name()).collect();
         assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_reference_to_a_global_table_does_not_reorder_tenant_tables() {
+        let s = Schema::builder()
+            .global("plans")
+            .tenant("notes")
+            .references("plan_id", "plans")
+            .tenant("comments")
+            .references("note_id", "notes")
+            .tenant("audit")
+            .build()
+            .unwrap();
+        let order: Vec<&str> = s.tenant_tables().iter().map(|t| t.name()).collect();
+        let at = |name| order.iter().position(|t| *t == name).unwrap();
+        assert!(at("notes") < at("comments"), "{order:?}");
     }
 }

@@ -99,8 +99,9 @@ fn code_that_uses_only_scoped_statements_passes_on_every_backend() {
         let report = rt.block_on(check.run(scoped_code));
         println!("{report}");
         assert!(report.is_clean(), "{report}");
-        // Three tenants, three cases each, then every fuzz case.
-        assert_eq!(report.attempts().len(), 3 * 3 + 60, "{report}");
+        // Three tenants, four cases each and their foreign-vs-missing
+        // comparison, then every fuzz case.
+        assert_eq!(report.attempts().len(), 3 * (4 + 1) + 60, "{report}");
     }
 }
 
@@ -219,9 +220,23 @@ fn a_write_to_another_tenants_row_is_caught() {
             }))
             .unwrap();
         assert_eq!(kinds(&report), [LeakKind::Written], "{report}");
-        let leak = &report.leaks()[0];
-        assert!(leak.attempt.contains("foreign ids"), "{leak}");
-        assert!(leak.detail.contains("lessee=mine"), "{leak}");
+        // Caught with foreign ids, and with shared ids (every tenant's row
+        // with that id changes); never with the tenant's own.
+        for case in ["foreign ids", "shared ids"] {
+            let leak = report
+                .leaks()
+                .iter()
+                .find(|l| l.attempt.contains(case))
+                .unwrap();
+            assert!(leak.detail.contains("lessee=mine"), "{leak}");
+        }
+        assert!(
+            report
+                .leaks()
+                .iter()
+                .all(|l| !l.attempt.contains("own ids")),
+            "{report}"
+        );
     }
 }
 
@@ -238,22 +253,25 @@ fn a_row_copied_from_another_tenant_is_caught() {
                     "INSERT INTO properties (tenant_id, id, name, address) \
                      SELECT {p}, id + 7, address, address FROM properties WHERE id = {second}"
                 );
-                sqlx::query(&sql)
+                // With a shared id every tenant's row is copied, and the copies
+                // collide: that case fails and changes nothing.
+                let _ = sqlx::query(&sql)
                     .bind(tx.tenant().to_string())
                     .bind(probe.id("properties").as_i64().unwrap())
                     .execute(&pool)
-                    .await
-                    .unwrap();
+                    .await;
                 pool.close().await;
             }))
             .unwrap();
-        // The own case copies its own row: only the foreign case leaks.
-        assert_eq!(kinds(&report), [LeakKind::Moved], "{report}");
+        // The own case copies its own row: only the foreign case leaks, and
+        // the copy tells the foreign id from a missing one.
+        assert_eq!(
+            kinds(&report),
+            [LeakKind::Moved, LeakKind::Distinguishable],
+            "{report}"
+        );
         assert!(
-            report
-                .leaks()
-                .iter()
-                .all(|l| l.attempt.contains("foreign ids")),
+            report.leaks().iter().all(|l| l.attempt.contains("foreign")),
             "{report}"
         );
     }
@@ -330,10 +348,11 @@ fn each_case_gets_its_own_kind_of_id() {
     );
     assert!(report.is_clean(), "{report}");
     let seen = seen.into_inner().unwrap();
-    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.len(), 8);
     for (case, found, own) in seen {
-        let expected = case == Case::Own;
-        assert_eq!((found, own), (expected, expected), "{case}");
+        // A shared id finds the tenant's own row (the first one, not `own_id`'s).
+        let expected = (matches!(case, Case::Own | Case::Shared), case == Case::Own);
+        assert_eq!((found, own), expected, "{case}");
     }
 }
 

@@ -5,16 +5,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenancy_core::{AuditKind, MemoryAuditSink, TenantId};
 
 use super::LeakCheck;
+use super::cell;
 use super::fuzz::{FuzzCase, Gen, Stmt};
 use super::marker::{Markers, SeedId};
 use super::probe::{Case, Probe};
 use super::report::{Attempt, Leak, LeakKind, LeakReport};
 use super::scratch::Scratch;
-use super::seed::{GLOBAL_KEY, Seed, Snapshot};
+use super::seed::{GLOBAL_KEY, SYSTEM_KEY, Seed, Snapshot};
 use crate::error::Result;
 use crate::{TenantPool, TenantTx};
 
@@ -91,28 +91,38 @@ fn mask(text: &str, handed: &[(String, SeedId)]) -> String {
     out
 }
 
-/// Every cell of `rows` as text, whatever its type.
-fn rows_text(rows: &[AnyRow]) -> String {
-    let mut out = String::new();
-    for row in rows {
-        for i in 0..row.len() {
-            let cell = row
-                .try_get::<Option<String>, _>(i)
-                .map(|v| v.unwrap_or_default())
-                .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| row.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| row.try_get::<Option<bool>, _>(i).map(|v| format!("{v:?}")))
-                .or_else(|_| {
-                    row.try_get::<Option<Vec<u8>>, _>(i)
-                        .map(|v| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
-                })
-                .unwrap_or_default();
-            out.push_str(&cell);
-            out.push('|');
+/// `text` without what differs between two runs of correct code: digit
+/// runs (timestamps, sequence numbers) and UUIDs (fresh ids) become
+/// placeholders, so only what the code chose to write is compared.
+fn steady(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let uuid_here = text
+            .get(at..at + 36)
+            .is_some_and(|s| s.len() == 36 && looks_like_uuid(s));
+        if uuid_here {
+            out.push_str("<uuid>");
+            for _ in 0..35 {
+                chars.next();
+            }
+        } else if c.is_ascii_digit() {
+            while chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('#');
+        } else {
+            out.push(c);
         }
-        out.push('\n');
     }
     out
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.char_indices().all(|(i, c)| match i {
+        8 | 13 | 18 | 23 => c == '-',
+        _ => c.is_ascii_hexdigit(),
+    })
 }
 
 fn excerpt(rows: &[String]) -> String {
@@ -147,10 +157,10 @@ impl Run<'_> {
             }
             let (was, is) = (before.rows(key), after.rows(key));
             if was != is {
-                let whose = if key == GLOBAL_KEY {
-                    "the global tables".to_owned()
-                } else {
-                    format!("tenant {key}")
+                let whose = match key.as_str() {
+                    GLOBAL_KEY => "the global tables".to_owned(),
+                    SYSTEM_KEY => "the system tables".to_owned(),
+                    _ => format!("tenant {key}"),
                 };
                 let gone: Vec<String> = was.iter().filter(|r| !is.contains(r)).cloned().collect();
                 let new: Vec<String> = is.iter().filter(|r| !was.contains(r)).cloned().collect();
@@ -190,7 +200,8 @@ impl Run<'_> {
     {
         let victim = (actor + 1) % self.check.tenants;
         let mut answers: Vec<(Case, String)> = Vec::new();
-        for case in [Case::Own, Case::Foreign, Case::Missing] {
+        let mut own_rows: Vec<(Case, String)> = Vec::new();
+        for case in [Case::Own, Case::Shared, Case::Foreign, Case::Missing] {
             self.seed.reset(self.scratch).await?;
             let before = self.seed.snapshot(self.scratch).await?;
             let ctx = self.check.context(self.seed.tenants[actor], actor);
@@ -230,6 +241,8 @@ impl Run<'_> {
             let after = self.seed.snapshot(self.scratch).await?;
             self.compare(&attempt, actor, &before, &after);
             self.tripwire_since(&attempt, seen);
+            let mine = after.rows(&self.seed.tenants[actor].to_string()).join("\n");
+            own_rows.push((case, steady(&mask(&mine, &handed))));
             let outcome = if self.report.leaks.len() > leaks_before {
                 "LEAK"
             } else {
@@ -241,23 +254,44 @@ impl Run<'_> {
             });
             answers.push((case, answer));
         }
-        let answer = |c: Case| {
-            answers
-                .iter()
+        let of = |list: &[(Case, String)], c: Case| {
+            list.iter()
                 .find(|(k, _)| *k == c)
                 .map(|(_, a)| a.clone())
                 .unwrap_or_default()
         };
-        let (foreign, missing) = (answer(Case::Foreign), answer(Case::Missing));
+        let attempt = format!("your code as tenant {actor}, foreign vs missing ids");
+        let leaks_before = self.report.leaks.len();
+        let (foreign, missing) = (of(&answers, Case::Foreign), of(&answers, Case::Missing));
         if foreign != missing {
-            let attempt = format!("your code as tenant {actor}, foreign vs missing ids");
-            let detail = format!("foreign: {foreign}\n    missing: {missing}");
+            let detail = format!("it answered\n    foreign: {foreign}\n    missing: {missing}");
             self.leak(LeakKind::Distinguishable, &attempt, detail);
-            self.report.attempts.push(Attempt {
-                what: attempt,
-                outcome: "LEAK".to_owned(),
-            });
         }
+        let (foreign, missing) = (of(&own_rows, Case::Foreign), of(&own_rows, Case::Missing));
+        if foreign != missing {
+            let only = |a: &str, b: &str| -> Vec<String> {
+                let b: Vec<&str> = b.lines().collect();
+                a.lines()
+                    .filter(|l| !b.contains(l))
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let detail = format!(
+                "it left its own rows differently: only after the foreign run ({}), only after the missing run ({})",
+                excerpt(&only(&foreign, &missing)),
+                excerpt(&only(&missing, &foreign))
+            );
+            self.leak(LeakKind::Distinguishable, &attempt, detail);
+        }
+        let outcome = if self.report.leaks.len() > leaks_before {
+            "LEAK"
+        } else {
+            "ok"
+        };
+        self.report.attempts.push(Attempt {
+            what: attempt,
+            outcome: outcome.to_owned(),
+        });
         Ok(())
     }
 
@@ -286,12 +320,15 @@ impl Run<'_> {
             let leaks_before = self.report.leaks.len();
             let seen = self.sink.events().len();
             let refused = self.fuzz_one(&case, actor, &attempt).await?;
-            let after = self.seed.snapshot(self.scratch).await?;
-            self.compare(&attempt, actor, &before, &after);
             self.tripwire_since(&attempt, seen);
-            if after != before {
-                self.seed.reset(self.scratch).await?;
-                before = self.seed.snapshot(self.scratch).await?;
+            // A read cannot change rows: only writes are followed by a snapshot.
+            if !matches!(case.stmt, Stmt::Select(_)) {
+                let after = self.seed.snapshot(self.scratch).await?;
+                self.compare(&attempt, actor, &before, &after);
+                if after != before {
+                    self.seed.reset(self.scratch).await?;
+                    before = self.seed.snapshot(self.scratch).await?;
+                }
             }
             let outcome = if self.report.leaks.len() > leaks_before {
                 "LEAK"
@@ -333,7 +370,7 @@ impl Run<'_> {
         let Ok(Some(rows)) = outcome else {
             return Ok(refused);
         };
-        let text = rows_text(&rows);
+        let text = cell::rows(&rows);
         let found = self.markers.foreign_in(&text, actor);
         if !found.is_empty() {
             let detail = format!("rows held {} — {sql}", found.join(", "));

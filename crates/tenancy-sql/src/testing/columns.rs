@@ -3,11 +3,12 @@
 
 use sqlx::{AnyPool, Row};
 
+use super::cell;
 use crate::Backend;
 use crate::error::{Error, Result};
 
 /// The kind of value a column takes, from its declared type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// A 32- or 64-bit integer.
     Int,
@@ -23,47 +24,90 @@ pub(crate) enum Kind {
     Bytes,
     /// Text, with its length limit if it has one.
     Text(Option<u32>),
+    /// An enumerated type: its first label.
+    Enum(String),
+    /// A type the kit cannot make values for (arrays, network addresses,
+    /// intervals, ranges, …): NULL when the column allows it.
+    Other,
 }
+
+const TEXT_TYPES: [&str; 14] = [
+    "text",
+    "char",
+    "varchar",
+    "character",
+    "character varying",
+    "nchar",
+    "nvarchar",
+    "clob",
+    "string",
+    "tinytext",
+    "mediumtext",
+    "longtext",
+    "citext",
+    "name",
+];
 
 impl Kind {
     fn from_type(name: &str, max: Option<u32>) -> Kind {
-        let t = name.to_ascii_lowercase();
-        let has = |s: &str| t.contains(s);
-        if has("bool") {
+        let t = name.trim().to_ascii_lowercase();
+        let words: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        let word = |w: &str| words.contains(&w);
+        if word("bool") || word("boolean") {
             Kind::Bool
-        } else if has("tinyint") || has("smallint") || t == "int2" {
+        } else if word("tinyint") || word("smallint") || word("int2") || word("smallserial") {
             Kind::SmallInt
-        } else if has("int") || t == "serial" || t == "bigserial" {
+        } else if [
+            "int",
+            "integer",
+            "bigint",
+            "mediumint",
+            "int4",
+            "int8",
+            "serial",
+            "bigserial",
+        ]
+        .iter()
+        .any(|w| word(w))
+        {
             Kind::Int
-        } else if has("real") || has("floa") || has("doub") || has("numeric") || has("decimal") {
+        } else if [
+            "real", "float", "float4", "float8", "double", "numeric", "decimal",
+        ]
+        .iter()
+        .any(|w| word(w))
+        {
             Kind::Float
         } else if t == "uuid" {
             Kind::Uuid
-        } else if has("timestamp") || has("datetime") {
+        } else if word("timestamp") || word("timestamptz") || word("datetime") {
             Kind::Timestamp
         } else if t == "date" {
             Kind::Date
-        } else if t.starts_with("time") {
+        } else if word("time") || word("timetz") {
             Kind::Time
-        } else if has("json") {
+        } else if word("json") || word("jsonb") {
             Kind::Json
-        } else if has("bytea") || has("blob") || has("binary") {
+        } else if word("bytea") || word("blob") || word("binary") || word("varbinary") {
             Kind::Bytes
-        } else {
+        } else if TEXT_TYPES.contains(&t.as_str()) || t.is_empty() {
             Kind::Text(max.filter(|m| *m > 0))
+        } else {
+            Kind::Other
         }
     }
 
     /// True when a marker (text or a ten-digit integer) fits.
-    pub(crate) fn holds_marker(self) -> bool {
-        !matches!(
-            self,
-            Kind::SmallInt | Kind::Bool | Kind::Float | Kind::Date | Kind::Time | Kind::Timestamp
-        ) && !matches!(self, Kind::Text(Some(n)) if n < 12)
+    pub(crate) fn holds_marker(&self) -> bool {
+        match self {
+            Kind::Int | Kind::Uuid | Kind::Json | Kind::Bytes => true,
+            Kind::Text(max) => max.is_none_or(|n| n >= 12),
+            _ => false,
+        }
     }
 
     /// True when the column can hold a UUID-shaped id.
-    pub(crate) fn holds_uuid(self) -> bool {
+    pub(crate) fn holds_uuid(&self) -> bool {
         match self {
             Kind::Uuid => true,
             Kind::Text(max) => max.is_none_or(|m| m >= 36),
@@ -77,60 +121,89 @@ impl Kind {
 pub(crate) struct Column {
     pub(crate) name: String,
     pub(crate) kind: Kind,
-    /// Filled by the database (generated or identity-always): never seeded.
+    pub(crate) nullable: bool,
+    /// Computed by the database: never written.
     pub(crate) generated: bool,
+    /// An identity the database fills unless told otherwise (PostgreSQL
+    /// `GENERATED ALWAYS AS IDENTITY`): written with `OVERRIDING SYSTEM VALUE`.
+    pub(crate) identity_always: bool,
 }
 
-/// The columns of `table`, in the database's order.
+/// The columns of `table`, in the database's order (none when it does not
+/// exist).
 pub(crate) async fn read(pool: &AnyPool, backend: Backend, table: &str) -> Result<Vec<Column>> {
     let sql = match backend {
         Backend::Postgres => {
-            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
-             CAST(COALESCE(character_maximum_length, 0) AS BIGINT), \
-             CAST(CASE WHEN is_generated = 'ALWAYS' OR identity_generation = 'ALWAYS' \
-             THEN 1 ELSE 0 END AS BIGINT) \
-             FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            "SELECT CAST(c.column_name AS TEXT), \
+             CAST(CASE WHEN c.data_type = 'USER-DEFINED' AND EXISTS \
+               (SELECT 1 FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typname = c.udt_name) \
+               THEN 'enum' ELSE c.data_type END AS TEXT), \
+             CAST(COALESCE(c.character_maximum_length, 0) AS BIGINT), \
+             CAST(CASE WHEN c.is_nullable = 'YES' THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN c.is_generated = 'ALWAYS' THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN c.identity_generation = 'ALWAYS' THEN 1 ELSE 0 END AS BIGINT), \
+             CAST((SELECT e.enumlabel FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
+               WHERE t.typname = c.udt_name ORDER BY e.enumsortorder LIMIT 1) AS TEXT) \
+             FROM information_schema.columns c \
+             WHERE c.table_schema = current_schema() AND c.table_name = $1 ORDER BY c.ordinal_position"
         }
         Backend::MySql => {
             "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), \
              CAST(COALESCE(character_maximum_length, 0) AS SIGNED), \
-             CAST(CASE WHEN extra LIKE '%GENERATED%' THEN 1 ELSE 0 END AS SIGNED) \
+             CAST(CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS SIGNED), \
+             CAST(CASE WHEN extra LIKE '%GENERATED%' THEN 1 ELSE 0 END AS SIGNED), \
+             CAST(0 AS SIGNED), CAST(column_type AS CHAR) \
              FROM information_schema.columns \
              WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
         }
         Backend::Sqlite => {
-            "SELECT name, type, 0, CASE WHEN hidden <> 0 THEN 1 ELSE 0 END \
+            "SELECT name, type, 0, CASE WHEN \"notnull\" = 0 AND pk = 0 THEN 1 ELSE 0 END, \
+             CASE WHEN hidden <> 0 THEN 1 ELSE 0 END, 0, NULL \
              FROM pragma_table_xinfo(?) ORDER BY cid"
         }
+    };
+    let failed = |source| Error::Scratch {
+        table: table.to_owned(),
+        source,
     };
     let rows = sqlx::query(sql)
         .bind(table)
         .fetch_all(pool)
         .await
-        .map_err(|source| Error::Scratch {
-            table: table.to_owned(),
-            source,
-        })?;
+        .map_err(failed)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let name: String = row.try_get(0)?;
-        let declared: String = row.try_get(1)?;
-        let max: i64 = row.try_get(2)?;
-        let generated: i64 = row.try_get(3)?;
+        let text = |i| cell::text(&row, i).unwrap_or_default();
+        let int = |i: usize| row.try_get::<i64, _>(i).map_err(failed);
+        let declared = text(1);
         let (ty, len) = split_length(&declared);
-        let max = if max > 0 {
-            u32::try_from(max).ok()
-        } else {
-            len
+        let max = match int(2)? {
+            n if n > 0 => u32::try_from(n).ok(),
+            _ => len,
+        };
+        let kind = match (ty.to_ascii_lowercase().as_str(), text(6)) {
+            ("enum", label) if backend == Backend::MySql => Kind::Enum(first_mysql_label(&label)),
+            ("enum", label) => Kind::Enum(label),
+            _ => Kind::from_type(ty, max),
         };
         out.push(Column {
-            name,
-            kind: Kind::from_type(ty, max),
-            generated: generated != 0,
+            name: text(0),
+            kind,
+            nullable: int(3)? != 0,
+            generated: int(4)? != 0,
+            identity_always: int(5)? != 0,
         });
     }
     Ok(out)
+}
+
+/// `enum('active','ended')` → `active`.
+fn first_mysql_label(column_type: &str) -> String {
+    column_type
+        .split('\'')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// SQLite keeps the type as written: `VARCHAR(36)` → (`VARCHAR`, 36).
@@ -153,6 +226,7 @@ mod tests {
         for (ty, kind) in [
             ("integer", Kind::Int),
             ("BIGINT", Kind::Int),
+            ("UNSIGNED BIG INT", Kind::Int),
             ("int4", Kind::Int),
             ("smallint", Kind::SmallInt),
             ("tinyint", Kind::SmallInt),
@@ -167,6 +241,13 @@ mod tests {
             ("jsonb", Kind::Json),
             ("bytea", Kind::Bytes),
             ("text", Kind::Text(None)),
+            ("character varying", Kind::Text(None)),
+            ("longtext", Kind::Text(None)),
+            // Substrings of other words are not types.
+            ("interval", Kind::Other),
+            ("point", Kind::Other),
+            ("inet", Kind::Other),
+            ("ARRAY", Kind::Other),
         ] {
             assert_eq!(Kind::from_type(ty, None), kind, "{ty}");
         }
@@ -174,5 +255,6 @@ mod tests {
         assert_eq!(Kind::from_type(ty, len), Kind::Text(Some(36)));
         assert!(Kind::Text(Some(36)).holds_uuid() && !Kind::Text(Some(20)).holds_uuid());
         assert!(!Kind::Text(Some(8)).holds_marker());
+        assert_eq!(first_mysql_label("enum('active','ended')"), "active");
     }
 }

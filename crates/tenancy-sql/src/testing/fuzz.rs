@@ -316,7 +316,7 @@ impl<'a> Gen<'a> {
     }
 
     /// A value of the acting tenant for `column`, or `None` when none fits.
-    fn own_value(&mut self, table: &Table, kind: Kind) -> Option<Expr> {
+    fn own_value(&mut self, table: &Table, kind: &Kind) -> Option<Expr> {
         let row = 900 + self.below(50);
         match kind {
             Kind::Int => Some(val(marker::int_value(self.actor, table.number, row, 0))),
@@ -328,13 +328,15 @@ impl<'a> Gen<'a> {
     }
 
     fn writable(&mut self, t: &Table) -> Option<(String, Expr)> {
-        let columns: Vec<(String, Kind)> =
-            t.data_columns().map(|c| (c.name.clone(), c.kind)).collect();
+        let columns: Vec<(String, Kind)> = t
+            .data_columns()
+            .map(|c| (c.name.clone(), c.kind.clone()))
+            .collect();
         if columns.is_empty() {
             return None;
         }
         let (name, kind) = columns[self.below(columns.len())].clone();
-        Some((name, self.own_value(t, kind)?))
+        Some((name, self.own_value(t, &kind)?))
     }
 
     fn update(&mut self, t: &Table) -> FuzzCase {
@@ -376,7 +378,7 @@ impl<'a> Gen<'a> {
                         None => continue,
                     }
                 } else if t.id_columns.contains(&c.name) {
-                    match c.kind {
+                    match &c.kind {
                         Kind::Int => val(marker::int_id(
                             self.actor,
                             t.number,
@@ -395,9 +397,9 @@ impl<'a> Gen<'a> {
                         )),
                     }
                 } else {
-                    match self.own_value(t, c.kind) {
+                    match self.own_value(t, &c.kind) {
                         Some(v) => v,
-                        None => seeded_like(c.kind),
+                        None => seeded_like(&c.kind),
                     }
                 };
             columns.push(c.name.as_str());
@@ -466,7 +468,7 @@ impl<'a> Gen<'a> {
 }
 
 /// A value of `kind` like the seeded ones, for columns that hold no marker.
-fn seeded_like(kind: Kind) -> Expr {
+fn seeded_like(kind: &Kind) -> Expr {
     match kind {
         Kind::SmallInt => val(1),
         Kind::Bool => val(true),
@@ -475,6 +477,8 @@ fn seeded_like(kind: Kind) -> Expr {
         Kind::Time => val("04:05:06"),
         Kind::Timestamp => val("2024-02-03 04:05:06"),
         Kind::Json => val("\"lk_none\""),
+        Kind::Enum(label) => val(label.as_str()),
+        Kind::Other => Expr::from(Value::String(None)),
         _ => Expr::from(Value::String(Some("x".to_owned()))),
     }
 }

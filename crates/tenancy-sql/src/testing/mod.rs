@@ -7,9 +7,11 @@
 //! database reports and the references the schema declares, and then:
 //!
 //! 1. runs your code once per tenant and per [`Case`]: with the tenant's own
-//!    ids, with another tenant's ids, and with ids no row has. Your code
-//!    gets a [`Probe`] (the context and the ids) and a [`TenantTx`] bound to
-//!    the tenant; the kit commits it afterwards;
+//!    ids, with the id of its own row that every other tenant's rows share
+//!    (as per-tenant sequences give), with another tenant's ids, and with
+//!    ids no row has. Your code gets a [`Probe`] (the context, the ids and
+//!    other column values of the case's row) and a [`TenantTx`] bound to the
+//!    tenant; the kit commits it afterwards;
 //! 2. runs random statements over your tables, built with the public
 //!    builders: foreign ids in filters, conditions widened with `OR 1 = 1`,
 //!    joins along your references, subqueries, CTEs, set operations,
@@ -19,13 +21,14 @@
 //!
 //! - the output (your result's `Debug` text, or the rows) holds no other
 //!   tenant's marker, id or tenant id ([`LeakKind::Read`]);
-//! - every other tenant's rows, and the global tables, are exactly as
-//!   seeded ([`LeakKind::Written`]);
+//! - every other tenant's rows, the global tables and the system tables are
+//!   exactly as they were ([`LeakKind::Written`]);
 //! - the acting tenant's rows hold no other tenant's values
 //!   ([`LeakKind::Moved`]);
 //! - your answer for another tenant's id equals your answer for an id that
-//!   does not exist, once the id itself is masked
-//!   ([`LeakKind::Distinguishable`]);
+//!   does not exist, once the id itself is masked, and so do the tenant's own
+//!   rows after each (numbers and UUIDs aside, so timestamps and fresh ids
+//!   do not count) ([`LeakKind::Distinguishable`]);
 //! - the leak tripwire never had to withhold a result
 //!   ([`LeakKind::Tripwire`]).
 //!
@@ -62,14 +65,25 @@
 //! - It sees what your code returns through `Debug`, and the rows in the
 //!   database: a value your code sends elsewhere (a log, a queue, an HTTP
 //!   call) is not checked.
-//! - It cannot see a count or an existence test that leaks without showing a
-//!   value, except in its own count statements; compare such answers
-//!   yourself, or shape them so the foreign and missing cases must agree.
-//! - It seeds every column it can type; a `CHECK` constraint or an enum
-//!   type the markers do not satisfy makes set-up fail with
-//!   [`Error::Scratch`](crate::Error::Scratch), naming the table.
-//! - It is for tests: it creates and drops databases and roles.
+//! - Only text, integer, UUID, JSON and byte columns carry markers. Floats,
+//!   numerics, booleans, dates, times, small integers and short text hold
+//!   the same values for every tenant, so a leak of only those, a count or
+//!   a sum over all tenants, or a marker hashed, truncated or reformatted
+//!   passes, except where the foreign answer then differs from the missing
+//!   one. The kit's own count statements do check counts.
+//! - Your output must be deterministic: a timestamp or a random id in what
+//!   your code returns makes the foreign and missing answers differ.
+//! - It seeds every column it can type: enums get their first label, a
+//!   nullable column of a type it does not know (arrays, network
+//!   addresses, ranges) NULL, dates grow with the column's position so
+//!   `ends > starts` holds. Other `CHECK` constraints, a non-nullable
+//!   column of an unknown type or MariaDB's `JSON` (stored as checked text)
+//!   make set-up fail with [`Error::Scratch`](crate::Error::Scratch),
+//!   naming the table. A table without ids gets one row per tenant.
+//! - It is for tests: it creates and drops databases, roles and, for
+//!   SQLite, a file in the temporary directory.
 
+mod cell;
 mod check;
 mod columns;
 mod fuzz;

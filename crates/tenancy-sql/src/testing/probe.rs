@@ -15,6 +15,10 @@ use super::seed::Seed;
 pub enum Case {
     /// The acting tenant's own rows.
     Own,
+    /// The acting tenant's own row whose id every other tenant's rows
+    /// have too (as per-tenant sequences give): a lookup that loses its
+    /// tenant predicate anywhere, a join say, meets other tenants' rows.
+    Shared,
     /// Another tenant's rows: the code must behave exactly as for
     /// [`Case::Missing`].
     Foreign,
@@ -26,6 +30,7 @@ impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Case::Own => "own",
+            Case::Shared => "shared",
             Case::Foreign => "foreign",
             Case::Missing => "missing",
         })
@@ -65,7 +70,8 @@ impl Probe<'_> {
     }
 
     /// The id to look up in `table`: a row of the acting tenant
-    /// ([`Case::Own`]), of another tenant ([`Case::Foreign`]) or of nobody
+    /// ([`Case::Own`], and [`Case::Shared`] with an id other tenants'
+    /// rows have too), of another tenant ([`Case::Foreign`]) or of nobody
     /// ([`Case::Missing`]). The id of an unregistered table, or of one
     /// without id columns, is nobody's; the check then reports it.
     pub fn id(&self, table: &str) -> SeedId {
@@ -76,6 +82,7 @@ impl Probe<'_> {
     pub fn nth_id(&self, table: &str, n: usize) -> SeedId {
         let id = match self.case {
             Case::Own => self.seed.id(table, self.actor, n + 1),
+            Case::Shared => self.seed.id(table, self.actor, 0),
             Case::Foreign => self.seed.id(table, self.victim, n + 1),
             Case::Missing => self.seed.missing_id(table),
         };
@@ -84,6 +91,26 @@ impl Probe<'_> {
             .borrow_mut()
             .push((table.to_owned(), id.clone()));
         id
+    }
+
+    /// The value of `column` in the row [`Probe::id`] names (for lookups by
+    /// another key: a slug, an email, a name): the acting tenant's, another
+    /// tenant's or, for [`Case::Missing`], a marker no row holds.
+    pub fn value(&self, table: &str, column: &str) -> String {
+        let (t, row) = match self.case {
+            Case::Own => (self.actor, 1),
+            Case::Shared => (self.actor, 0),
+            Case::Foreign => (self.victim, 1),
+            Case::Missing => (usize::MAX, 0),
+        };
+        let value = self
+            .seed
+            .value(table, t, row, column)
+            .unwrap_or_else(|| super::marker::text(99, 0, 0, 0));
+        self.handed
+            .borrow_mut()
+            .push((table.to_owned(), SeedId::Text(value.clone())));
+        value
     }
 
     /// An id of the acting tenant's own row `n` of `table`, whatever the

@@ -1,8 +1,8 @@
 //! The scratch database a leak check runs in: created with a unique name,
 //! migrated, and dropped at the end.
 //!
-//! - SQLite: a named in-memory database with a shared cache, so code under
-//!   test may open its own connections to it by URL;
+//! - SQLite: a file in the temporary directory, in write-ahead-log mode,
+//!   so code under test may open its own connections to it by URL;
 //! - PostgreSQL: a database and an application role of their own; the
 //!   tenant pool connects as that role, so Row-Level Security applies as in
 //!   production;
@@ -28,6 +28,8 @@ pub(crate) struct Scratch {
     /// The server-level connection that created it, to drop it.
     root: Option<AnyPool>,
     name: String,
+    /// The SQLite database file, removed at the end.
+    file: Option<std::path::PathBuf>,
 }
 
 /// The application role of the scratch database `name` (PostgreSQL).
@@ -147,25 +149,42 @@ impl Scratch {
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
     ) -> Result<Scratch> {
-        let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
-        // The database lives while a connection is open: keep one for good.
+        // A file in write-ahead-log mode, so code under test may open its
+        // own connections beside the transaction the check gives it: a
+        // reader never waits for a writer, and a writer waits (then fails)
+        // rather than hanging.
+        let file = std::env::temp_dir().join(format!("{name}.db"));
+        let url = format!("sqlite://{}?mode=rwc", file.display());
         let owner = AnyPoolOptions::new()
-            .min_connections(1)
             .max_connections(4)
-            .idle_timeout(None)
-            .max_lifetime(None)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
-        migrate(&owner, &migration(Backend::Sqlite)).await?;
-        let pool = TenantPool::from_pool(owner.clone(), schema.clone())?;
-        Ok(Scratch {
+        let scratch = Scratch {
             backend: Backend::Sqlite,
+            pool: TenantPool::from_pool(owner.clone(), schema.clone())?,
             owner,
-            pool,
             url,
             root: None,
             name,
-        })
+            file: Some(file),
+        };
+        let made = async {
+            scratch.owner.execute("PRAGMA journal_mode = WAL").await?;
+            migrate(&scratch.owner, &migration(Backend::Sqlite)).await
+        };
+        match made.await {
+            Ok(()) => Ok(scratch),
+            Err(e) => {
+                scratch.drop_all().await;
+                Err(e)
+            }
+        }
     }
 
     async fn postgres(
@@ -201,6 +220,7 @@ impl Scratch {
             url: db_url,
             root: Some(root.clone()),
             name: name.to_owned(),
+            file: None,
         })
     }
 
@@ -224,6 +244,7 @@ impl Scratch {
             url: db_url,
             root: Some(root.clone()),
             name: name.to_owned(),
+            file: None,
         })
     }
 
@@ -231,6 +252,14 @@ impl Scratch {
     pub(crate) async fn drop_all(self) {
         self.pool.close().await;
         self.owner.close().await;
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = file.clone().into_os_string();
+                path.push(suffix);
+                // Best effort, like the server databases.
+                let _ = std::fs::remove_file(path);
+            }
+        }
         let Some(root) = self.root else { return };
         drop_named(&root, self.backend, &self.name).await;
         root.close().await;

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use sea_query::{Alias, Query, Value};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use tenancy_core::TenantId;
 
+use super::cell;
 use super::columns::{self, Column, Kind};
 use super::marker::{self, SeedId};
 use super::scratch::Scratch;
@@ -21,6 +22,8 @@ const GLOBAL: usize = 98;
 const SHARED: usize = 97;
 /// The snapshot key of the global tables' rows.
 pub(crate) const GLOBAL_KEY: &str = "(global)";
+/// The snapshot key of the system tables' rows.
+pub(crate) const SYSTEM_KEY: &str = "(system)";
 
 /// One seeded table.
 #[derive(Debug, Clone)]
@@ -103,9 +106,14 @@ impl Seed {
         let ordered = schema
             .tables()
             .filter(|t| t.kind() == TableKind::Global)
-            .chain(schema.tenant_tables());
+            .chain(schema.tenant_tables())
+            .chain(schema.tables().filter(|t| t.kind() == TableKind::System));
         for (number, def) in ordered.enumerate() {
             let columns = columns::read(&scratch.owner, scratch.backend, def.name()).await?;
+            if columns.is_empty() && def.kind() == TableKind::System {
+                // Never seeded; the migration may leave it to another service.
+                continue;
+            }
             if columns.is_empty() {
                 return Err(Error::InvalidSchema(format!(
                     "`{}` is registered but the migration did not create it",
@@ -142,19 +150,34 @@ impl Seed {
         Ok(seed)
     }
 
+    /// Whose rows `table` gets: every tenant's, the global marker's, or
+    /// none (system tables are only watched).
     fn owners(&self, table: &Table) -> Vec<usize> {
-        if table.kind == TableKind::Tenant {
-            (0..self.tenants.len()).collect()
+        match table.kind {
+            TableKind::Tenant => (0..self.tenants.len()).collect(),
+            TableKind::Global => vec![GLOBAL],
+            _ => Vec::new(),
+        }
+    }
+
+    /// How many rows each owner gets: one where the table has no id to
+    /// tell rows apart (its key is the tenant column alone).
+    fn rows_of(&self, table: &Table) -> usize {
+        if table.id_columns.is_empty() {
+            1
         } else {
-            vec![GLOBAL]
+            self.rows
         }
     }
 
     fn plan_values(&mut self) {
         for table in self.tables.clone() {
             for t in self.owners(&table) {
-                let mut rows = Vec::with_capacity(self.rows);
-                for r in 0..self.rows {
+                let count = self.rows_of(&table);
+                let mut rows = Vec::with_capacity(count);
+                for r in 0..count {
+                    // Without ids, the one row is the tenant's own, not a shared one.
+                    let r = if table.id_columns.is_empty() { 1 } else { r };
                     let mut row = Vec::new();
                     for (c, column) in table.columns.iter().enumerate() {
                         if column.generated {
@@ -169,9 +192,9 @@ impl Seed {
                         {
                             self.parent_value(&table, &row, t, r, parent, pcol)
                         } else if table.id_columns.contains(&column.name) {
-                            id_value(column.kind, t, table.number, r, c)
+                            id_value(column, t, table.number, r, c)
                         } else {
-                            data_value(column.kind, t, table.number, r, c)
+                            data_value(column, t, table.number, r, c)
                         };
                         row.push((column.name.clone(), value));
                     }
@@ -197,12 +220,17 @@ impl Seed {
             if let Some((_, v)) = row.iter().find(|(c, _)| c == pcol) {
                 return v.clone();
             }
-            let number = table.number;
-            let kind = table.column(pcol).map_or(Kind::Int, |c| c.kind);
-            return id_value(kind, t, number, r, 0);
+            return match table.column(pcol) {
+                Some(column) => id_value(column, t, table.number, r, 0),
+                None => Value::String(None),
+            };
         }
+        let owner = match self.table(parent).map(|p| p.kind) {
+            Some(TableKind::Tenant) => t,
+            _ => GLOBAL,
+        };
         self.values
-            .get(&(parent.to_owned(), t))
+            .get(&(parent.to_owned(), owner))
             .and_then(|rows| rows.get(r % rows.len().max(1)))
             .and_then(|row| row.iter().find(|(c, _)| c == pcol))
             .map_or(Value::String(None), |(_, v)| v.clone())
@@ -228,12 +256,31 @@ impl Seed {
         }
     }
 
+    /// The seeded value of `column` in row `row` of `table`, tenant `t`,
+    /// as text.
+    pub(crate) fn value(&self, table: &str, t: usize, row: usize, column: &str) -> Option<String> {
+        let def = self.table(table)?;
+        let rows = self.values.get(&(def.name.clone(), t))?;
+        let (_, value) = rows
+            .get(row)?
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(column))?;
+        match value {
+            Value::BigInt(Some(n)) => Some(n.to_string()),
+            Value::String(Some(s)) => Some(s.clone()),
+            Value::Bool(Some(b)) => Some(b.to_string()),
+            Value::Double(Some(f)) => Some(f.to_string()),
+            _ => None,
+        }
+    }
+
     /// An id of `table`'s shape that no row has.
     pub(crate) fn missing_id(&self, table: &str) -> Option<SeedId> {
         let def = self.table(table)?;
         let id = def.column(def.id_columns.first()?)?;
-        Some(match id.kind {
+        Some(match &id.kind {
             Kind::Int => SeedId::Int(marker::missing_int_id(def.number)),
+            Kind::SmallInt => SeedId::Int(9_999),
             k if k.holds_uuid() => SeedId::Text(marker::missing_uuid_id(def.number)),
             _ => SeedId::Text(marker::missing_text_id(def.number)),
         })
@@ -243,6 +290,9 @@ impl Seed {
     pub(crate) async fn reset(&self, scratch: &Scratch) -> Result<()> {
         let pool = &scratch.owner;
         for table in self.tables.iter().rev() {
+            if table.kind == TableKind::System {
+                continue;
+            }
             let sql = Query::delete()
                 .from_table(Alias::new(&table.name))
                 .to_owned();
@@ -263,7 +313,11 @@ impl Seed {
                         .values(row.iter().map(|(_, v)| v.clone().into()))
                         .map_err(|e| Error::Build(e.to_string()))?;
                 }
-                run(pool, &table.name, &render(&insert, scratch.backend)).await?;
+                let mut sql = render(&insert, scratch.backend);
+                if table.columns.iter().any(|c| c.identity_always) {
+                    sql = sql.replacen(" VALUES ", " OVERRIDING SYSTEM VALUE VALUES ", 1);
+                }
+                run(pool, &table.name, &sql).await?;
             }
         }
         Ok(())
@@ -300,10 +354,12 @@ impl Seed {
                 .position(|c| c.name.eq_ignore_ascii_case(&table.tenant_column));
             for row in rows {
                 let mut text = format!("{}:", table.name);
-                let mut key = GLOBAL_KEY.to_owned();
+                let mut key = match table.kind {
+                    TableKind::System => SYSTEM_KEY.to_owned(),
+                    _ => GLOBAL_KEY.to_owned(),
+                };
                 for (i, column) in table.columns.iter().enumerate() {
-                    let v: Option<String> = row.try_get(i)?;
-                    let v = v.unwrap_or_else(|| "NULL".to_owned());
+                    let v = cell::text(&row, i).unwrap_or_else(|| "NULL".to_owned());
                     if table.kind == TableKind::Tenant && Some(i) == tenant_at {
                         key.clone_from(&v);
                     }
@@ -319,34 +375,44 @@ impl Seed {
     }
 }
 
-fn id_value(kind: Kind, t: usize, table: usize, r: usize, c: usize) -> Value {
+fn id_value(column: &Column, t: usize, table: usize, r: usize, c: usize) -> Value {
     let t = if r == 0 { SHARED } else { t };
-    match kind {
+    match &column.kind {
         Kind::Int => Value::from(marker::int_id(t, table, r)),
+        // Unique per tenant and row, though too small to mark anyone.
+        Kind::SmallInt => Value::from((1_000 + (t % 100) * 100 + r % 100) as i64),
         k if k.holds_uuid() => Value::from(marker::uuid_id(t, table, r)),
-        k => data_value(k, t, table, r, c),
+        _ => data_value(column, t, table, r, c),
     }
 }
 
-fn data_value(kind: Kind, t: usize, table: usize, r: usize, c: usize) -> Value {
-    match kind {
+/// A value of `column`'s kind for row `r` of tenant `t`: a marker where
+/// one fits. Dates and times grow with the column's position, so a check
+/// such as `ends > starts` holds when the later column is declared later.
+fn data_value(column: &Column, t: usize, table: usize, r: usize, c: usize) -> Value {
+    let month = 1 + c % 12;
+    match &column.kind {
         Kind::Int => Value::from(marker::int_value(t, table, r, c)),
         Kind::SmallInt => Value::from((r % 100) as i64),
         Kind::Bool => Value::from(r.is_multiple_of(2)),
         Kind::Float => Value::from(1.5 + r as f64),
         Kind::Uuid => Value::from(marker::uuid_id(t, table, 1_000 + c * 100 + r % 100)),
-        Kind::Date => Value::from(format!("2024-01-{:02}", 1 + r % 28)),
-        Kind::Time => Value::from(format!("03:04:{:02}", r % 60)),
-        Kind::Timestamp => Value::from(format!("2024-01-02 03:04:{:02}", r % 60)),
+        Kind::Date => Value::from(format!("2024-{month:02}-{:02}", 1 + r % 28)),
+        Kind::Time => Value::from(format!("{:02}:04:{:02}", c % 24, r % 60)),
+        Kind::Timestamp => Value::from(format!("2024-{month:02}-02 03:04:{:02}", r % 60)),
         Kind::Json => Value::from(format!("\"{}\"", marker::text(t, table, r, c))),
         Kind::Bytes => Value::from(marker::text(t, table, r, c)),
-        Kind::Text(max) if kind.holds_marker() || max.is_none() => {
-            Value::from(marker::text(t, table, r, c))
-        }
-        Kind::Text(max) => {
-            let short: String = format!("{r}{c}{t}");
-            let len = max.map_or(short.len(), |m| m as usize);
-            Value::from(short.chars().take(len).collect::<String>())
+        Kind::Enum(label) => Value::from(label.clone()),
+        Kind::Other if column.nullable => Value::String(None),
+        Kind::Other => Value::from("1"),
+        k @ Kind::Text(max) => {
+            if k.holds_marker() {
+                Value::from(marker::text(t, table, r, c))
+            } else {
+                let short: String = format!("{r}{c}{t}");
+                let len = max.map_or(short.len(), |m| m as usize);
+                Value::from(short.chars().take(len).collect::<String>())
+            }
         }
     }
 }
