@@ -32,11 +32,14 @@
 //!
 //! [`Ddl::repeatable`] makes every statement safe to run again, so a
 //! service can apply its whole schema at each start, in one transaction
-//! that [`Ddl::migration_lock`] opens: tables and indexes are created
-//! `IF NOT EXISTS`, and on PostgreSQL the policies and the application role
-//! are created unless they exist. It does not change a table that exists:
-//! the start-up audit ([`TenantPool::verify_isolation`](crate::TenantPool::verify_isolation))
-//! is what refuses a database that drifted from the schema.
+//! that [`Ddl::migration_lock`] opens. A table is created only when it does
+//! not exist, and on PostgreSQL a tenant table's indexes and Row-Level
+//! Security come with it (one `DO` block), so a table that exists is left
+//! exactly as it is: the start-up audit
+//! ([`TenantPool::verify_isolation`](crate::TenantPool::verify_isolation))
+//! is what refuses a database that drifted from the schema, never a
+//! migration that quietly repairs it. The application role is created when
+//! missing and granted again.
 //!
 //! ```
 //! use tenancy_sql::{Backend, Schema, ddl::Ddl};
@@ -50,7 +53,7 @@
 //!         .col(ColumnDef::new("body").text().not_null());
 //! })?);
 //! setup.extend(ddl.app_role("notes_app", None, "public"));
-//! assert!(setup[1].starts_with(r#"CREATE TABLE IF NOT EXISTS "notes""#));
+//! assert!(setup[1].starts_with(r#"DO $tenancy$ BEGIN IF to_regclass('"notes"') IS NULL THEN"#));
 //! assert!(setup.iter().any(|s| s.starts_with("DO ") && s.contains("CREATE ROLE")));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -100,12 +103,16 @@ impl<'a> Ddl<'a> {
     }
 
     /// Every statement safe to run again, so the schema can be applied at
-    /// each start: `CREATE TABLE` and `CREATE INDEX` get `IF NOT EXISTS`
-    /// (MySQL has no such index statement, so there foreign-key indexes
-    /// are declared inside the table), and on PostgreSQL the policy and
-    /// the application role are created only when missing (a `DO` block),
-    /// the role's password set again when given. Nothing that exists is
-    /// altered; apply it after [`Ddl::migration_lock`], in one transaction.
+    /// each start. [`create_table`](Ddl::create_table) creates a table only
+    /// when it does not exist: `CREATE TABLE IF NOT EXISTS`, and on
+    /// PostgreSQL a tenant table with its indexes and Row-Level Security in
+    /// one `DO` block that does nothing when the table exists (on SQLite
+    /// and MySQL, where a table has no policy, its indexes are created
+    /// `IF NOT EXISTS`, or declared inside the table on MySQL, which has no
+    /// such index statement). [`app_role`](Ddl::app_role) creates the role
+    /// only when missing, sets its password again when one is given, and
+    /// grants again. Apply it after [`Ddl::migration_lock`], in one
+    /// transaction.
     #[must_use]
     pub fn repeatable(mut self) -> Self {
         self.repeatable = true;
@@ -153,6 +160,16 @@ impl<'a> Ddl<'a> {
         columns: impl FnOnce(&mut TableCreateStatement),
     ) -> Result<Vec<String>> {
         let table = self.schema.table(name)?;
+        if self.repeatable && self.backend == Backend::Postgres && table.is_tenant() {
+            let once = Ddl {
+                repeatable: false,
+                ..self.clone()
+            };
+            return Ok(vec![unless_table_exists(
+                name,
+                &once.create_table(name, columns)?,
+            )]);
+        }
         let mut t = Table::create();
         t.table(Alias::new(name));
         columns(&mut t);
@@ -310,17 +327,37 @@ impl<'a> Ddl<'a> {
     }
 }
 
+/// A dollar-quote tag none of `statements` contains.
+fn dollar_tag(statements: &[&str]) -> String {
+    let mut tag = "$tenancy$".to_owned();
+    while statements.iter().any(|s| s.contains(&tag)) {
+        tag.insert(tag.len() - 1, '_');
+    }
+    tag
+}
+
 /// PostgreSQL: `statement` in a `DO` block that skips it when what it
 /// creates exists already (`duplicate_object`: a policy or a role).
 fn unless_exists(statement: &str) -> String {
-    // A dollar-quote tag the statement does not contain.
-    let mut tag = "$tenancy$".to_owned();
-    while statement.contains(&tag) {
-        tag.insert(tag.len() - 1, '_');
-    }
+    let tag = dollar_tag(&[statement]);
     format!(
         "DO {tag} BEGIN EXECUTE {}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}",
         pg::literal(statement)
+    )
+}
+
+/// PostgreSQL: `statements` in one `DO` block that runs them only when no
+/// table `table` is visible (as the search path resolves it).
+fn unless_table_exists(table: &str, statements: &[String]) -> String {
+    let texts: Vec<&str> = statements.iter().map(String::as_str).collect();
+    let tag = dollar_tag(&texts);
+    let mut body = String::new();
+    for statement in statements {
+        body.push_str(&format!("EXECUTE {}; ", pg::literal(statement)));
+    }
+    format!(
+        "DO {tag} BEGIN IF to_regclass({}) IS NULL THEN {body}END IF; END {tag}",
+        pg::literal(&pg::ident(table))
     )
 }
 
@@ -445,19 +482,27 @@ mod tests {
             [format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")]
         );
         let sql = leases(&ddl);
-        assert!(
-            sql[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "leases""#),
-            "{}",
-            sql[0]
-        );
-        assert!(
-            sql[1].starts_with(r#"CREATE INDEX IF NOT EXISTS "leases_property_id_idx""#),
-            "{}",
-            sql[1]
-        );
-        assert_eq!(sql[2], r#"ALTER TABLE "leases" ENABLE ROW LEVEL SECURITY"#);
+        assert_eq!(sql.len(), 1, "{sql:?}");
+        let once = leases(&Ddl::new(&s, Backend::Postgres));
+        let mut expected =
+            r#"DO $tenancy$ BEGIN IF to_regclass('"leases"') IS NULL THEN "#.to_owned();
+        for statement in &once {
+            expected.push_str(&format!("EXECUTE '{}'; ", statement.replace('\'', "''")));
+        }
+        expected.push_str("END IF; END $tenancy$");
+        assert_eq!(sql[0], expected);
+        assert!(once.iter().any(|s| s.starts_with("CREATE POLICY")));
+        // A system table has nothing but itself to create.
+        let tenants = ddl
+            .create_table("tenants", |t| {
+                t.col(ColumnDef::new("id").text().not_null().primary_key());
+            })
+            .unwrap();
+        assert!(tenants[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "tenants""#));
+        // The policy alone, for callers of `row_level_security`.
+        let sql = ddl.row_level_security("leases").unwrap();
         assert_eq!(
-            sql[4],
+            sql[2],
             r#"DO $tenancy$ BEGIN EXECUTE 'CREATE POLICY "leases_tenant_isolation" ON "leases" AS PERMISSIVE FOR ALL USING ("tenant_id" = current_setting(''tenancy.tenant_id'', true)) WITH CHECK ("tenant_id" = current_setting(''tenancy.tenant_id'', true))'; EXCEPTION WHEN duplicate_object THEN NULL; END $tenancy$"#
         );
         let role = ddl.app_role("app", Some("it's"), "public");
