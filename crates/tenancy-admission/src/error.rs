@@ -19,6 +19,10 @@ pub enum Error {
     /// The shared limit store could not answer.
     #[error("limit store unavailable")]
     LimitStore(#[source] BoxError),
+    /// The in-memory limit store holds as many tenants as it may, none of
+    /// them idle.
+    #[error("limit store is full")]
+    LimitStoreFull,
     /// The admission, a layer or a store was configured inconsistently.
     #[error("invalid configuration: {0}")]
     Config(&'static str),

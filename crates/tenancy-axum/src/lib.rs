@@ -130,7 +130,7 @@
 //!
 //! | feature | what it adds |
 //! |---------|--------------|
-//! | `redis` | `RedisRateStore`: the GCRA rate limit in Redis (a Lua script), shared by every instance |
+//! | `redis` | `RedisRateStore` (tenancy-admission's): the GCRA rate limit in Redis, shared by every instance |
 //! | `sql` | `sql::SqlDirectory` over a system `tenants` table and `sql::Tx`, a tenant-bound transaction per request (committed on success), through `tenancy-sql` |
 //! | `testing` | `testing::HttpLeakCheck`, for a service's own tests: calls every route as tenant `a` with tenant `b`'s ids, missing ids, narrowed tokens and `tenancy_auth::testing` token attacks, checks 404/403/401, bodies and `b`'s data, and prints a table of every attempt |
 
@@ -159,7 +159,7 @@ pub use layer::{
 };
 #[cfg(feature = "redis")]
 pub use limits::RedisRateStore;
-pub use limits::{FailMode, SharedRateStore, TenantLimits};
+pub use limits::{FailMode, RateStore, TenantLimits};
 pub use permission::PermissionName;
 pub use problem::Problem;
 

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use tenancy_axum::problem::types;
-use tenancy_axum::{FailMode, RedisRateStore, SharedRateStore, TenantLimits};
+use tenancy_axum::{FailMode, RateStore, RedisRateStore, TenantLimits};
 use tenancy_core::*;
 
 /// The server's URL, or `None` (printed as skipped) when the variable is
@@ -43,7 +43,10 @@ fn unique_prefix(test: &str) -> String {
 async fn reachable(store: &RedisRateStore) {
     // A fresh tenant with a huge budget: any error means the server is down.
     let probe = TenantId::from_u128(u128::MAX);
-    if let Err(e) = store.check(probe, &RateQuota::per_second(1000, 1000)).await {
+    if let Err(e) = store
+        .check(probe, &RateQuota::per_second(1000, 1000), Duration::ZERO)
+        .await
+    {
         panic!("redis at TENANCY_TEST_REDIS_URL is unreachable: {e}");
     }
 }
@@ -116,7 +119,10 @@ async fn keys_expire_once_a_tenant_is_back_at_full_burst() {
     let t = TenantId::from_u128(77);
     // 20 per second: the key lives about 50 ms after one request.
     assert_eq!(
-        store.check(t, &RateQuota::per_second(20, 1)).await.unwrap(),
+        store
+            .check(t, &RateQuota::per_second(20, 1), Duration::ZERO)
+            .await
+            .unwrap(),
         RateDecision::Allowed
     );
     let client = redis::Client::open(url.as_str()).unwrap();
@@ -160,4 +166,44 @@ async fn store_down_fails_open_or_closed_as_the_caller_chose() {
     .await;
     r.problem(503, types::UNAVAILABLE);
     assert!(r.headers.contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_racing_for_one_tenant_never_admit_past_its_burst() {
+    let Some(url) = redis_url() else { return };
+    let prefix = unique_prefix("race");
+    // Four instances, each its own connection, all on one tenant's key.
+    let stores: Vec<Arc<RedisRateStore>> = (0..4)
+        .map(|_| {
+            let store = RedisRateStore::new(&url).unwrap().with_prefix(&prefix);
+            Arc::new(store.with_timeout(Duration::from_secs(5)))
+        })
+        .collect();
+    let tenant = TenantId::from_u128(42);
+    // A burst of 5, then one a minute: nothing refills during the test.
+    let quota = RateQuota::every(Duration::from_secs(60), 5);
+    let checks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % stores.len()]);
+            tokio::spawn(async move { store.check(tenant, &quota, Duration::ZERO).await })
+        })
+        .collect();
+    let (mut allowed, mut failed) = (0, 0);
+    for check in checks {
+        match check.await.unwrap() {
+            Ok(RateDecision::Allowed) => allowed += 1,
+            Ok(RateDecision::Limited { retry_after }) => {
+                assert!(retry_after > Duration::from_secs(50), "{retry_after:?}");
+            }
+            // Contention past the retries is a store failure, never an
+            // admission beyond the burst.
+            Err(e) => {
+                println!("store failure under contention: {e}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(allowed <= 5, "{allowed} admitted");
+    assert!(allowed == 5 || failed > 0, "{allowed} admitted");
+    cleanup(&url, &[stores[0].key(tenant)]).await;
 }

@@ -39,8 +39,9 @@
 //! - It has no dependencies (serde and proptest only behind features) and
 //!   generates no random numbers: identifiers come from the caller
 //!   ([`TenantId::from_random_bytes`]).
-//! - It stores nothing durably; [`LimitStore`] and [`AuditSink`] are traits for
-//!   adapters to implement.
+//! - It stores nothing durably: [`AuditSink`] is a trait for adapters to
+//!   implement, and limit state shared between processes is an adapter's
+//!   (tenancy-admission's `RateStore`).
 //!
 //! # Features
 //!
@@ -87,8 +88,8 @@ pub use lifecycle::{
     TenantStatus,
 };
 pub use limits::{
-    Clock, ConcurrencyLimiter, ConcurrencyPermit, LimitStore, ManualClock, MemoryLimitStore,
-    QuotaCounter, RateDecision, RateLimiter, RateQuota, SystemClock, gcra_step,
+    Clock, ConcurrencyLimiter, ConcurrencyPermit, ManualClock, MemoryLimitStore, QuotaCounter,
+    RateDecision, RateLimiter, RateQuota, SystemClock, gcra_step,
 };
 pub use permission::{
     CompiledPermissions, PLATFORM_RESOURCE, Permission, PermissionBit, PermissionCatalog,

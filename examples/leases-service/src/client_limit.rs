@@ -25,7 +25,7 @@ const CAPACITY: usize = 100_000;
 
 /// Per-address GCRA limits, on `tenancy-core`'s rate limiter.
 pub struct ClientLimit {
-    limiter: RateLimiter<MemoryLimitStore, SystemClock>,
+    limiter: RateLimiter<SystemClock>,
     quota: RateQuota,
     trusted_proxies: Vec<IpAddr>,
 }

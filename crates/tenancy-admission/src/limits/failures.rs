@@ -12,6 +12,7 @@ use std::time::Duration;
 use tenancy_core::{AuditEvent, AuditKind, AuditSink, Outcome};
 
 use super::FailMode;
+use crate::error::Error;
 
 /// The audit action of a limit store failure.
 pub(super) const ACTION: &str = "tenant.limit.store_unavailable";
@@ -24,14 +25,22 @@ const NEVER: u64 = u64::MAX;
 
 /// Which store failed, for the log line and the audit reason.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Store {
-    /// The shared store (Redis, or another [`SharedRateStore`](super::SharedRateStore)).
+enum Store {
+    /// A shared store (Redis, or another [`RateStore`](super::RateStore))
+    /// that did not answer.
     Shared,
     /// The in-memory store, full of live tenants.
     Memory,
 }
 
 impl Store {
+    fn of(failure: &Error) -> Self {
+        match failure {
+            Error::LimitStoreFull => Store::Memory,
+            _ => Store::Shared,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Store::Shared => "shared",
@@ -116,15 +125,10 @@ impl StoreFailures {
         self.kind(mode).total.load(Ordering::Relaxed)
     }
 
-    /// Records one failure of `store`, answered by `mode`, at `now` on the
-    /// limits' clock.
-    pub(super) fn record(
-        &self,
-        mode: FailMode,
-        store: Store,
-        cause: &(dyn StdError + 'static),
-        now: Duration,
-    ) {
+    /// Records one failure of the store, answered by `mode`, at `now` on
+    /// the limits' clock.
+    pub(super) fn record(&self, mode: FailMode, cause: &Error, now: Duration) {
+        let store = Store::of(cause);
         let kind = self.kind(mode);
         kind.total.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
@@ -220,6 +224,10 @@ mod tests {
 
     impl StdError for Refused {}
 
+    fn refused() -> Error {
+        Error::LimitStore(Box::new(Refused))
+    }
+
     #[test]
     fn one_report_per_period_per_mode_counting_the_rest() {
         let audit = Arc::new(MemoryAuditSink::default());
@@ -228,10 +236,10 @@ mod tests {
         failures.set_report_every(Duration::from_secs(10));
         let at = Duration::from_secs;
         for s in 0..10 {
-            failures.record(FailMode::Open, Store::Shared, &Refused, at(s));
+            failures.record(FailMode::Open, &refused(), at(s));
         }
-        failures.record(FailMode::Closed, Store::Memory, &Refused, at(9));
-        failures.record(FailMode::Open, Store::Shared, &Refused, at(10));
+        failures.record(FailMode::Closed, &Error::LimitStoreFull, at(9));
+        failures.record(FailMode::Open, &refused(), at(10));
         let events = audit.events();
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].outcome, Outcome::Allowed);
@@ -246,7 +254,9 @@ mod tests {
 
     #[test]
     fn the_chain_names_each_cause_once() {
-        let error = crate::error::Error::LimitStore(Box::new(Refused));
-        assert_eq!(chain(&error), "limit store unavailable: connection refused");
+        assert_eq!(
+            chain(&refused()),
+            "limit store unavailable: connection refused"
+        );
     }
 }

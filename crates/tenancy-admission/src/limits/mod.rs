@@ -3,6 +3,7 @@
 mod failures;
 #[cfg(feature = "redis")]
 mod redis;
+mod store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,14 +11,14 @@ use std::time::Duration;
 
 use tenancy_core::{
     AuditSink, Clock, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError,
-    MemoryLimitStore, RateDecision, RateLimiter, RateQuota, SystemClock, TenantId,
+    MemoryLimitStore, RateDecision, SystemClock, TenantId,
 };
 
-use self::failures::{Store, StoreFailures};
-use crate::error::Error;
+use self::failures::StoreFailures;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisRateStore;
+pub use self::store::RateStore;
 
 /// What to do when the limit store cannot answer.
 ///
@@ -51,20 +52,6 @@ impl FailMode {
     }
 }
 
-/// A rate-limit store shared by several instances of a service (for
-/// example Redis, see `RedisRateStore` behind the `redis` feature).
-#[async_trait::async_trait]
-pub trait SharedRateStore: Send + Sync {
-    /// Applies one GCRA step for `tenant` under `quota`, atomically across
-    /// every instance.
-    async fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error>;
-}
-
-enum RateBackend {
-    Local(Box<RateLimiter<MemoryLimitStore, Arc<dyn Clock>>>),
-    Shared(Arc<dyn SharedRateStore>),
-}
-
 /// The admission's per-tenant limits: a GCRA rate and a concurrency ceiling from
 /// each tenant's [`Entitlements`], with bounded memory.
 ///
@@ -95,7 +82,7 @@ enum RateBackend {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TenantLimits {
-    rate: RateBackend,
+    store: Arc<dyn RateStore>,
     concurrency: ConcurrencyLimiter,
     fail_mode: FailMode,
     failures: StoreFailures,
@@ -106,12 +93,8 @@ pub struct TenantLimits {
 
 impl std::fmt::Debug for TenantLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let backend = match self.rate {
-            RateBackend::Local(_) => "memory",
-            RateBackend::Shared(_) => "shared",
-        };
         f.debug_struct("TenantLimits")
-            .field("rate", &backend)
+            .field("tracked_tenants", &self.tracked_tenants())
             .field("fail_mode", &self.fail_mode)
             .finish_non_exhaustive()
     }
@@ -129,34 +112,29 @@ impl TenantLimits {
 
     /// The same, with an injected clock (for tests).
     pub fn in_memory_with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
-        let store = MemoryLimitStore::with_capacity(capacity);
-        TenantLimits {
-            rate: RateBackend::Local(Box::new(RateLimiter::new(store, Arc::clone(&clock)))),
-            concurrency: ConcurrencyLimiter::default(),
-            // A full in-memory store means more live tenants than configured:
-            // refusing is the safe answer.
-            fail_mode: FailMode::Closed,
-            failures: StoreFailures::new(),
-            clock,
-            evict_every_nanos: nanos(Duration::from_secs(60)),
-            last_evict_nanos: AtomicU64::new(0),
-        }
+        let store = Arc::new(MemoryLimitStore::with_capacity(capacity));
+        // A full in-memory store means more live tenants than configured:
+        // refusing is the safe answer.
+        TenantLimits::shared_with_clock(store, FailMode::Closed, clock)
     }
 
-    /// Rate limits in a shared store; concurrency stays per instance.
-    pub fn shared(store: Arc<dyn SharedRateStore>, fail_mode: FailMode) -> Self {
+    /// Rate limits in `store` (shared by every instance, like
+    /// `RedisRateStore`, or one of your own); concurrency stays per
+    /// instance.
+    pub fn shared(store: Arc<dyn RateStore>, fail_mode: FailMode) -> Self {
         TenantLimits::shared_with_clock(store, fail_mode, Arc::new(SystemClock::new()))
     }
 
-    /// The same, with an injected clock for eviction and failure reports
-    /// (for tests); the shared store keeps its own time.
+    /// The same, with an injected clock for eviction, failure reports and
+    /// the `now` handed to the store (for tests); a shared store keeps its
+    /// own time.
     pub fn shared_with_clock(
-        store: Arc<dyn SharedRateStore>,
+        store: Arc<dyn RateStore>,
         fail_mode: FailMode,
         clock: Arc<dyn Clock>,
     ) -> Self {
         TenantLimits {
-            rate: RateBackend::Shared(store),
+            store,
             concurrency: ConcurrencyLimiter::default(),
             fail_mode,
             failures: StoreFailures::new(),
@@ -234,23 +212,14 @@ impl TenantLimits {
         let permit = self
             .concurrency
             .try_acquire(tenant, entitlements.max_concurrent())?;
-        let rate = entitlements.rate();
-        let (store, failure): (Store, Box<dyn std::error::Error + Send + Sync>) = match &self.rate {
-            RateBackend::Local(limiter) => match limiter.check_at(tenant, &rate, now) {
-                Ok(()) => return Ok(permit),
-                Err(e @ LimitError::StoreUnavailable) => (Store::Memory, Box::new(e)),
-                Err(e) => return Err(e),
-            },
-            RateBackend::Shared(store) => match store.check(tenant, &rate).await {
-                Ok(RateDecision::Allowed) => return Ok(permit),
-                Ok(RateDecision::Limited { retry_after }) => {
-                    return Err(LimitError::RateLimited { retry_after });
-                }
-                Err(e) => (Store::Shared, Box::new(e)),
-            },
+        let failure = match self.store.check(tenant, &entitlements.rate(), now).await {
+            Ok(RateDecision::Allowed) => return Ok(permit),
+            Ok(RateDecision::Limited { retry_after }) => {
+                return Err(LimitError::RateLimited { retry_after });
+            }
+            Err(failure) => failure,
         };
-        self.failures
-            .record(self.fail_mode, store, failure.as_ref(), now);
+        self.failures.record(self.fail_mode, &failure, now);
         match self.fail_mode {
             FailMode::Open => Ok(permit),
             FailMode::Closed => Err(LimitError::StoreUnavailable),
@@ -269,34 +238,32 @@ impl TenantLimits {
 
     /// How many tenants the in-memory rate store holds (0 for a shared store).
     pub fn tracked_tenants(&self) -> usize {
-        match &self.rate {
-            RateBackend::Local(limiter) => limiter.store().len(),
-            RateBackend::Shared(_) => 0,
-        }
+        self.store.tracked_tenants()
     }
 
     /// Forgets idle tenants now; returns how many rate entries were dropped.
     pub fn evict_idle(&self) -> usize {
+        self.evict_idle_at(self.clock.now())
+    }
+
+    fn evict_idle_at(&self, now: Duration) -> usize {
         self.concurrency.evict_idle();
-        match &self.rate {
-            RateBackend::Local(limiter) => limiter.evict_idle(),
-            RateBackend::Shared(_) => 0,
-        }
+        self.store.evict_idle(now)
     }
 
     fn maybe_evict(&self, now: Duration) {
-        let now = nanos(now);
+        let at = nanos(now);
         let last = self.last_evict_nanos.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < self.evict_every_nanos {
+        if at.saturating_sub(last) < self.evict_every_nanos {
             return;
         }
         // INVARIANT: one request per period does the sweep; the others go on.
         if self
             .last_evict_nanos
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .compare_exchange(last, at, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
-            self.evict_idle();
+            self.evict_idle_at(now);
         }
     }
 }
@@ -304,7 +271,8 @@ impl TenantLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenancy_core::{ManualClock, Plan, PlanOverrides};
+    use crate::error::Error;
+    use tenancy_core::{ManualClock, Plan, PlanOverrides, RateQuota};
 
     fn plan(per_second: u32, burst: u32, concurrent: u32) -> Entitlements {
         Plan::new("p", RateQuota::per_second(per_second, burst), concurrent)
@@ -355,8 +323,13 @@ mod tests {
     struct DownStore;
 
     #[async_trait::async_trait]
-    impl SharedRateStore for DownStore {
-        async fn check(&self, _: TenantId, _: &RateQuota) -> Result<RateDecision, Error> {
+    impl RateStore for DownStore {
+        async fn check(
+            &self,
+            _: TenantId,
+            _: &RateQuota,
+            _: Duration,
+        ) -> Result<RateDecision, Error> {
             Err(Error::LimitStore("connection refused".into()))
         }
     }

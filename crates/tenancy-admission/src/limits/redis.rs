@@ -4,36 +4,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tenancy_core::{RateDecision, RateQuota, TenantId};
+use tenancy_core::{RateDecision, RateQuota, TenantId, gcra_step};
 use tokio::sync::OnceCell;
 
-use super::SharedRateStore;
+use super::RateStore;
 use crate::error::Error;
 
-/// One GCRA step, atomically, on Redis's own clock (so instances with skewed
-/// clocks still share one budget). Times are microseconds: Lua numbers are
-/// doubles, exact only up to 2^53.
+/// Sets a key to a new value, with an expiry, only if it still holds the
+/// value read before (`''` for none): a compare-and-set, so the GCRA step
+/// itself runs once, in Rust ([`gcra_step`]), on Redis's own clock.
 ///
-/// KEYS[1]: the tenant's key. ARGV[1]: interval (µs). ARGV[2]: tolerance (µs).
-/// Returns `{1, 0}` when allowed, `{0, retry_after_us}` when limited.
-const GCRA: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local ahead = tat - now
-if ahead > tolerance then
-  return {0, ahead - tolerance}
+/// KEYS[1]: the tenant's key. ARGV[1]: the value read. ARGV[2]: the new
+/// value. ARGV[3]: its time to live (ms). Returns 1 when set, 0 when the
+/// key changed meanwhile.
+const COMPARE_AND_SET: &str = r"
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  return 0
 end
-local new_tat = tat + interval
-local ttl_ms = math.ceil((new_tat - now) / 1000) + 1
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
-return {1, 0}
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
 ";
 
-/// A [`SharedRateStore`] in Redis, running GCRA as a Lua script.
+/// How many times a step is tried again when another instance changed the
+/// tenant's key between the read and the write; past that, the check is a
+/// store failure.
+const ATTEMPTS: usize = 8;
+
+/// A [`RateStore`] in Redis, shared by every instance of a service.
+///
+/// Each check reads the tenant's state and Redis's clock (so instances with
+/// skewed clocks still share one budget), applies [`gcra_step`], and writes
+/// the new state back with a compare-and-set, trying again if another
+/// instance wrote in between: two round trips for an admitted request, one
+/// for a refused one. Times are nanoseconds on Redis's clock.
 ///
 /// It connects lazily, so a service starts while Redis is down; each check
 /// is bounded by a timeout (250 ms by default), and after a failure checks
@@ -84,7 +87,7 @@ impl RedisRateStore {
         Ok(RedisRateStore {
             client,
             connection: OnceCell::new(),
-            script: redis::Script::new(GCRA),
+            script: redis::Script::new(COMPARE_AND_SET),
             prefix: "tenancy:rate".to_owned(),
             timeout: Duration::from_millis(250),
             down_until: AtomicU64::new(0),
@@ -136,33 +139,59 @@ impl RedisRateStore {
     }
 
     async fn step(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
+        let failed = |e: redis::RedisError| Error::LimitStore(Box::new(e));
         let mut connection = self.connection().await?;
-        let interval = u64::try_from(quota.interval().as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let tolerance = interval.saturating_mul(u64::from(quota.burst().saturating_sub(1)));
-        let (allowed, retry_us): (i64, i64) = self
-            .script
-            .key(self.key(tenant))
-            .arg(interval)
-            .arg(tolerance)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| Error::LimitStore(Box::new(e)))?;
-        if allowed == 1 {
-            Ok(RateDecision::Allowed)
-        } else {
-            let micros = u64::try_from(retry_us).unwrap_or(0);
-            Ok(RateDecision::Limited {
-                retry_after: Duration::from_micros(micros),
-            })
+        let key = self.key(tenant);
+        for _ in 0..ATTEMPTS {
+            let ((seconds, micros), stored): ((u64, u64), Option<String>) = redis::pipe()
+                .cmd("TIME")
+                .cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            let now = seconds
+                .saturating_mul(1_000_000_000)
+                .saturating_add(micros.saturating_mul(1_000));
+            let tat = match stored.as_deref().map(str::parse::<u64>) {
+                None => None,
+                Some(Ok(tat)) => Some(tat),
+                Some(Err(e)) => return Err(Error::LimitStore(Box::new(e))),
+            };
+            let (decision, next) = gcra_step(tat, quota, now);
+            if decision != RateDecision::Allowed {
+                return Ok(decision);
+            }
+            // The key lives until the tenant is back at full burst.
+            let ttl_ms = (next - now).div_ceil(1_000_000) + 1;
+            let set: i64 = self
+                .script
+                .key(&key)
+                .arg(stored.unwrap_or_default())
+                .arg(next)
+                .arg(ttl_ms)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            if set == 1 {
+                return Ok(decision);
+            }
         }
+        Err(Error::LimitStore(
+            "the tenant's key kept changing under the compare-and-set".into(),
+        ))
     }
 }
 
 #[async_trait::async_trait]
-impl SharedRateStore for RedisRateStore {
-    async fn check(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
+impl RateStore for RedisRateStore {
+    /// One step on Redis's clock; `now` is not used.
+    async fn check(
+        &self,
+        tenant: TenantId,
+        quota: &RateQuota,
+        _now: Duration,
+    ) -> Result<RateDecision, Error> {
         if self.elapsed_nanos() < self.down_until.load(Ordering::Relaxed) {
             return Err(Error::LimitStore(
                 "limit store marked down after a failure".into(),

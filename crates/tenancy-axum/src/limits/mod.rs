@@ -3,4 +3,4 @@
 
 #[cfg(feature = "redis")]
 pub use tenancy_admission::RedisRateStore;
-pub use tenancy_admission::{FailMode, SharedRateStore, TenantLimits};
+pub use tenancy_admission::{FailMode, RateStore, TenantLimits};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::clock::{Clock, duration_to_nanos};
-use super::store::LimitStore;
+use super::store::MemoryLimitStore;
 use crate::error::LimitError;
 use crate::id::TenantId;
 
@@ -69,8 +69,8 @@ pub enum RateDecision {
 /// One GCRA step. `tat` is the stored theoretical arrival time (nanoseconds on
 /// the limiter's clock; `None` when nothing is stored). Returns the decision
 /// and the new value to store (unchanged when refused).
-///
-/// This is the whole algorithm; stores only make it atomic per key.
+// INVARIANT: this is the whole algorithm, written once; every store (in
+// memory here, Redis in tenancy-admission) only makes it atomic per key.
 pub fn gcra_step(tat: Option<u64>, quota: &RateQuota, now: u64) -> (RateDecision, u64) {
     let tat = tat.unwrap_or(now).max(now);
     let ahead = tat - now;
@@ -85,7 +85,8 @@ pub fn gcra_step(tat: Option<u64>, quota: &RateQuota, now: u64) -> (RateDecision
     )
 }
 
-/// A GCRA rate limiter keyed by tenant, each tenant with its own quota.
+/// A GCRA rate limiter keyed by tenant, each tenant with its own quota, in
+/// this process.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -104,14 +105,14 @@ pub fn gcra_step(tat: Option<u64>, quota: &RateQuota, now: u64) -> (RateDecision
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct RateLimiter<S, C> {
-    store: S,
+pub struct RateLimiter<C> {
+    store: MemoryLimitStore,
     clock: C,
 }
 
-impl<S: LimitStore, C: Clock> RateLimiter<S, C> {
+impl<C: Clock> RateLimiter<C> {
     /// A limiter over a store and a clock.
-    pub fn new(store: S, clock: C) -> Self {
+    pub fn new(store: MemoryLimitStore, clock: C) -> Self {
         RateLimiter { store, clock }
     }
 
@@ -145,7 +146,7 @@ impl<S: LimitStore, C: Clock> RateLimiter<S, C> {
     }
 
     /// The store behind the limiter.
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &MemoryLimitStore {
         &self.store
     }
 }
@@ -153,7 +154,7 @@ impl<S: LimitStore, C: Clock> RateLimiter<S, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{ManualClock, MemoryLimitStore};
+    use crate::limits::ManualClock;
     use proptest::prelude::*;
     use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Where rate-limit state lives.
+//! Where rate-limit state lives in this process.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -8,32 +8,17 @@ use super::hash::{IdBuildHasher, shard_of};
 use crate::error::LimitError;
 use crate::id::TenantId;
 
-/// Holds each tenant's GCRA state and applies one step atomically.
-///
-/// The in-memory store serves one process; a shared store (for example, one
-/// running the step as a server-side script) makes a limit hold across many
-/// instances. A store that cannot answer returns
-/// [`LimitError::StoreUnavailable`]; the caller decides to fail open or closed.
-pub trait LimitStore: Send + Sync {
-    /// Applies one GCRA step for `tenant` at `now` (nanoseconds).
-    fn rate(
-        &self,
-        tenant: TenantId,
-        quota: &RateQuota,
-        now: u64,
-    ) -> Result<RateDecision, LimitError>;
-
-    /// Forgets every tenant whose state equals "never seen" at `now`;
-    /// returns how many were forgotten.
-    fn evict_idle(&self, now: u64) -> usize;
-}
-
 const SHARDS: usize = 16;
 
-/// A thread-safe in-memory [`LimitStore`], sharded to keep contention low and
-/// bounded: once a shard holds `capacity / 16` tenants, idle ones are evicted
-/// before a new one is added, and if none is idle the request is refused
-/// (`StoreUnavailable`), so memory never grows without bound.
+/// Each tenant's GCRA state in this process, applying one [`gcra_step`] at a
+/// time per tenant. Sharded to keep contention low, and bounded: once a
+/// shard holds `capacity / 16` tenants, idle ones are evicted before a new
+/// one is added, and if none is idle the request is refused
+/// ([`LimitError::StoreUnavailable`]), so memory never grows without bound.
+///
+/// A [`RateLimiter`](super::RateLimiter) keeps its state here; so does
+/// tenancy-admission's in-memory rate store, whose Redis store makes a
+/// limit hold across many instances with the same step.
 #[derive(Debug)]
 pub struct MemoryLimitStore {
     shards: [Mutex<HashMap<TenantId, u64, IdBuildHasher>>; SHARDS],
@@ -61,17 +46,10 @@ impl MemoryLimitStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl Default for MemoryLimitStore {
-    /// Room for 1,000,000 tenants.
-    fn default() -> Self {
-        MemoryLimitStore::with_capacity(1_000_000)
-    }
-}
-
-impl LimitStore for MemoryLimitStore {
-    fn rate(
+    /// Applies one GCRA step for `tenant` at `now` (nanoseconds on the
+    /// caller's monotonic clock).
+    pub fn rate(
         &self,
         tenant: TenantId,
         quota: &RateQuota,
@@ -96,7 +74,9 @@ impl LimitStore for MemoryLimitStore {
         Ok(decision)
     }
 
-    fn evict_idle(&self, now: u64) -> usize {
+    /// Forgets every tenant whose state equals "never seen" at `now`;
+    /// returns how many were forgotten.
+    pub fn evict_idle(&self, now: u64) -> usize {
         let mut evicted = 0;
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
@@ -106,6 +86,13 @@ impl LimitStore for MemoryLimitStore {
             evicted += before - shard.len();
         }
         evicted
+    }
+}
+
+impl Default for MemoryLimitStore {
+    /// Room for 1,000,000 tenants.
+    fn default() -> Self {
+        MemoryLimitStore::with_capacity(1_000_000)
     }
 }
 
