@@ -3,7 +3,7 @@
 use std::fmt;
 
 use axum::body::{Body, Bytes};
-use axum::http::{Method, Request, Response, StatusCode, header};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
 use tower::util::BoxCloneService;
 use tower::{Service, ServiceExt};
@@ -36,14 +36,18 @@ where
 pub struct Client {
     service: BoxedService,
     authorization: Option<String>,
+    marker: String,
 }
 
 /// A response, read whole.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Reply {
     /// Its status; a call the service failed (an error instead of a
     /// response) reads as a 500 whose body is the error.
     pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
     /// Its body as text (lossy UTF-8).
     pub body: String,
     /// Its body as JSON; `Null` when it is not JSON.
@@ -51,11 +55,23 @@ pub struct Reply {
 }
 
 impl Client {
-    pub(crate) fn new(service: BoxedService, authorization: Option<String>) -> Self {
+    pub(crate) fn new(service: BoxedService, authorization: Option<String>, marker: &str) -> Self {
         Client {
             service,
             authorization,
+            marker: marker.to_owned(),
         }
+    }
+
+    /// A text unique to the tenant this client calls as, in this run: its
+    /// slug, `leak-b-3f9a…` (letters, digits and hyphens). Put it into the
+    /// content the [`resources`](super::HttpLeakCheck::resources) closure
+    /// creates (a note's text, a property's name): every body and header
+    /// tenant `a` receives is searched for `b`'s marker, so a list or a
+    /// search that hands out `b`'s content is caught whatever its ids look
+    /// like.
+    pub fn marker(&self) -> &str {
+        &self.marker
     }
 
     /// `GET path`.
@@ -89,6 +105,7 @@ impl Client {
             .await
             .unwrap_or_else(|error| Reply {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
+                headers: HeaderMap::new(),
                 json: Value::Null,
                 body: error,
             })
@@ -118,13 +135,18 @@ impl Client {
             .oneshot(request)
             .await
             .map_err(|e| format!("the service failed: {e}"))?;
-        let status = response.status();
+        let (status, headers) = (response.status(), response.headers().clone());
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .map_err(|e| format!("the response body failed: {e}"))?;
         let body = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, body, json })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+            json,
+        })
     }
 }
 
@@ -133,6 +155,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("authorization", &self.authorization.as_ref().map(|_| ".."))
+            .field("marker", &self.marker)
             .finish_non_exhaustive()
     }
 }

@@ -10,19 +10,34 @@
 //!
 //! | `a` calls with | expected |
 //! |----------------|----------|
-//! | an id no tenant has, of the shape of `b`'s (an integer for an integer, a UUID for a UUID) | 404 when it is in the path |
-//! | `b`'s id for one placeholder, `a`'s own for the others | the status and body of the missing id (each id replaced by its placeholder), so 404 in the path |
+//! | an id no tenant has, of the shape of `b`'s (an integer for an integer, a UUID for a UUID) | 404 when it is in the path, unless the route says otherwise ([`Route::missing_status`]) |
+//! | `b`'s id for one placeholder, `a`'s own for the others | the status, body and headers of the missing id (each id replaced by its placeholder), so 404 in the path |
 //! | a token narrowed to no permission | 403 when the route [`requires`](Route::requires) one |
 //! | a token narrowed to every declared permission but one the route requires | 403 |
 //! | each of [`TokenKit::attacks`] on its token | 401 |
 //! | its own ids | success: else every refusal above proves nothing |
 //!
-//! No body `a` receives may name one of `b`'s ids (but the one `a` sent;
-//! ids shorter than six characters are not searched for) or either
-//! tenant's id (hyphenated, simple or decimal, any case). Before and after
-//! all of that, `b` reads each of its resources back (through the routes
-//! that [`reads`](Route::reads) it, else its `GET` routes); both reads must
-//! be equal, so nothing of `b`'s was written.
+//! No body or header `a` receives may name one of `b`'s ids (but the one
+//! `a` sent; ids shorter than six characters are not searched for),
+//! `b`'s tenant id (hyphenated, simple or decimal, any case) or `b`'s
+//! [`marker`](Client::marker): a text unique to `b` that the resources
+//! closure puts into what it creates, so that a list handing out `b`'s
+//! content is caught whatever `b`'s ids look like. `a`'s own tenant id is
+//! `a`'s to see.
+//!
+//! Before and after all of that, `b` reads each of its resources back
+//! (through the routes that [`reads`](Route::reads) it, a list route as
+//! well as a route of one resource, else its `GET` routes of that one
+//! resource); both reads must be equal, so nothing of `b`'s was written.
+//! A resource nothing reads back fails the check at set-up when a route
+//! may write, unless [`unchecked_writes`](HttpLeakCheck::unchecked_writes)
+//! leaves it out knowingly.
+//!
+//! Comparisons are strict: only `date` and `content-length` may differ
+//! between a foreign id's answer and a missing one's. Declare what changes
+//! from call to call with [`ignore_fields`](HttpLeakCheck::ignore_fields)
+//! (JSON fields such as `request_id`, also masked in `b`'s read-backs) and
+//! [`ignore_headers`](HttpLeakCheck::ignore_headers).
 //!
 //! When `b`'s ids equal `a`'s (ids counted per tenant), `b`'s resources are
 //! created again, so that `b`'s id is never also `a`'s. After a call that
@@ -45,10 +60,10 @@
 //! permission!(pub NotesRead = "notes:read");
 //! type Notes = Arc<Mutex<HashMap<(TenantId, u64), String>>>;
 //!
-//! async fn create(State(notes): State<Notes>, t: Tenant) -> Json<Value> {
+//! async fn create(State(notes): State<Notes>, t: Tenant, Json(new): Json<Value>) -> Json<Value> {
 //!     let mut notes = notes.lock().unwrap();
 //!     let id = notes.len() as u64 + 1;
-//!     notes.insert((t.id(), id), "a note".into());
+//!     notes.insert((t.id(), id), new["text"].as_str().unwrap_or_default().to_owned());
 //!     Json(json!({ "id": id }))
 //! }
 //!
@@ -71,7 +86,8 @@
 //!         directory.insert(TenantRecord::new(t.id, t.slug, TenantStatus::Active, plan.clone()));
 //!         t.id
 //!     })
-//!     .resources(async |c| [("note", c.post("/notes", json!({})).await.json["id"].clone())])
+//!     // The marker in each note: a body that hands b's note to a is caught.
+//!     .resources(async |c| [("note", c.post("/notes", json!({ "text": c.marker() })).await.json["id"].clone())])
 //!     .route(Route::get("/notes/{note}").requires("notes:read"))
 //!     .run()
 //!     .await;
@@ -93,6 +109,7 @@ use tenancy_core::{PermissionSet, RoleName, TenantContext, TenantId, TenantSlug}
 use tower::Service;
 
 use crate::BoxError;
+use check::Mask;
 use client::BoxedService;
 
 mod check;
@@ -104,7 +121,7 @@ mod run;
 
 pub use client::{Client, Reply};
 pub use id::ResourceId;
-pub use report::{Attempt, Case, Expected, Failure, Finding, LeakFailures, Report};
+pub use report::{Attempt, Case, Expected, Failure, Finding, LeakFailures, Part, Report};
 pub use route::Route;
 
 type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -122,11 +139,15 @@ pub struct NewTenant {
     pub slug: TenantSlug,
 }
 
+/// A tenant as the check knows it: its id, and its slug as the marker of
+/// its content.
+type Created = (TenantId, String);
+
 /// The HTTP leak check of one service; see the [module docs](self).
 #[must_use = "a leak check does nothing until it is run"]
 pub struct HttpLeakCheck<'a> {
     config: Config<'a>,
-    tenants: LocalBoxFuture<'a, (TenantId, TenantId)>,
+    tenants: LocalBoxFuture<'a, (Created, Created)>,
 }
 
 /// Everything but the tenants, which are created once.
@@ -137,6 +158,9 @@ pub(crate) struct Config<'a> {
     routes: Vec<Route>,
     role: RoleName,
     permissions: PermissionSet,
+    mask: Mask,
+    /// Resources without a read-back, by the user's leave, with the reason.
+    unchecked: Vec<(String, String)>,
 }
 
 impl<'a> HttpLeakCheck<'a> {
@@ -161,9 +185,11 @@ impl<'a> HttpLeakCheck<'a> {
             .cloned()
             .unwrap_or_else(|_| PermissionSet::empty());
         let tenants = Box::pin(async move {
-            let a = tenants(NewTenant::fresh("a")).await;
-            let b = tenants(NewTenant::fresh("b")).await;
-            (a, b)
+            let (a, b) = (NewTenant::fresh("a"), NewTenant::fresh("b"));
+            let markers = (a.slug.as_str().to_owned(), b.slug.as_str().to_owned());
+            let a = tenants(a).await;
+            let b = tenants(b).await;
+            ((a, markers.0), (b, markers.1))
         });
         HttpLeakCheck {
             config: Config {
@@ -173,6 +199,8 @@ impl<'a> HttpLeakCheck<'a> {
                 routes: Vec::new(),
                 role,
                 permissions,
+                mask: Mask::default(),
+                unchecked: Vec::new(),
             },
             tenants,
         }
@@ -182,6 +210,10 @@ impl<'a> HttpLeakCheck<'a> {
     /// as that tenant, create them and return their ids by name, the names
     /// the routes' placeholders use. Called for `a` and `b`, and for `a`
     /// again after each of its own calls to a route that may write.
+    ///
+    /// Put [`c.marker()`](Client::marker) into what you create (a name, a
+    /// text): a body that hands `b`'s content to `a` is then caught
+    /// whatever `b`'s ids look like, even `1` and `2`.
     pub fn resources<R, I, K, V>(mut self, create: R) -> Self
     where
         R: AsyncFn(Client) -> I + 'a,
@@ -212,6 +244,50 @@ impl<'a> HttpLeakCheck<'a> {
     /// Adds routes to call.
     pub fn routes(mut self, routes: impl IntoIterator<Item = Route>) -> Self {
         self.config.routes.extend(routes);
+        self
+    }
+
+    /// JSON fields whose values change from call to call (`request_id`,
+    /// `updated_at`), wherever they stand in a body: their values are
+    /// masked before a foreign id's answer is compared with a missing
+    /// one's and before `b`'s read-backs are compared. The field must
+    /// still be present on both sides, and bodies are still searched for
+    /// `b`'s ids.
+    pub fn ignore_fields<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config
+            .mask
+            .ignore_fields(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Headers whose values change from call to call (`x-request-id`),
+    /// left out when a foreign id's answer is compared with a missing
+    /// one's, as `date` and `content-length` always are. Their values are
+    /// still searched for `b`'s ids.
+    pub fn ignore_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config
+            .mask
+            .ignore_headers(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Leaves writes to `b`'s `resource` unchecked: no route
+    /// [`reads`](Route::reads) it back, and the check should not fail for
+    /// that. Without this, a check with a route that may write and a
+    /// resource no route reads back fails at set-up, since a write to it
+    /// would go unseen. The `reason` goes into the report's notes.
+    pub fn unchecked_writes(mut self, resource: &str, reason: &str) -> Self {
+        self.config
+            .unchecked
+            .push((resource.to_owned(), reason.to_owned()));
         self
     }
 
@@ -249,10 +325,15 @@ impl<'a> HttpLeakCheck<'a> {
 }
 
 impl Config<'_> {
-    /// A client holding `ctx`'s token.
-    fn client(&self, ctx: &TenantContext) -> Client {
+    /// A client holding `ctx`'s token, for the tenant whose marker is
+    /// `marker`.
+    fn client(&self, ctx: &TenantContext, marker: &str) -> Client {
         let token = self.kit.token(ctx);
-        Client::new(self.service.clone(), Some(format!("Bearer {token}")))
+        Client::new(
+            self.service.clone(),
+            Some(format!("Bearer {token}")),
+            marker,
+        )
     }
 }
 
@@ -277,6 +358,8 @@ impl fmt::Debug for HttpLeakCheck<'_> {
         f.debug_struct("HttpLeakCheck")
             .field("routes", &routes)
             .field("role", &self.config.role)
+            .field("mask", &self.config.mask)
+            .field("unchecked", &self.config.unchecked)
             .finish_non_exhaustive()
     }
 }

@@ -95,19 +95,43 @@ pub enum Finding {
         /// The status and body answered to the missing id.
         missing: (StatusCode, String),
     },
-    /// A body names another tenant's resource id.
+    /// The foreign id was answered like the missing one (status and body)
+    /// but with another value of this header (ids replaced by their
+    /// placeholder; `date`, `content-length` and the headers of
+    /// [`ignore_headers`](super::HttpLeakCheck::ignore_headers) aside).
+    UnlikeMissingHeader {
+        /// The header's name, in lower case.
+        header: String,
+        /// Its value answered to the foreign id; `None` when absent.
+        foreign: Option<String>,
+        /// Its value answered to the missing id; `None` when absent.
+        missing: Option<String>,
+    },
+    /// A body or header `a` received names one of `b`'s resource ids.
     NamesId {
         /// The resource's name.
         resource: String,
         /// The id, of tenant `b`.
         id: ResourceId,
+        /// Where it stands.
+        part: Part,
     },
-    /// A body names a tenant id.
+    /// A body or header `a` received names tenant `b`'s id (`a`'s own is
+    /// `a`'s to see).
     NamesTenant {
-        /// `a` or `b`.
-        tenant: &'static str,
-        /// The tenant's id.
+        /// `b`'s tenant id.
         id: TenantId,
+        /// Where it stands.
+        part: Part,
+    },
+    /// A body or header `a` received holds `b`'s
+    /// [`marker`](super::Client::marker): content `b` created, or `b`'s
+    /// slug.
+    NamesMarker {
+        /// `b`'s marker.
+        marker: String,
+        /// Where it stands.
+        part: Part,
     },
     /// `b`'s resource reads differently after the calls.
     Changed {
@@ -126,6 +150,16 @@ pub enum Finding {
         /// What is wrong.
         problem: String,
     },
+}
+
+/// Where in a response a finding stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// The body.
+    Body,
+    /// The header of this name, in lower case.
+    Header(String),
 }
 
 /// One call the check made.
@@ -184,8 +218,9 @@ impl Report {
         &self.failures
     }
 
-    /// What the check could not try (a resource without a read-back
-    /// route, a pair of ids it could not tell apart).
+    /// What the check could not try (a resource whose writes it was told
+    /// to leave unchecked, ids too short to search for when `b`'s marker
+    /// shows in none of its read-backs).
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
@@ -259,11 +294,30 @@ impl fmt::Display for Finding {
                     clip(&missing.1)
                 )
             }
-            Finding::NamesId { resource, id } => {
-                write!(f, "the body names b's {resource} `{id}`")
+            Finding::UnlikeMissingHeader {
+                header,
+                foreign,
+                missing,
+            } => {
+                let value = |v: &Option<String>| {
+                    v.as_deref()
+                        .map_or_else(|| "none".to_owned(), |v| format!("`{}`", clip(v)))
+                };
+                write!(
+                    f,
+                    "answered like a missing id, but with another `{header}` header ({} against {})",
+                    value(foreign),
+                    value(missing)
+                )
             }
-            Finding::NamesTenant { tenant, id } => {
-                write!(f, "the body names tenant {tenant}'s id `{id}`")
+            Finding::NamesId { resource, id, part } => {
+                write!(f, "{part} names b's {resource} `{id}`")
+            }
+            Finding::NamesTenant { id, part } => {
+                write!(f, "{part} names tenant b's id `{id}`")
+            }
+            Finding::NamesMarker { marker, part } => {
+                write!(f, "{part} holds b's marker `{marker}` (content b created)")
             }
             Finding::Changed { before, after } => write!(
                 f,
@@ -275,6 +329,16 @@ impl fmt::Display for Finding {
             ),
             Finding::CallFailed { error } => write!(f, "no response: {error}"),
             Finding::Setup { problem } => f.write_str(problem),
+        }
+    }
+}
+
+/// `the body`, `the `link` header`.
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Part::Body => f.write_str("the body"),
+            Part::Header(name) => write!(f, "the `{name}` header"),
         }
     }
 }

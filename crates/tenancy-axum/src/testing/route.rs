@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use serde_json::Value;
 
 use super::id::ResourceId;
@@ -22,6 +22,7 @@ pub struct Route {
     body: Option<Value>,
     requires: Vec<String>,
     reads: Vec<String>,
+    missing_status: Option<StatusCode>,
 }
 
 /// Where a placeholder stands; a path id must be answered 404 when it is
@@ -42,6 +43,7 @@ impl Route {
             body: None,
             requires: Vec::new(),
             reads: Vec::new(),
+            missing_status: None,
         }
     }
 
@@ -83,14 +85,40 @@ impl Route {
         self
     }
 
-    /// This route reads resource `name` back: the check reads the other
-    /// tenant's `name` through it before and after every other call, and
-    /// both reads must be equal. A resource no route `reads` is read back
-    /// through each `GET` route whose only placeholder is `{name}`, in its
-    /// path.
+    /// This route shows resource `name`: the check calls it as the other
+    /// tenant, `b`, before and after every other call, and both answers
+    /// must be equal (the fields of
+    /// [`ignore_fields`](super::HttpLeakCheck::ignore_fields) aside), so
+    /// nothing of `b`'s was written. A list route works as well as a
+    /// route of one resource: `Route::get("/notes").reads("note")`.
+    ///
+    /// A resource no route `reads` is read back through each `GET` route
+    /// whose only placeholder is `{name}`, in its path. When there is none
+    /// and any route may write, the check fails at set-up, unless
+    /// [`unchecked_writes`](super::HttpLeakCheck::unchecked_writes) names
+    /// the resource.
     pub fn reads(mut self, name: &str) -> Self {
         self.reads.push(name.to_owned());
         self
+    }
+
+    /// What this route answers an id no tenant has (default: 404 when the
+    /// id is in the path, anything when it is in the query or the body).
+    /// Another tenant's id must still be answered exactly like a missing
+    /// one. For an idempotent `DELETE` that answers 204 whatever the id:
+    /// `Route::delete("/notes/{note}").missing_status(StatusCode::NO_CONTENT)`.
+    pub fn missing_status(mut self, status: StatusCode) -> Self {
+        self.missing_status = Some(status);
+        self
+    }
+
+    /// The status due to a missing id in `place`, if one is.
+    pub(crate) fn status_for_missing(&self, place: Place) -> Option<StatusCode> {
+        match (self.missing_status, place) {
+            (Some(status), _) => Some(status),
+            (None, Place::Path) => Some(StatusCode::NOT_FOUND),
+            (None, Place::Query | Place::Body) => None,
+        }
     }
 
     pub(crate) fn method(&self) -> &Method {

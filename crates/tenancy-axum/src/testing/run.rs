@@ -12,7 +12,7 @@ use super::client::{Client, Reply};
 use super::id::ResourceId;
 use super::report::{Attempt, Case, Expected, Failure, Finding, Report};
 use super::route::{Place, Route};
-use super::{Config, Ids};
+use super::{Config, Created, Ids};
 
 /// How many times `b`'s resources are created when one of their ids equals
 /// `a`'s (ids counted per tenant), so that `b`'s id is not also `a`'s own.
@@ -22,13 +22,20 @@ const DISTINCT_ID_TRIES: usize = 3;
 struct Party {
     name: &'static str,
     tenant: TenantId,
+    /// Its slug, which the content it creates carries.
+    marker: String,
     ctx: TenantContext,
     client: Client,
     ids: Ids,
 }
 
 impl Party {
-    fn new(config: &Config<'_>, name: &'static str, tenant: TenantId, subject: u128) -> Party {
+    fn new(
+        config: &Config<'_>,
+        name: &'static str,
+        (tenant, marker): Created,
+        subject: u128,
+    ) -> Party {
         let ctx = TenantContext::tenant(
             tenant,
             SubjectId::from_u128(subject),
@@ -38,7 +45,8 @@ impl Party {
         Party {
             name,
             tenant,
-            client: config.client(&ctx),
+            client: config.client(&ctx, &marker),
+            marker,
             ctx,
             ids: Vec::new(),
         }
@@ -76,7 +84,7 @@ struct Run<'c, 'a> {
 }
 
 /// Runs every case and reports them.
-pub(crate) async fn run(config: &Config<'_>, (a, b): (TenantId, TenantId)) -> Report {
+pub(crate) async fn run(config: &Config<'_>, (a, b): (Created, Created)) -> Report {
     let mut run = Run {
         config,
         a: Party::new(config, "a", a, 0xa),
@@ -84,7 +92,9 @@ pub(crate) async fn run(config: &Config<'_>, (a, b): (TenantId, TenantId)) -> Re
         a_ids_ever: HashSet::new(),
         report: Report::default(),
     };
-    let problems = run.set_up().await;
+    let mut problems = run.set_up().await;
+    let (reads, unread) = read_backs(&config.routes, &run.b.ids);
+    problems.extend(run.unread(&unread));
     if !problems.is_empty() {
         run.report.failures = problems
             .into_iter()
@@ -97,12 +107,15 @@ pub(crate) async fn run(config: &Config<'_>, (a, b): (TenantId, TenantId)) -> Re
             .collect();
         return run.report;
     }
-    let config = run.config;
-    let reads = read_backs(&config.routes, &run.b.ids, &mut run.report.notes);
     let mut snapshots = Vec::new();
     for (route, resource) in &reads {
         snapshots.push(run.read_back(route, resource, Phase::Snapshot).await);
     }
+    let marked: HashSet<&str> = (reads.iter().zip(&snapshots))
+        .filter(|(_, reply)| (reply.as_ref()).is_some_and(|r| check::shows(r, &run.b.marker)))
+        .map(|((_, resource), _)| resource.as_str())
+        .collect();
+    run.note_unmarked(&marked);
     for route in &config.routes {
         for (resource, place) in route.placeholders() {
             run.foreign_and_missing(route, &resource, place).await;
@@ -123,13 +136,9 @@ pub(crate) async fn run(config: &Config<'_>, (a, b): (TenantId, TenantId)) -> Re
 
 /// The routes that read each of `b`'s resources back: those that say so
 /// with [`Route::reads`], else each `GET` route whose only placeholder is
-/// the resource, in its path.
-fn read_backs<'r>(
-    routes: &'r [Route],
-    ids: &Ids,
-    notes: &mut Vec<String>,
-) -> Vec<(&'r Route, String)> {
-    let mut reads = Vec::new();
+/// the resource, in its path; and the resources none reads back.
+fn read_backs<'r>(routes: &'r [Route], ids: &Ids) -> (Vec<(&'r Route, String)>, Vec<String>) {
+    let (mut reads, mut unread) = (Vec::new(), Vec::new());
     for (resource, _) in ids {
         let declared: Vec<&Route> = (routes.iter())
             .filter(|r| r.declared_reads().contains(resource))
@@ -143,13 +152,11 @@ fn read_backs<'r>(
             declared
         };
         if found.is_empty() {
-            notes.push(format!(
-                "no route reads {resource} back, so a write to b's {resource} would go unseen"
-            ));
+            unread.push(resource.clone());
         }
         reads.extend(found.into_iter().map(|r| (r, resource.clone())));
     }
-    reads
+    (reads, unread)
 }
 
 impl Run<'_, '_> {
@@ -220,13 +227,66 @@ impl Run<'_, '_> {
                 }
             }
         }
+        for (name, _) in &self.config.unchecked {
+            if a.id(name).is_none() {
+                problems.push(format!(
+                    "unchecked_writes names `{name}`, which the resources closure does not return"
+                ));
+            }
+        }
         self.a_ids_ever = a.ids.iter().map(|(_, id)| id.clone()).collect();
-        for (name, id) in b.ids.iter().filter(|(_, id)| !id.is_searched()) {
-            self.report.notes.push(format!(
-                "b's {name} `{id}` is too short to search bodies for; only its foreign/missing comparison covers it"
-            ));
+        problems
+    }
+
+    /// The resources no route reads back: a set-up problem each when a
+    /// route may write, unless the user left it unchecked (then a note).
+    fn unread(&mut self, unread: &[String]) -> Vec<String> {
+        let writers: Vec<String> = (self.config.routes.iter())
+            .filter(|r| r.writes())
+            .map(Route::to_string)
+            .collect();
+        let mut problems = Vec::new();
+        for resource in unread {
+            let unchecked = self
+                .config
+                .unchecked
+                .iter()
+                .find(|(name, _)| name == resource);
+            match (writers.first(), unchecked) {
+                (None, _) => {}
+                (Some(_), Some((_, reason))) => self.report.notes.push(format!(
+                    "no route reads b's {resource} back, so a write to it goes unseen (unchecked_writes: {reason})"
+                )),
+                (Some(writer), None) => problems.push(format!(
+                    "no route reads b's {resource} back, so a write to it by `{writer}` or any other writing route would go unseen: \
+                     mark a route that shows it (a list route will do) with `.reads(\"{resource}\")`, \
+                     or leave it out knowingly with `.unchecked_writes(\"{resource}\", reason)`"
+                )),
+            }
         }
         problems
+    }
+
+    /// What the marker does not cover: when no read-back of `b`'s shows
+    /// it, it was left out of the content `b` created; and an id too short
+    /// to search for, of a resource whose read-backs do not show the
+    /// marker, is covered by the foreign/missing comparison only.
+    fn note_unmarked(&mut self, marked: &HashSet<&str>) {
+        if marked.is_empty() {
+            self.report.notes.push(format!(
+                "b's marker `{}` shows in none of b's read-backs: put `c.marker()` into the content the resources closure creates, \
+                 so a body that hands b's content to a is caught whatever its ids",
+                self.b.marker
+            ));
+        }
+        let short = (self.b.ids.iter())
+            .filter(|(name, id)| !id.is_searched() && !marked.contains(name.as_str()));
+        for (name, id) in short {
+            self.report.notes.push(format!(
+                "b's {name} `{id}` is too short to search bodies for, and its read-backs do not show b's marker; \
+                 only its foreign/missing comparison covers it"
+            ));
+        }
     }
 
     /// `b` reads its resource: first a snapshot (which must succeed), then,
@@ -244,7 +304,7 @@ impl Run<'_, '_> {
             (Phase::Reread(Some(before)), Ok(now)) => (
                 Case::Reread { resource, id },
                 Expected::Unchanged(before.status),
-                check::unchanged(&before, now),
+                check::unchanged(&before, now, &self.config.mask),
             ),
             (Phase::Snapshot, Err(_)) => (Case::Snapshot { resource, id }, Expected::Success, None),
             (Phase::Reread(_), _) => (Case::Reread { resource, id }, Expected::Anything, None),
@@ -279,32 +339,35 @@ impl Run<'_, '_> {
         };
         let sent_missing = self.send(route, &self.a.client, &with(&missing)).await;
         let sent_foreign = self.send(route, &self.a.client, &with(&foreign)).await;
-        let not_found = Expected::Status(StatusCode::NOT_FOUND);
 
-        // A missing id in the path is a 404; elsewhere anything, as long as
-        // the foreign id gets the same.
-        let expected = if place == Place::Path {
-            not_found
-        } else {
-            Expected::Anything
-        };
+        // A missing id in the path is a 404 unless the route says
+        // otherwise; elsewhere anything, as long as the foreign id gets the
+        // same.
+        let due = route.status_for_missing(place);
+        let expected = due.map_or(Expected::Anything, Expected::Status);
         let case = Case::Missing {
             resource: resource.to_owned(),
             id: missing.clone(),
         };
         self.expect(route, case, &sent_missing, expected, None);
 
-        // Unlike a missing id, say so; like it, it still must be a 404 in
-        // the path.
+        // Unlike a missing id, say so; like it, it still must be what a
+        // missing id is due.
         let (expected, findings) = match (&sent_foreign.reply, &sent_missing.reply) {
-            (Ok(f), Ok(m)) => match check::like_missing((f, &foreign), (m, &missing), resource) {
-                Some(unlike) => (Expected::LikeMissing(m.status), vec![unlike]),
-                None if place == Place::Path => (
-                    not_found,
-                    check::status(not_found, f.status).into_iter().collect(),
-                ),
-                None => (Expected::LikeMissing(m.status), Vec::new()),
-            },
+            (Ok(f), Ok(m)) => {
+                let unlike =
+                    check::like_missing((f, &foreign), (m, &missing), resource, &self.config.mask);
+                match due {
+                    Some(status) if unlike.is_empty() => {
+                        let expected = Expected::Status(status);
+                        (
+                            expected,
+                            check::status(expected, f.status).into_iter().collect(),
+                        )
+                    }
+                    _ => (Expected::LikeMissing(m.status), unlike),
+                }
+            }
             _ => (Expected::Anything, Vec::new()),
         };
         let case = Case::Foreign {
@@ -359,7 +422,11 @@ impl Run<'_, '_> {
     /// Every token attack on `a`'s context, each answered 401.
     async fn attacks(&mut self, route: &Route) {
         for attack in self.config.kit.attacks(&self.a.ctx) {
-            let client = Client::new(self.config.service.clone(), attack.authorization);
+            let client = Client::new(
+                self.config.service.clone(),
+                attack.authorization,
+                &self.a.marker,
+            );
             let sent = self.send(route, &client, &|n| self.a.id(n)).await;
             let case = Case::Attack { name: attack.name };
             let unauthorized = Expected::Status(StatusCode::UNAUTHORIZED);
@@ -398,7 +465,7 @@ impl Run<'_, '_> {
             self.a.ctx.role().clone(),
             permissions,
         );
-        self.config.client(&ctx)
+        self.config.client(&ctx, &self.a.marker)
     }
 
     async fn send(
@@ -418,7 +485,8 @@ impl Run<'_, '_> {
     }
 
     /// Records a call of `a`'s: its status against `expected`, its body
-    /// searched for `b`'s ids (but `sent`) and tenant ids.
+    /// and headers searched for `b`'s ids (but `sent`), tenant id and
+    /// marker.
     fn expect(
         &mut self,
         route: &Route,
@@ -444,8 +512,12 @@ impl Run<'_, '_> {
             .filter(|(_, id)| !self.a_ids_ever.contains(id))
             .cloned()
             .collect();
-        let tenants = [("a", self.a.tenant), ("b", self.b.tenant)];
-        check::names_nothing(&reply.body, &foreign, sent_id, tenants)
+        let secrets = check::Secrets {
+            ids: &foreign,
+            tenant: self.b.tenant,
+            marker: &self.b.marker,
+        };
+        check::names_nothing(reply, &secrets, sent_id)
     }
 
     fn record(
