@@ -68,7 +68,7 @@ async fn create(
     _: Require<NotesWrite>,
     input::Json(new): input::Json<Value>,
 ) -> Result<Json<Value>, Problem> {
-    static NEXT: AtomicI64 = AtomicI64::new(100_001);
+    static NEXT: AtomicI64 = AtomicI64::new(1);
     let body = new["body"].as_str().ok_or_else(|| Problem::bad_request("`body` must be text"))?;
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut tx = db.begin(&t).await.map_err(|_| Problem::internal())?;
