@@ -1,7 +1,7 @@
 //! Why the service could not start or keep running.
 
-/// A start-up or background failure. Request failures are
-/// [`ApiError`](crate::problem::ApiError)s instead.
+/// A start-up or background failure. A request's failure is rendered as a
+/// problem document instead.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServiceError {

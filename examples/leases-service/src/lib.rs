@@ -26,6 +26,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Where things are
+//!
+//! - `http/`: the router, the state handlers share, the service's refusals
+//!   as the SDK's problems, pagination and sealed cursors, the per-client
+//!   limit of the public route;
+//! - `domain/`: properties, leases and each tenant's audit log, each file
+//!   its routes, its body types and its statements;
+//! - `platform/`: tenants and their plans, decommissioning, redeem codes,
+//!   the `--demo` seeding;
+//! - `infra/`: the database, settings, tokens, clocks, the audit sink for
+//!   the layer's refusals and the job worker.
+//!
 //! # What this crate does not do
 //!
 //! - It is an example to copy, not a library to depend on: its API may change
@@ -48,48 +60,37 @@
 //! |---------|--------------|
 //! | (none)  | SQLite (bundled) and PostgreSQL are both always built in |
 
-pub mod audit;
-pub mod auth;
-pub mod client_limit;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod demo;
-pub mod error;
-pub mod input;
-pub mod jobs;
-pub mod leases;
-pub mod page;
-pub mod permissions;
-pub mod problem;
-pub mod properties;
-pub mod routes;
-pub mod sink;
-pub mod state;
-pub mod tenants;
+pub mod domain;
+mod error;
+mod http;
+mod infra;
+mod platform;
 
 use std::net::SocketAddr;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenancy_axum::sql::SqlDirectory;
 use tenancy_axum::{TenancyLayer, TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
+use tenancy_sql::Backend;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::Config;
 pub use error::{Result, ServiceError};
+pub use infra::db::schema;
+pub use infra::jobs::JobStats;
+pub use infra::sink::SinkStats;
+pub use infra::{clock, config::Config};
 
-use crate::auth::Tokens;
-use crate::client_limit::ClientLimit;
-use crate::db::Db;
-use crate::input::MAX_BODY_BYTES;
-use crate::jobs::{JobQueue, JobStats};
-use crate::page::CursorKey;
-use crate::sink::{DbAuditSink, SinkStats};
-use crate::state::{AppState, Inner};
-use crate::tenants::SqlDirectory;
+use crate::http::client_limit::ClientLimit;
+use crate::http::cursor::CursorKey;
+use crate::http::state::{AppState, Inner};
+use crate::infra::db::Db;
+use crate::infra::jobs::JobQueue;
+use crate::infra::sink::DbAuditSink;
+use crate::infra::tokens::Tokens;
+use crate::platform::plans::PlanName;
 
 /// How long the tenant cache trusts an entry. This process invalidates an
 /// entry on every change it makes; the TTL bounds staleness when several
@@ -127,7 +128,7 @@ impl Running {
     }
 
     /// Which database it runs on.
-    pub fn backend(&self) -> db::Backend {
+    pub fn backend(&self) -> Backend {
         self.state.db.backend()
     }
 
@@ -143,7 +144,7 @@ impl Running {
 
     /// Seeds the demo tenants and returns the text to print.
     pub async fn seed_demo(&self) -> Result<String> {
-        demo::seed(&self.state, &self.base_url()).await
+        platform::demo::seed(&self.state, &self.base_url()).await
     }
 
     /// Serves until the server fails.
@@ -176,8 +177,9 @@ pub struct App {
     generated_secret: Option<String>,
 }
 
-/// Connects to the database (creating and, on PostgreSQL, verifying the
-/// schema) and builds the service, without binding an address.
+/// Connects to the database (creating what is missing of the schema and,
+/// on PostgreSQL, verifying it) and builds the service, without binding an
+/// address.
 pub async fn app(config: &Config) -> Result<App> {
     config.validate()?;
     let (secret, generated_secret) = match &config.jwt_secret {
@@ -190,8 +192,11 @@ pub async fn app(config: &Config) -> Result<App> {
     let tokens = Tokens::new(secret.as_bytes(), config)?;
     let db = Db::connect(config).await?;
     let jobs = JobQueue::start(db.clone(), config.job_delay);
+    // The SDK's directory over the `tenants` table (status and plan; the
+    // plans themselves are this service's configuration), behind its cache.
+    let directory = SqlDirectory::new(db.pool().clone(), PlanName::plans());
     let tenants = Arc::new(TenantCache::new(
-        Arc::new(SqlDirectory::new(db.clone())),
+        Arc::new(directory),
         10_000,
         TENANT_CACHE_TTL,
     ));
@@ -205,7 +210,7 @@ pub async fn app(config: &Config) -> Result<App> {
         .cache(Arc::clone(&tenants))
         .limits(Arc::clone(&limits))
         .audit(Arc::new(sink))
-        .max_body_bytes(MAX_BODY_BYTES as u64)
+        .max_body_bytes(http::MAX_BODY_BYTES as u64)
         .build()?;
     let state = AppState::new(Inner {
         db,
@@ -219,16 +224,17 @@ pub async fn app(config: &Config) -> Result<App> {
         client_limit: ClientLimit::new(config.redeem_limit, config.trusted_proxies.clone()),
     });
     Ok(App {
-        router: routes::router(state.clone(), layer),
+        router: http::router(state.clone(), layer),
         state,
         audit,
         generated_secret,
     })
 }
 
-/// Binds `config.addr`, connects to the database (creating and, on
-/// PostgreSQL, verifying the schema) and serves in the background. The
-/// address is bound first, so a busy port leaves nothing behind.
+/// Binds `config.addr`, connects to the database (creating what is missing
+/// of the schema and, on PostgreSQL, verifying it) and serves in the
+/// background. The address is bound first, so a busy port leaves nothing
+/// behind.
 pub async fn start(config: Config) -> Result<Running> {
     config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;

@@ -44,7 +44,7 @@ async fn run() -> leases_service::Result<()> {
         println!("{}", running.seed_demo().await?);
     }
     let database = match running.backend() {
-        leases_service::db::Backend::Postgres => "PostgreSQL (row-level security verified)",
+        tenancy_sql::Backend::Postgres => "PostgreSQL (row-level security verified)",
         _ => "SQLite",
     };
     println!(

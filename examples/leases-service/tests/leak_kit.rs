@@ -11,8 +11,8 @@
     reason = "tests"
 )]
 
-use leases_service::db::schema::{migration, schema};
-use leases_service::{leases, properties};
+use leases_service::domain::{leases, properties};
+use leases_service::schema::{migration, schema};
 use tenancy_sql::testing::LeakCheck;
 
 fn servers() -> Vec<Option<String>> {

@@ -3,17 +3,18 @@
 use std::fmt::Write as _;
 
 use sqlx::Row;
+use tenancy_axum::Problem;
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantSlug};
-
-use crate::audit::{self, Entry};
-use crate::clock::{new_id, now, random_bytes};
-use crate::error::ServiceError;
-use crate::leases::Lease;
-use crate::problem::ApiError;
-use crate::properties::Property;
-use crate::state::AppState;
-use crate::tenants::{self, PlanName, TenantRow};
 use tenancy_sql::{Order, Select, col};
+
+use super::plans::PlanName;
+use super::tenants::{self, TenantRow};
+use crate::domain::audit::{self, Entry};
+use crate::domain::leases::{self, Lease};
+use crate::domain::properties::{self, Property};
+use crate::error::ServiceError;
+use crate::http::{ApiError, AppState};
+use crate::infra::clock::{new_id, now, random_bytes};
 
 struct Seed {
     slug: &'static str,
@@ -49,7 +50,8 @@ fn subject() -> Result<SubjectId, ServiceError> {
 }
 
 fn api(error: ApiError) -> ServiceError {
-    ServiceError::Internal(format!("demo seeding refused: {}", error.status()))
+    let status = Problem::from(error).status();
+    ServiceError::Internal(format!("demo seeding refused: {status}"))
 }
 
 /// Finds or creates the tenant, and gives it data if it has none.
@@ -70,7 +72,7 @@ async fn seed_tenant(
         None => {
             let slug =
                 TenantSlug::parse(seed.slug).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            tenants::create(state, operator, &slug, seed.name, seed.plan)
+            tenants::create_tenant(state, operator, &slug, seed.name, seed.plan)
                 .await
                 .map_err(api)?
         }
@@ -95,7 +97,7 @@ async fn seed_tenant(
     if first_property.is_none() {
         for (i, (name, address, lessee)) in seed.properties.iter().enumerate() {
             let (property, lease, at) = (new_id()?, new_id()?, now());
-            tx.execute(crate::properties::insert(&Property {
+            tx.execute(properties::insert(&Property {
                 id: property.clone(),
                 name: (*name).to_owned(),
                 address: (*address).to_owned(),
@@ -103,7 +105,7 @@ async fn seed_tenant(
                 updated_at: at.clone(),
             }))
             .await?;
-            tx.execute(crate::leases::insert(&Lease {
+            tx.execute(leases::insert(&Lease {
                 id: lease.clone(),
                 property_id: property.clone(),
                 lessee: (*lessee).to_owned(),
@@ -133,7 +135,7 @@ async fn seed_tenant(
 /// Seeds `acme` (pro) and `globex` (free), and returns the text to print:
 /// tokens for a system operator and for each tenant's admin, member and
 /// viewer, and curl lines that show the two tenants cannot see each other.
-pub async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceError> {
+pub(crate) async fn seed(state: &AppState, base_url: &str) -> Result<String, ServiceError> {
     let lifetime = state.config.token_lifetime;
     let operator =
         TenantContext::system(subject()?, RoleName::platform_admin(), PermissionSet::all());

@@ -15,8 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tenancy_core::{LimitError, MemoryLimitStore, RateLimiter, RateQuota, SystemClock, TenantId};
 
-use crate::problem::ApiError;
-use crate::state::AppState;
+use super::{ApiError, AppState};
 
 /// How many client addresses the limiter keeps state for at once; past
 /// that, addresses seen within the current window are kept and new ones
@@ -24,7 +23,7 @@ use crate::state::AppState;
 const CAPACITY: usize = 100_000;
 
 /// Per-address GCRA limits, on `tenancy-core`'s rate limiter.
-pub struct ClientLimit {
+pub(crate) struct ClientLimit {
     limiter: RateLimiter<SystemClock>,
     quota: RateQuota,
     trusted_proxies: Vec<IpAddr>,
@@ -42,7 +41,7 @@ impl std::fmt::Debug for ClientLimit {
 impl ClientLimit {
     /// `quota` per client address; `X-Forwarded-For` is believed only from
     /// `trusted_proxies`.
-    pub fn new(quota: RateQuota, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub(crate) fn new(quota: RateQuota, trusted_proxies: Vec<IpAddr>) -> Self {
         ClientLimit {
             limiter: RateLimiter::new(
                 MemoryLimitStore::with_capacity(CAPACITY),
@@ -59,7 +58,7 @@ impl ClientLimit {
     /// entries to the left of it are the client's own say). A header that
     /// cannot be read leaves the peer: every client behind that proxy then
     /// shares one limit, which is stricter, never looser.
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusted_proxies.contains(&peer) {
             return peer;
@@ -84,7 +83,7 @@ impl ClientLimit {
     }
 
     /// Admits one attempt from `client`, or says how long to wait.
-    pub fn check(&self, client: IpAddr) -> Result<(), LimitError> {
+    pub(crate) fn check(&self, client: IpAddr) -> Result<(), LimitError> {
         // An IPv6 client usually holds a whole /64, so that is one client.
         let bits = match client.to_canonical() {
             IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
@@ -104,7 +103,11 @@ impl ClientLimit {
 /// The peer address comes from the server (`ConnectInfo`); without it the
 /// service is wired wrongly and the request is refused (500), never let
 /// through unlimited.
-pub async fn per_client(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn per_client(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(ConnectInfo(peer)) = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -128,7 +131,7 @@ pub async fn per_client(State(state): State<AppState>, request: Request, next: N
 
 /// `per_minute` attempts a minute per address, as a burst at once, then one
 /// more every `60 s / per_minute`.
-pub fn per_minute(per_minute: u32) -> RateQuota {
+pub(crate) fn per_minute(per_minute: u32) -> RateQuota {
     let per_minute = per_minute.max(1);
     RateQuota::every(Duration::from_secs(60) / per_minute, per_minute)
 }

@@ -9,35 +9,35 @@ use tenancy_axum::{Require, ScopedJson, Tenant};
 use tenancy_core::{Outcome, Scope, SubjectId, TenantContext};
 use tenancy_sql::{Insert, TenantTx};
 
-use crate::page::{Page, PageRequest, read_newest_first};
-use crate::permissions::AuditRead;
-use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::http::page::{Page, PageRequest, read_newest_first};
+use crate::http::permissions::AuditRead;
+use crate::http::{ApiError, AppState};
+use crate::infra::clock;
 
 /// One entry, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
-pub struct AuditItem {
+pub(crate) struct AuditItem {
     /// When (RFC 3339, UTC).
-    pub at: String,
+    pub(crate) at: String,
     /// Who acted.
-    pub subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// What happened (`lease.create`).
-    pub action: String,
+    pub(crate) action: String,
     /// On what kind of resource.
-    pub resource_type: Option<String>,
+    pub(crate) resource_type: Option<String>,
     /// On which resource.
-    pub resource_id: Option<String>,
+    pub(crate) resource_id: Option<String>,
     /// `allowed` or `denied`.
-    pub outcome: String,
+    pub(crate) outcome: String,
 }
 
 /// The subject a tenant's log shows for a platform operator's actions: an
 /// operator's own id never appears in a tenant's log.
-pub const PLATFORM_SUBJECT: &str = "platform";
+pub(crate) const PLATFORM_SUBJECT: &str = "platform";
 
 /// Who acted, as a tenant's log shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
+pub(crate) enum Actor {
     /// A subject of the tenant.
     Subject(SubjectId),
     /// A platform operator (system scope), shown as [`PLATFORM_SUBJECT`].
@@ -48,7 +48,7 @@ pub enum Actor {
 
 impl Actor {
     /// `ctx`'s subject, or the platform for a system-scope context.
-    pub fn of(ctx: &TenantContext) -> Self {
+    pub(crate) fn of(ctx: &TenantContext) -> Self {
         match ctx.scope() {
             Scope::System => Actor::Platform,
             _ => Actor::Subject(ctx.subject()),
@@ -66,20 +66,20 @@ impl Actor {
 
 /// An event to record.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     /// Who acted.
-    pub subject: Actor,
+    pub(crate) subject: Actor,
     /// What happened.
-    pub action: &'a str,
+    pub(crate) action: &'a str,
     /// The resource's kind and id.
-    pub resource: Option<(&'a str, &'a str)>,
+    pub(crate) resource: Option<(&'a str, &'a str)>,
     /// Whether it went ahead.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
 }
 
 impl<'a> Entry<'a> {
     /// An allowed action by `ctx`'s subject on a resource.
-    pub fn by(ctx: &TenantContext, action: &'a str, kind: &'a str, id: &'a str) -> Self {
+    pub(crate) fn by(ctx: &TenantContext, action: &'a str, kind: &'a str, id: &'a str) -> Self {
         Entry {
             subject: Actor::of(ctx),
             action,
@@ -91,7 +91,7 @@ impl<'a> Entry<'a> {
 
 /// Records `entry` in the transaction's tenant log (the tenant column is
 /// stamped by `tenancy-sql`).
-pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError> {
+pub(crate) async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError> {
     let text = |v: Option<&str>| Value::from(v.map(str::to_owned));
     tx.execute(
         Insert::into("audit_events")
@@ -106,9 +106,9 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError>
                 "outcome",
             ])
             .values([
-                Value::from(crate::clock::new_id()?),
-                Value::from(crate::clock::next_seq()),
-                Value::from(crate::clock::now()),
+                Value::from(clock::new_id()?),
+                Value::from(clock::next_seq()),
+                Value::from(clock::now()),
                 Value::from(entry.subject.text()),
                 Value::from(entry.action.to_owned()),
                 text(entry.resource.map(|(kind, _)| kind)),
@@ -121,7 +121,7 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), ApiError>
 }
 
 /// `GET /audit` (needs `audit:read`): this tenant's events, newest first.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<AuditRead>,

@@ -12,9 +12,9 @@ use tenancy_core::{
 };
 use tokio::sync::mpsc;
 
-use crate::audit::{self, Entry};
-use crate::db::Db;
-use crate::problem::ApiError;
+use super::db::Db;
+use crate::domain::audit::{self, Entry};
+use crate::http::ApiError;
 use tenancy_sql::{Select, col};
 
 /// The subject the worker acts as when it opens an envelope.
@@ -22,13 +22,13 @@ const WORKER: SubjectId = SubjectId::from_u128(0x006a_6f62);
 
 /// Remind a lessee of their lease.
 #[derive(Debug, Clone)]
-pub struct ReminderJob {
+pub(crate) struct ReminderJob {
     /// The job's id.
-    pub id: String,
+    pub(crate) id: String,
     /// The lease, in the envelope's tenant.
-    pub lease_id: String,
+    pub(crate) lease_id: String,
     /// Who asked; the worker acts as them.
-    pub requested_by: SubjectId,
+    pub(crate) requested_by: SubjectId,
 }
 
 /// What the worker did so far.
@@ -52,7 +52,7 @@ impl JobStats {
 
 /// Where handlers put jobs.
 #[derive(Debug, Clone)]
-pub struct JobQueue {
+pub(crate) struct JobQueue {
     sender: mpsc::UnboundedSender<Scoped<ReminderJob>>,
     stats: Arc<JobStats>,
     running: Arc<Mutex<Option<TenantId>>>,
@@ -60,7 +60,7 @@ pub struct JobQueue {
 
 impl JobQueue {
     /// Starts the worker on the current runtime.
-    pub fn start(db: Db, delay: Duration) -> JobQueue {
+    pub(crate) fn start(db: Db, delay: Duration) -> JobQueue {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Scoped<ReminderJob>>();
         let stats = Arc::new(JobStats::default());
         let worker_stats = Arc::clone(&stats);
@@ -79,7 +79,10 @@ impl JobQueue {
                     Ok(true) => &worker_stats.ran,
                     Ok(false) => &worker_stats.dropped,
                     Err(e) => {
-                        eprintln!("leases-service: job failed: {}", e.status());
+                        eprintln!(
+                            "leases-service: job failed: {}",
+                            tenancy_axum::Problem::from(e).status()
+                        );
                         &worker_stats.dropped
                     }
                 };
@@ -94,17 +97,17 @@ impl JobQueue {
     }
 
     /// True while the worker runs a job of `tenant`.
-    pub fn is_running_for(&self, tenant: TenantId) -> bool {
+    pub(crate) fn is_running_for(&self, tenant: TenantId) -> bool {
         *lock(&self.running) == Some(tenant)
     }
 
     /// Queues a job.
-    pub fn enqueue(&self, job: Scoped<ReminderJob>) -> Result<(), ApiError> {
+    pub(crate) fn enqueue(&self, job: Scoped<ReminderJob>) -> Result<(), ApiError> {
         self.sender.send(job).map_err(|_| ApiError::Unavailable)
     }
 
     /// The worker's counters.
-    pub fn stats(&self) -> &JobStats {
+    pub(crate) fn stats(&self) -> &JobStats {
         &self.stats
     }
 }
@@ -118,7 +121,7 @@ async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ApiError> {
     let tenant = envelope.tenant();
     // A tenant that stopped serving (decommissioned meanwhile) gets nothing
     // run for it: its jobs are dropped, never run under another tenant.
-    if !crate::tenants::status(db, tenant)
+    if !crate::platform::tenants::status(db, tenant)
         .await?
         .is_some_and(TenantStatus::serves_requests)
     {
@@ -145,7 +148,7 @@ async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ApiError> {
         return Ok(false);
     }
     let entry = Entry {
-        subject: crate::audit::Actor::Subject(job.requested_by),
+        subject: crate::domain::audit::Actor::Subject(job.requested_by),
         action: "lease.reminder.sent",
         resource: Some(("lease", &job.lease_id)),
         outcome: tenancy_core::Outcome::Allowed,

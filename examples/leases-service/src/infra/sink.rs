@@ -19,13 +19,13 @@ use tenancy_core::{
 };
 use tokio::sync::mpsc;
 
-use crate::audit::{self, Actor, Entry};
-use crate::db::Db;
+use super::db::Db;
+use crate::domain::audit::{self, Actor, Entry};
 
 /// How many refusals may wait for the writer.
-pub const QUEUE_CAPACITY: usize = 1024;
+pub(crate) const QUEUE_CAPACITY: usize = 1024;
 /// At most one `limited` refusal per tenant is recorded per this window.
-pub const LIMITED_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const LIMITED_WINDOW: Duration = Duration::from_secs(1);
 /// How many tenants the coalescing remembers before it forgets old windows.
 const WINDOW_CAPACITY: usize = 10_000;
 
@@ -57,7 +57,7 @@ impl SinkStats {
 /// Writes each tenant-bound refusal to that tenant's `audit_events` through
 /// one background writer; platform events (no tenant) go to standard error.
 #[derive(Debug, Clone)]
-pub struct DbAuditSink {
+pub(crate) struct DbAuditSink {
     queue: mpsc::Sender<AuditEvent>,
     stats: Arc<SinkStats>,
     windows: Arc<Mutex<HashMap<TenantId, Instant>>>,
@@ -66,7 +66,7 @@ pub struct DbAuditSink {
 impl DbAuditSink {
     /// A sink writing through `db`; starts its writer on the current Tokio
     /// runtime (the writer stops when every clone of the sink is dropped).
-    pub fn new(db: Db) -> Self {
+    pub(crate) fn new(db: Db) -> Self {
         let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(writer(db, events));
         DbAuditSink {
@@ -77,7 +77,7 @@ impl DbAuditSink {
     }
 
     /// What it did so far.
-    pub fn stats(&self) -> Arc<SinkStats> {
+    pub(crate) fn stats(&self) -> Arc<SinkStats> {
         Arc::clone(&self.stats)
     }
 
@@ -129,17 +129,20 @@ impl AuditSink for DbAuditSink {
 async fn writer(db: Db, mut events: mpsc::Receiver<AuditEvent>) {
     while let Some(event) = events.recv().await {
         if let Err(e) = write(&db, event).await {
-            eprintln!("leases-service: audit write failed: {}", e.status());
+            eprintln!(
+                "leases-service: audit write failed: {}",
+                tenancy_axum::Problem::from(e).status()
+            );
         }
     }
 }
 
-async fn write(db: &Db, event: AuditEvent) -> Result<(), crate::problem::ApiError> {
+async fn write(db: &Db, event: AuditEvent) -> Result<(), crate::http::ApiError> {
     let Some(tenant) = event.tenant else {
         return Ok(());
     };
     // A tenant being removed keeps no new rows.
-    let status = crate::tenants::status(db, tenant).await?;
+    let status = crate::platform::tenants::status(db, tenant).await?;
     if !matches!(status, Some(TenantStatus::Active | TenantStatus::Suspended)) {
         return Ok(());
     }

@@ -8,14 +8,14 @@ use std::time::Duration;
 use tenancy_auth::{CachedValidator, Issuer, Validator};
 use tenancy_core::TenantContext;
 
-use crate::config::Config;
+use super::config::Config;
 use crate::error::ServiceError;
 
 /// How many verified tokens the cache keeps.
 const CACHE_CAPACITY: usize = 10_000;
 
 /// Verifies and issues tokens with one HS256 secret.
-pub struct Tokens {
+pub(crate) struct Tokens {
     validator: Arc<CachedValidator>,
     issuer: Issuer,
     max_lifetime: Duration,
@@ -23,7 +23,7 @@ pub struct Tokens {
 
 impl Tokens {
     /// From the configured secret (at least 32 bytes), issuer and audience.
-    pub fn new(secret: &[u8], config: &Config) -> Result<Self, ServiceError> {
+    pub(crate) fn new(secret: &[u8], config: &Config) -> Result<Self, ServiceError> {
         let validator = Validator::builder()
             .issuer(&config.issuer)
             .audience(&config.audience)
@@ -38,12 +38,16 @@ impl Tokens {
     }
 
     /// The validator, for the tenancy layer.
-    pub fn validator(&self) -> Arc<CachedValidator> {
+    pub(crate) fn validator(&self) -> Arc<CachedValidator> {
         Arc::clone(&self.validator)
     }
 
     /// A token for `ctx` (its role's full permissions), valid for `lifetime`.
-    pub fn issue(&self, ctx: &TenantContext, lifetime: Duration) -> Result<String, ServiceError> {
+    pub(crate) fn issue(
+        &self,
+        ctx: &TenantContext,
+        lifetime: Duration,
+    ) -> Result<String, ServiceError> {
         Ok(self.issuer.issue(ctx, lifetime.min(self.max_lifetime))?)
     }
 }

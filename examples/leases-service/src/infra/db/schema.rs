@@ -5,17 +5,19 @@
 //! Row-Level Security enabled and forced; a lease names its property through
 //! the composite foreign key `(tenant_id, property_id)`, so the database
 //! itself refuses a lease pointing at another tenant's property. `tenants`
-//! and `redeem_codes` are platform metadata (system tables). `seq` orders
-//! rows newest first for pagination.
+//! and `redeem_codes` are platform metadata (system tables); `tenants` holds
+//! the columns the SDK's `SqlDirectory` reads. `seq` orders rows newest
+//! first for pagination.
 
 use sea_query::ColumnDef;
+use tenancy_axum::sql::SqlDirectory;
 use tenancy_sql::ddl::Ddl;
 use tenancy_sql::{Backend, Schema};
 
 use crate::error::ServiceError;
 
 /// Tables that belong to a tenant, children first (the order to delete in).
-pub const TENANT_TABLES: [&str; 3] = ["leases", "properties", "audit_events"];
+pub(crate) const TENANT_TABLES: [&str; 3] = ["leases", "properties", "audit_events"];
 
 /// The schema registry. Every column a statement names is declared here
 /// (the tenant column, ids and foreign keys are implied); `tenancy-sql`
@@ -23,7 +25,8 @@ pub const TENANT_TABLES: [&str; 3] = ["leases", "properties", "audit_events"];
 pub fn schema() -> Result<Schema, ServiceError> {
     Ok(Schema::builder()
         .system("tenants")
-        .columns(["seq", "slug", "name", "plan", "status", "created_at"])
+        .columns(SqlDirectory::COLUMNS)
+        .columns(["seq", "name", "created_at"])
         .system("redeem_codes")
         .id(["code"])
         .columns(["plan", "created_at", "redeemed_at"])
@@ -68,9 +71,14 @@ fn seq() -> ColumnDef {
     ColumnDef::new("seq").big_integer().not_null().take()
 }
 
-/// Every statement that creates the schema on `backend`.
+fn count(name: &str) -> ColumnDef {
+    ColumnDef::new(name.to_owned()).big_integer().null().take()
+}
+
+/// Every statement that creates what is missing of the schema on
+/// `backend` (each safe to run again; a table that exists is left alone).
 pub fn migration(schema: &Schema, backend: Backend) -> Result<Vec<String>, ServiceError> {
-    let ddl = Ddl::new(schema, backend);
+    let ddl = Ddl::new(schema, backend).repeatable();
     let mut out = Vec::new();
     out.extend(ddl.create_table("tenants", |t| {
         t.col(id("id").primary_key())
@@ -84,7 +92,11 @@ pub fn migration(schema: &Schema, backend: Backend) -> Result<Vec<String>, Servi
             .col(text("name"))
             .col(text("plan"))
             .col(text("status"))
-            .col(text("created_at"));
+            .col(text("created_at"))
+            // A tenant's own limits in place of its plan's, when set.
+            .col(count("rate_per_second"))
+            .col(count("rate_burst"))
+            .col(count("max_concurrent"));
     })?);
     out.extend(ddl.create_table("redeem_codes", |t| {
         t.col(
@@ -128,7 +140,7 @@ pub fn migration(schema: &Schema, backend: Backend) -> Result<Vec<String>, Servi
     })?);
     for table in ["properties", "leases", "audit_events"] {
         out.push(format!(
-            "CREATE INDEX {table}_by_seq ON {table} (tenant_id, seq)"
+            "CREATE INDEX IF NOT EXISTS {table}_by_seq ON {table} (tenant_id, seq)"
         ));
     }
     Ok(out)

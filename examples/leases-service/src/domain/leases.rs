@@ -10,16 +10,16 @@ use sqlx::any::AnyRow;
 use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
-use crate::audit::{self, Entry};
-use crate::input::{
-    Fields, FromJson, JsonBody, OptionalJsonBody, PathId, date, id as resource_id, integer, text,
-};
-use crate::jobs::ReminderJob;
-use crate::page::{Page, PageRequest, read_newest_first};
-use crate::permissions::*;
-use crate::problem::ApiError;
-use crate::state::AppState;
+use tenancy_axum::input::{Fields, FromFields, PathId, Valid, integer, text};
 use tenancy_axum::{Require, ScopedJson, Tenant};
+
+use super::audit::{self, Entry};
+use super::id::{Id, id as resource_id};
+use crate::http::page::{Page, PageRequest, read_newest_first};
+use crate::http::permissions::{LeasesRead, LeasesWrite};
+use crate::http::{ApiError, AppState};
+use crate::infra::clock;
+use crate::infra::jobs::ReminderJob;
 
 /// A lease, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -70,9 +70,17 @@ fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
     ))
 }
 
+/// A date `YYYY-MM-DD`.
+fn date(value: &serde_json::Value) -> Result<String, String> {
+    match value.as_str() {
+        Some(text) if clock::is_date(text) => Ok(text.to_owned()),
+        _ => Err("must be a date `YYYY-MM-DD`".into()),
+    }
+}
+
 /// `POST /leases` body.
 #[derive(Debug)]
-pub struct NewLease {
+pub(crate) struct NewLease {
     property_id: String,
     lessee: String,
     start_date: String,
@@ -80,8 +88,8 @@ pub struct NewLease {
     rent_cents: i64,
 }
 
-impl FromJson for NewLease {
-    fn from_json(body: &mut Fields) -> Option<Self> {
+impl FromFields for NewLease {
+    fn from_fields(body: &mut Fields) -> Option<Self> {
         let property_id = body.required("property_id", resource_id);
         let lessee = body.required("lessee", text(200));
         let start_date = body.required("start_date", date);
@@ -102,7 +110,7 @@ impl FromJson for NewLease {
 
 /// `PATCH /leases/{id}` body: the fields to change.
 #[derive(Debug, Default)]
-pub struct LeasePatch {
+pub(crate) struct LeasePatch {
     property_id: Option<String>,
     lessee: Option<String>,
     start_date: Option<String>,
@@ -110,8 +118,8 @@ pub struct LeasePatch {
     rent_cents: Option<i64>,
 }
 
-impl FromJson for LeasePatch {
-    fn from_json(body: &mut Fields) -> Option<Self> {
+impl FromFields for LeasePatch {
+    fn from_fields(body: &mut Fields) -> Option<Self> {
         let property_id = body.optional("property_id", resource_id);
         let lessee = body.optional("lessee", text(200));
         let start_date = body.optional("start_date", date);
@@ -141,23 +149,32 @@ fn check_fields(lease: &NewLease) -> Result<(), ApiError> {
     }
 }
 
-/// 404 unless the property exists in the transaction's tenant: a property of
-/// another tenant is "not found", exactly like one that never existed.
+/// Whether the property exists in the transaction's tenant: a property of
+/// another tenant does not, exactly like one that never existed.
 /// (`tenancy-sql` checks the reference again on write, and the composite
 /// foreign key a third time.)
-pub async fn property_exists(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
-    tx.fetch_optional(
-        Select::from("properties")
-            .column("id")
-            .filter(col("properties", "id").eq(property_id)),
-    )
-    .await?
-    .map(|_| ())
-    .ok_or(ApiError::NotFound)
+pub async fn property_exists(tx: &mut TenantTx, property_id: &str) -> tenancy_sql::Result<bool> {
+    let row = tx
+        .fetch_optional(
+            Select::from("properties")
+                .column("id")
+                .filter(col("properties", "id").eq(property_id)),
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// 404 unless the property exists in the transaction's tenant.
+async fn require_property(tx: &mut TenantTx, property_id: &str) -> Result<(), ApiError> {
+    if property_exists(tx, property_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// This tenant's lease `id`, if it has one.
-pub async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Lease>, ApiError> {
+pub async fn fetch(tx: &mut TenantTx, id: &str) -> tenancy_sql::Result<Option<Lease>> {
     let row = tx
         .fetch_optional(
             Select::from("leases")
@@ -188,14 +205,13 @@ fn values(seq: Option<i64>, lease: &Lease) -> Vec<(&'static str, Value)> {
 
 /// The INSERT of a new `lease`, with the next `seq`.
 pub(crate) fn insert(lease: &Lease) -> Insert {
-    let (columns, row): (Vec<_>, Vec<_>) = values(Some(crate::clock::next_seq()), lease)
-        .into_iter()
-        .unzip();
+    let (columns, row): (Vec<_>, Vec<_>) =
+        values(Some(clock::next_seq()), lease).into_iter().unzip();
     Insert::into("leases").columns(columns).values(row)
 }
 
 /// `GET /leases` (needs `leases:read`), newest first.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesRead>,
@@ -206,18 +222,18 @@ pub async fn list(
 
 /// `POST /leases` (needs `leases:write`) → 201; 404 when `property_id` is not a
 /// property of this tenant.
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    JsonBody(body): JsonBody<NewLease>,
+    Valid(body): Valid<NewLease>,
 ) -> Result<(StatusCode, Json<Lease>), ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
-    property_exists(&mut tx, &body.property_id).await?;
-    let now = crate::clock::now();
+    require_property(&mut tx, &body.property_id).await?;
+    let now = clock::now();
     let lease = Lease {
-        id: crate::clock::new_id()?,
+        id: clock::new_id()?,
         property_id: body.property_id,
         lessee: body.lessee,
         start_date: body.start_date,
@@ -233,11 +249,11 @@ pub async fn create(
 }
 
 /// `GET /leases/{id}` (needs `leases:read`).
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesRead>,
-    PathId(id): PathId,
+    PathId(Id(id)): PathId<Id>,
 ) -> Result<ScopedJson<Lease>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
@@ -249,12 +265,12 @@ pub async fn get(
 
 /// `PATCH /leases/{id}` (needs `leases:write`): the merged lease must be valid, and
 /// a new `property_id` must be this tenant's.
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    PathId(id): PathId,
-    JsonBody(patch): JsonBody<LeasePatch>,
+    PathId(Id(id)): PathId<Id>,
+    Valid(patch): Valid<LeasePatch>,
 ) -> Result<Json<Lease>, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
@@ -267,14 +283,14 @@ pub async fn update(
         rent_cents: patch.rent_cents.unwrap_or(current.rent_cents),
     };
     check_fields(&merged)?;
-    property_exists(&mut tx, &merged.property_id).await?;
+    require_property(&mut tx, &merged.property_id).await?;
     let lease = Lease {
         property_id: merged.property_id,
         lessee: merged.lessee,
         start_date: merged.start_date,
         end_date: merged.end_date,
         rent_cents: merged.rent_cents,
-        updated_at: crate::clock::now(),
+        updated_at: clock::now(),
         ..current
     };
     let mut change = Update::table("leases");
@@ -289,11 +305,11 @@ pub async fn update(
 }
 
 /// `DELETE /leases/{id}` (needs `leases:write`) → 204.
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    PathId(id): PathId,
+    PathId(Id(id)): PathId<Id>,
 ) -> Result<StatusCode, ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
@@ -310,27 +326,27 @@ pub async fn delete(
 
 /// The answer to an enqueued reminder.
 #[derive(Debug, Serialize)]
-pub struct Queued {
+pub(crate) struct Queued {
     /// The job's id.
-    pub id: String,
+    pub(crate) id: String,
     /// Always `queued`.
-    pub status: &'static str,
+    pub(crate) status: &'static str,
 }
 
 /// `POST /leases/{id}/reminders` (needs `leases:write`) → 202: enqueues a reminder
 /// job as a `Scoped` envelope bound to this tenant.
-pub async fn remind(
+pub(crate) async fn remind(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<LeasesWrite>,
-    PathId(id): PathId,
-    OptionalJsonBody(_): OptionalJsonBody<()>,
+    PathId(Id(id)): PathId<Id>,
+    _: Option<Valid<()>>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let ctx = tenant.into_context();
     let mut tx = state.db.tenant(&ctx).await?;
     fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let job = ReminderJob {
-        id: crate::clock::new_id()?,
+        id: clock::new_id()?,
         lease_id: id.clone(),
         requested_by: ctx.subject(),
     };

@@ -8,20 +8,20 @@ use tenancy_core::RateQuota;
 use crate::error::ServiceError;
 
 /// Default listening address.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Default database: an SQLite file in the working directory, created on first run.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://leases.db?mode=rwc";
+const DEFAULT_DATABASE_URL: &str = "sqlite://leases.db?mode=rwc";
 /// Default token issuer and audience.
-pub const DEFAULT_ISSUER: &str = "leases-service";
+const DEFAULT_ISSUER: &str = "leases-service";
 /// Default PostgreSQL role the service acts as (never a superuser).
-pub const DEFAULT_DB_APP_ROLE: &str = "leases_app";
+const DEFAULT_DB_APP_ROLE: &str = "leases_app";
 /// The default longest token lifetime (`exp - iat`) accepted: 30 days.
-pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The default number of `POST /auth/redeem` attempts a minute per client
 /// address.
-pub const DEFAULT_REDEEM_PER_MINUTE: u32 = 10;
+const DEFAULT_REDEEM_PER_MINUTE: u32 = 10;
 /// The shortest HS256 secret accepted (256 bits).
-pub const MIN_SECRET_BYTES: usize = 32;
+const MIN_SECRET_BYTES: usize = 32;
 
 /// Everything the service needs to start.
 #[derive(Clone)]
@@ -95,7 +95,7 @@ impl Config {
             job_delay: Duration::ZERO,
             token_lifetime: Duration::from_secs(24 * 3600),
             max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
-            redeem_limit: crate::client_limit::per_minute(DEFAULT_REDEEM_PER_MINUTE),
+            redeem_limit: crate::http::client_limit::per_minute(DEFAULT_REDEEM_PER_MINUTE),
             trusted_proxies: Vec::new(),
         }
     }
@@ -145,7 +145,7 @@ impl Config {
                         var: "LEASES_REDEEM_PER_MINUTE",
                         reason: "not a positive number of attempts".into(),
                     })?;
-            config.redeem_limit = crate::client_limit::per_minute(n);
+            config.redeem_limit = crate::http::client_limit::per_minute(n);
         }
         if let Some(list) = var("LEASES_TRUSTED_PROXIES") {
             config.trusted_proxies = list

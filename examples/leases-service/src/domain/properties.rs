@@ -7,16 +7,17 @@ use sea_query::Value;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tenancy_axum::input::{Fields, FromFields, PathId, Valid, text};
 use tenancy_axum::{Require, ScopedJson, Tenant};
 use tenancy_core::Scoped;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
-use crate::audit::{self, Entry};
-use crate::input::{Fields, FromJson, JsonBody, PathId, text};
-use crate::page::{Page, PageRequest, read_newest_first};
-use crate::permissions::{PropertiesRead, PropertiesWrite};
-use crate::problem::ApiError;
-use crate::state::AppState;
+use super::audit::{self, Entry};
+use super::id::Id;
+use crate::http::page::{Page, PageRequest, read_newest_first};
+use crate::http::permissions::{PropertiesRead, PropertiesWrite};
+use crate::http::{ApiError, AppState};
+use crate::infra::clock;
 
 /// A property, as the API shows it (no tenant id).
 #[derive(Debug, Serialize)]
@@ -49,7 +50,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
 }
 
 /// This tenant's property `id`, if it has one.
-pub async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiError> {
+pub async fn fetch(tx: &mut TenantTx, id: &str) -> tenancy_sql::Result<Option<Property>> {
     let row = tx
         .fetch_optional(
             Select::from("properties")
@@ -62,13 +63,13 @@ pub async fn fetch(tx: &mut TenantTx, id: &str) -> Result<Option<Property>, ApiE
 
 /// `POST /properties` body.
 #[derive(Debug)]
-pub struct NewProperty {
+pub(crate) struct NewProperty {
     name: String,
     address: String,
 }
 
-impl FromJson for NewProperty {
-    fn from_json(body: &mut Fields) -> Option<Self> {
+impl FromFields for NewProperty {
+    fn from_fields(body: &mut Fields) -> Option<Self> {
         let name = body.required("name", text(200));
         let address = body.required("address", text(500));
         Some(NewProperty {
@@ -80,13 +81,13 @@ impl FromJson for NewProperty {
 
 /// `PATCH /properties/{id}` body: the fields to change.
 #[derive(Debug)]
-pub struct PropertyPatch {
+pub(crate) struct PropertyPatch {
     name: Option<String>,
     address: Option<String>,
 }
 
-impl FromJson for PropertyPatch {
-    fn from_json(body: &mut Fields) -> Option<Self> {
+impl FromFields for PropertyPatch {
+    fn from_fields(body: &mut Fields) -> Option<Self> {
         let name = body.optional("name", text(200));
         let address = body.optional("address", text(500));
         Some(PropertyPatch {
@@ -97,7 +98,7 @@ impl FromJson for PropertyPatch {
 }
 
 /// `GET /properties` (needs `properties:read`), newest first.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesRead>,
@@ -109,7 +110,7 @@ pub async fn list(
 /// The INSERT of a new `property`, with the next `seq`.
 pub(crate) fn insert(property: &Property) -> Insert {
     Insert::into("properties").columns(COLUMNS).values([
-        Value::from(crate::clock::next_seq()),
+        Value::from(clock::next_seq()),
         property.id.clone().into(),
         property.name.clone().into(),
         property.address.clone().into(),
@@ -119,15 +120,15 @@ pub(crate) fn insert(property: &Property) -> Insert {
 }
 
 /// `POST /properties` (needs `properties:write`) → 201.
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesWrite>,
-    JsonBody(body): JsonBody<NewProperty>,
+    Valid(body): Valid<NewProperty>,
 ) -> Result<(StatusCode, Json<Property>), ApiError> {
-    let now = crate::clock::now();
+    let now = clock::now();
     let property = Property {
-        id: crate::clock::new_id()?,
+        id: clock::new_id()?,
         name: body.name,
         address: body.address,
         created_at: now.clone(),
@@ -142,11 +143,11 @@ pub async fn create(
 }
 
 /// `GET /properties/{id}` (needs `properties:read`).
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesRead>,
-    PathId(id): PathId,
+    PathId(Id(id)): PathId<Id>,
 ) -> Result<ScopedJson<Property>, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
     let property = fetch(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
@@ -159,16 +160,15 @@ pub async fn get(
 }
 
 /// `PATCH /properties/{id}` (needs `properties:write`).
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesWrite>,
-    PathId(id): PathId,
-    JsonBody(patch): JsonBody<PropertyPatch>,
+    PathId(Id(id)): PathId<Id>,
+    Valid(patch): Valid<PropertyPatch>,
 ) -> Result<Json<Property>, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
-    let mut change =
-        Update::table("properties").set("updated_at", Value::from(crate::clock::now()));
+    let mut change = Update::table("properties").set("updated_at", Value::from(clock::now()));
     if let Some(name) = &patch.name {
         change = change.set("name", Value::from(name.clone()));
     }
@@ -193,11 +193,11 @@ pub async fn update(
 
 /// `DELETE /properties/{id}` (needs `properties:write`) → 204; 409 while leases
 /// name it.
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
     _: Require<PropertiesWrite>,
-    PathId(id): PathId,
+    PathId(Id(id)): PathId<Id>,
 ) -> Result<StatusCode, ApiError> {
     let mut tx = state.db.tenant(&tenant).await?;
     let leased = tx

@@ -6,44 +6,44 @@ use std::sync::Arc;
 use tenancy_axum::{TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
 
-use crate::auth::Tokens;
-use crate::client_limit::ClientLimit;
-use crate::config::Config;
-use crate::db::Db;
-use crate::jobs::JobQueue;
-use crate::page::CursorKey;
+use super::client_limit::ClientLimit;
+use super::cursor::CursorKey;
+use crate::infra::config::Config;
+use crate::infra::db::Db;
+use crate::infra::jobs::JobQueue;
+use crate::infra::tokens::Tokens;
 
 /// Shared state; cheap to clone.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub(crate) struct AppState(Arc<Inner>);
 
 /// The parts of [`AppState`].
-pub struct Inner {
+pub(crate) struct Inner {
     /// The database.
-    pub db: Db,
+    pub(crate) db: Db,
     /// The tenancy layer's tenant cache: invalidated on every status change,
     /// so a suspension or decommissioning bites at once.
-    pub tenants: Arc<TenantCache>,
+    pub(crate) tenants: Arc<TenantCache>,
     /// The tenancy layer's per-tenant limits; also tells how many requests
     /// of a tenant are in flight.
-    pub limits: Arc<TenantLimits>,
+    pub(crate) limits: Arc<TenantLimits>,
     /// Token verification and issuing.
-    pub tokens: Tokens,
+    pub(crate) tokens: Tokens,
     /// The built-in roles every tenant knows.
-    pub roles: RoleRegistry,
+    pub(crate) roles: RoleRegistry,
     /// The background job queue.
-    pub jobs: JobQueue,
+    pub(crate) jobs: JobQueue,
     /// The settings it started with.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Seals list cursors.
-    pub cursors: CursorKey,
+    pub(crate) cursors: CursorKey,
     /// The per-client-address limit of the public `POST /auth/redeem`.
-    pub client_limit: ClientLimit,
+    pub(crate) client_limit: ClientLimit,
 }
 
 impl AppState {
     /// Wraps the parts.
-    pub fn new(inner: Inner) -> Self {
+    pub(crate) fn new(inner: Inner) -> Self {
         AppState(Arc::new(inner))
     }
 }
