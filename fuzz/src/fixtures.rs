@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tenancy_auth::{Algorithm, ClaimNames, Validator, ValidatorBuilder, VerificationKey};
-use tenancy_core::{ManualClock, TenantId};
+use tenancy_core::{ManualWallClock, TenantId};
 
 /// The fixed unix time of every validator (2027-01-15).
 pub const NOW: u64 = 1_800_000_000;
@@ -51,7 +51,7 @@ fn builder() -> ValidatorBuilder {
         .audience(AUD)
         .leeway(Duration::from_secs(LEEWAY))
         .max_lifetime(Duration::from_secs(MAX_LIFETIME))
-        .clock(Arc::new(ManualClock::at(Duration::from_secs(NOW))))
+        .clock(Arc::new(ManualWallClock::at(Duration::from_secs(NOW))))
         .hs256_secret(SECRET)
         .key(Some("hs-2026"), key(VerificationKey::hs256(KID_SECRET)))
         .key(

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::value::RawValue;
 use tenancy_auth::{Algorithm, KeySet, Validator, VerificationKey, is_valid_kid, parse_jwks};
-use tenancy_core::ManualClock;
+use tenancy_core::ManualWallClock;
 
 use crate::fixtures::{AUD, ISS, NOW};
 
@@ -91,7 +91,7 @@ fn check_usable(key: &VerificationKey) {
     let validator = Validator::builder()
         .issuer(ISS)
         .audience(AUD)
-        .clock(Arc::new(ManualClock::at(Duration::from_secs(NOW))))
+        .clock(Arc::new(ManualWallClock::at(Duration::from_secs(NOW))))
         .key(None, key.clone())
         .build()
         .unwrap_or_else(|e| panic!("an accepted key does not build a validator: {e:?}"));

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 use tenancy_auth::{IssueOptions, Issuer};
-use tenancy_core::{ManualClock, PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
+use tenancy_core::{ManualWallClock, PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
 use tenancy_fuzz::{AUD, ISS, NOW, OTHER_TENANT, SECRET, SUBJECT, TENANT};
 
 const KEYS: &str = concat!(
@@ -74,8 +74,8 @@ fn claims_with(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String
     claims.to_string()
 }
 
-fn clock_at(unix: u64) -> Arc<ManualClock> {
-    Arc::new(ManualClock::at(Duration::from_secs(unix)))
+fn clock_at(unix: u64) -> Arc<ManualWallClock> {
+    Arc::new(ManualWallClock::at(Duration::from_secs(unix)))
 }
 
 fn tenant_ctx(tenant: &str, role: RoleName, permissions: &[&str]) -> TenantContext {

@@ -5,9 +5,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tenancy_core::{Clock, TenantId, TenantStatus};
+use tenancy_core::{TenantId, TenantStatus, UnixClock, WallClock};
 
-use crate::clock::UnixClock;
 use crate::error::AuthError;
 use crate::verified::VerifiedToken;
 
@@ -123,7 +122,7 @@ impl ValidationHooks for RevocationList {
 /// tenant's limit are refused, however late they expire.
 pub struct SessionPolicy<F> {
     max_age: F,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
 }
 
 impl<F> SessionPolicy<F>
@@ -139,7 +138,7 @@ where
     }
 
     /// Reads the time from `clock` (unix time) instead of the system clock.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> Self {
         self.clock = clock;
         self
     }
@@ -156,7 +155,7 @@ where
         let Some(max_age) = (self.max_age)(tenant) else {
             return Ok(());
         };
-        let now = self.clock.now().as_secs();
+        let now = self.clock.unix_time().as_secs();
         if now.saturating_sub(token.issued_at()) > max_age.as_secs() {
             return Err(AuthError::SessionTooOld);
         }

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 use serde_json::{Map, Value};
-use tenancy_core::{Clock, PermissionSet, Scope, TenantContext};
+use tenancy_core::{PermissionSet, Scope, TenantContext, UnixClock, WallClock};
 
 use crate::claims::ClaimNames;
-use crate::clock::UnixClock;
 use crate::crypto;
 use crate::error::{AuthError, Claim, ConfigError};
 use crate::key::is_valid_kid;
@@ -82,7 +81,7 @@ pub struct Issuer {
     issuer: String,
     audience: String,
     names: ClaimNames,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -186,7 +185,7 @@ impl Issuer {
     }
 
     /// Reads unix time from `clock` instead of the system clock.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> Self {
         self.clock = clock;
         self
     }
@@ -204,7 +203,7 @@ impl Issuer {
         lifetime: Duration,
         options: &IssueOptions,
     ) -> Result<String, AuthError> {
-        let now = self.clock.now().as_secs();
+        let now = self.clock.unix_time().as_secs();
         let mut claims = Map::new();
         let mut put = |claim: Claim, value: Value| {
             claims.insert(self.names.name(claim).to_owned(), value);

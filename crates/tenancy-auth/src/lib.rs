@@ -122,7 +122,6 @@
 
 mod cache;
 mod claims;
-mod clock;
 mod crypto;
 mod error;
 mod hooks;
@@ -145,7 +144,6 @@ pub mod fuzzing {}
 
 pub use cache::CachedValidator;
 pub use claims::ClaimNames;
-pub use clock::UnixClock;
 pub use crypto::install_default_crypto_provider;
 pub use error::{AuthError, Claim, ConfigError, Malformed, Result};
 pub use hooks::{RevocationList, SessionPolicy, TenantStatusHook, ValidationHooks};
@@ -158,6 +156,9 @@ pub use key::{
 #[cfg(feature = "remote-jwks")]
 pub use key::{DEFAULT_MAX_JWKS_BYTES, RemoteJwks, RemoteJwksError};
 pub use router::IssuerRouter;
+/// The system's wall clock, which validators, issuers and hooks read by
+/// default: tenancy-core's, named here too.
+pub use tenancy_core::UnixClock;
 pub use validator::{
     DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator,
     ValidatorBuilder,

@@ -5,10 +5,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
-use tenancy_core::{Clock, Scope, TenantId};
+use tenancy_core::{Scope, TenantId, UnixClock, WallClock};
 
 use crate::claims::{ClaimNames, Reader};
-use crate::clock::UnixClock;
 use crate::crypto;
 use crate::error::{AuthError, ConfigError, Malformed};
 use crate::hooks::ValidationHooks;
@@ -78,7 +77,7 @@ pub struct Validator {
     max_token_bytes: usize,
     names: ClaimNames,
     keys: SharedKeys,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
     hooks: Vec<Arc<dyn ValidationHooks>>,
     tenant: Option<TenantId>,
     refresh: Option<Arc<dyn Refresh>>,
@@ -108,7 +107,7 @@ pub struct ValidatorBuilder {
     names: ClaimNames,
     keys: KeySet,
     shared: Option<SharedKeys>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
     hooks: Vec<Arc<dyn ValidationHooks>>,
     tenant: Option<TenantId>,
     refresh: Option<Arc<dyn Refresh>>,
@@ -226,7 +225,29 @@ impl ValidatorBuilder {
     }
 
     /// Reads unix time from `clock` instead of the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    ///
+    /// A wall clock: a monotonic one (a limiter's [`SystemClock`](tenancy_core::SystemClock))
+    /// does not compile here, since as unix time it would make every token
+    /// look issued in the future.
+    ///
+    /// ```compile_fail,E0277
+    /// use std::sync::Arc;
+    /// use tenancy_auth::Validator;
+    /// use tenancy_core::SystemClock;
+    ///
+    /// let builder = Validator::builder().clock(Arc::new(SystemClock::new()));
+    /// ```
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tenancy_auth::Validator;
+    /// use tenancy_core::ManualWallClock;
+    ///
+    /// let builder = Validator::builder().clock(Arc::new(ManualWallClock::at(Duration::from_secs(1_800_000_000))));
+    /// # let _ = builder;
+    /// ```
+    pub fn clock(mut self, clock: Arc<dyn WallClock>) -> Self {
         self.clock = clock;
         self
     }
@@ -341,7 +362,7 @@ impl Validator {
     }
 
     pub(crate) fn now(&self) -> u64 {
-        self.clock.now().as_secs()
+        self.clock.unix_time().as_secs()
     }
 
     /// Size limit, structure, header (algorithm pinned per key, exact

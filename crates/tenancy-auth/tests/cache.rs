@@ -21,9 +21,9 @@ use tenancy_auth::{
     AuthError, CachedValidator, RevocationList, SessionPolicy, TenantStatusHook, ValidationHooks,
     VerificationKey,
 };
-use tenancy_core::{ManualClock, TenantId, TenantStatus};
+use tenancy_core::{ManualWallClock, TenantId, TenantStatus, WallClock};
 
-fn cache_at(clock: Arc<ManualClock>) -> CachedValidator {
+fn cache_at(clock: Arc<ManualWallClock>) -> CachedValidator {
     let validator = builder_at(clock).hs256_secret(SECRET).build().unwrap();
     CachedValidator::new(Arc::new(validator), 1000)
 }
@@ -171,7 +171,7 @@ fn tenant_status_is_checked_on_every_hit() {
 fn session_policy_is_checked_on_every_hit() {
     let unix = clock();
     let policy = SessionPolicy::new(|_tenant| Some(Duration::from_secs(120)))
-        .with_clock(Arc::clone(&unix) as Arc<dyn tenancy_core::Clock>);
+        .with_clock(Arc::clone(&unix) as Arc<dyn WallClock>);
     let validator = builder_at(Arc::clone(&unix))
         .hs256_secret(SECRET)
         .hook(Arc::new(policy))

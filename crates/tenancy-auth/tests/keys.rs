@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::*;
 use jsonwebtoken::EncodingKey;
 use tenancy_auth::{AuthError, CachingKeySource, KeySet, KeySource, Validator, VerificationKey};
-use tenancy_core::{Clock, ManualClock};
+use tenancy_core::{ManualClock, MonotonicClock};
 
 fn hs_key(byte: u8, kid: &str) -> VerificationKey {
     VerificationKey::hs256(&[byte; 32])
@@ -78,7 +78,7 @@ async fn fixture() -> Fixture {
     let refresh_clock = Arc::new(ManualClock::at(Duration::from_secs(1000)));
     let caching = Arc::new(
         CachingKeySource::new(Arc::clone(&source), Duration::from_secs(60))
-            .with_clock(Arc::clone(&refresh_clock) as Arc<dyn Clock>),
+            .with_clock(Arc::clone(&refresh_clock) as Arc<dyn MonotonicClock>),
     );
     caching.refresh().await.unwrap();
     let validator = Arc::new(builder().key_source(Arc::clone(&caching)).build().unwrap());

@@ -24,7 +24,7 @@ use jsonwebtoken::Algorithm;
 use tenancy_auth::{
     AuthError, Claim, ConfigError, Malformed, Validator, VerificationKey, parse_jwks,
 };
-use tenancy_core::ManualClock;
+use tenancy_core::ManualWallClock;
 
 /// RFC 7515 A.1-A.3 sign these claims; `exp` is 2011-03-22.
 const RFC7515_CLAIMS: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
@@ -94,7 +94,7 @@ fn joe(key: VerificationKey) -> Validator {
     Validator::builder()
         .issuer("joe")
         .audience("any")
-        .clock(Arc::new(ManualClock::at(Duration::from_secs(
+        .clock(Arc::new(ManualWallClock::at(Duration::from_secs(
             1_300_819_000,
         ))))
         .key(None, key)

@@ -21,7 +21,8 @@ use tenancy_auth::{
 };
 use tenancy_core::testing::role_registry;
 use tenancy_core::{
-    ManualClock, PermissionSet, Role, RoleName, RoleRegistry, SubjectId, TenantContext, TenantId,
+    ManualWallClock, PermissionSet, Role, RoleName, RoleRegistry, SubjectId, TenantContext,
+    TenantId,
 };
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -277,7 +278,7 @@ fn a_service_validator_trusting_the_kit_key_accepts_kit_tokens() {
 
 #[test]
 fn tokens_last_five_minutes_on_the_kits_clock() {
-    let clock = Arc::new(ManualClock::at(Duration::from_secs(1_800_000_000)));
+    let clock = Arc::new(ManualWallClock::at(Duration::from_secs(1_800_000_000)));
     let kit = hs256_kit().with_clock(clock.clone());
     assert_eq!(kit.now(), 1_800_000_000);
     let token = kit.token(&tenant_ctx());

@@ -72,7 +72,7 @@ async fn every_invalid_token_is_401_invalid_token() {
             Duration::from_secs(60),
         )
         .unwrap();
-    let past = Arc::new(ManualClock::at(unix_now() - Duration::from_secs(7200)));
+    let past = Arc::new(ManualWallClock::at(unix_now() - Duration::from_secs(7200)));
     let expired = Issuer::hs256(SECRET, ISSUER, AUDIENCE)
         .unwrap()
         .with_clock(past)

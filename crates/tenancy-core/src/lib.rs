@@ -26,7 +26,7 @@
 //! let globex = TenantContext::tenant(TenantId::from_u128(7), SubjectId::from_u128(1), RoleName::admin(), PermissionSet::all());
 //! assert_eq!(lease.open(&globex), Err(AccessError::CrossTenant));
 //!
-//! // Per-tenant limits, with an injectable clock.
+//! // Per-tenant limits, with an injectable monotonic clock.
 //! let limiter = RateLimiter::new(MemoryLimitStore::default(), SystemClock::new());
 //! limiter.check(acme, &RateQuota::per_second(10, 20))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod clock;
 mod context;
 mod error;
 mod id;
@@ -76,6 +77,7 @@ pub mod testing;
 pub mod fuzzing {}
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, DiscardAuditSink, MemoryAuditSink, Outcome};
+pub use clock::{ManualClock, ManualWallClock, MonotonicClock, SystemClock, UnixClock, WallClock};
 pub use context::{Scope, TenantContext};
 pub use error::{
     AccessError, Error, InvalidTransition, LimitError, ParseError, ParseKind, ParseReason, Result,
@@ -88,8 +90,8 @@ pub use lifecycle::{
     TenantStatus,
 };
 pub use limits::{
-    Clock, ConcurrencyLimiter, ConcurrencyPermit, ManualClock, MemoryLimitStore, QuotaCounter,
-    RateDecision, RateLimiter, RateQuota, SystemClock, gcra_step,
+    ConcurrencyLimiter, ConcurrencyPermit, MemoryLimitStore, QuotaCounter, RateDecision,
+    RateLimiter, RateQuota, gcra_step,
 };
 pub use permission::{
     CompiledPermissions, PLATFORM_RESOURCE, Permission, PermissionBit, PermissionCatalog,

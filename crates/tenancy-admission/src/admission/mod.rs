@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use tenancy_auth::{AuthError, CachedValidator, TokenVerifier, VerifiedToken};
 use tenancy_core::{
-    AuditEvent, AuditKind, AuditSink, Clock, ConcurrencyPermit, DiscardAuditSink, LimitError,
-    Outcome, RoleRegistry, Scope, SubjectId, SystemClock, TenantContext, TenantId, TenantStatus,
+    AuditEvent, AuditKind, AuditSink, ConcurrencyPermit, DiscardAuditSink, LimitError,
+    MonotonicClock, Outcome, RoleRegistry, Scope, SubjectId, SystemClock, TenantContext, TenantId,
+    TenantStatus,
 };
 
 use crate::directory::{TenantCache, TenantDirectory, TenantRecord};
@@ -500,7 +501,7 @@ impl AdmissionBuilder {
             .ok_or(Error::Config("a token validator is required"))?;
         // The default cache and limits share one clock, so a request reads
         // it once for both.
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let clock: Arc<dyn MonotonicClock> = Arc::new(SystemClock::new());
         let cache = match (self.cache, self.directory) {
             (Some(cache), _) => cache,
             (None, Some(directory)) => Arc::new(TenantCache::with_clock(

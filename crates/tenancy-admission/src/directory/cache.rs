@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use tenancy_core::{Clock, SystemClock, TenantId, TenantSlug};
+use tenancy_core::{MonotonicClock, SystemClock, TenantId, TenantSlug};
 
 use super::{TenantDirectory, TenantRecord};
 use crate::error::Error;
@@ -126,7 +126,7 @@ pub struct TenantCache {
     shards: [RwLock<Shard>; SHARDS],
     shard_capacity: usize,
     ttl: Duration,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn MonotonicClock>,
 }
 
 impl std::fmt::Debug for TenantCache {
@@ -155,7 +155,7 @@ impl TenantCache {
         directory: Arc<dyn TenantDirectory>,
         capacity: usize,
         ttl: Duration,
-        clock: Arc<dyn Clock>,
+        clock: Arc<dyn MonotonicClock>,
     ) -> Self {
         TenantCache {
             directory,
@@ -195,7 +195,7 @@ impl TenantCache {
     }
 
     /// The clock the cache reads.
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+    pub(crate) fn clock(&self) -> &Arc<dyn MonotonicClock> {
         &self.clock
     }
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tenancy_core::{
-    AuditSink, Clock, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError,
-    MemoryLimitStore, RateDecision, SystemClock, TenantId,
+    AuditSink, ConcurrencyLimiter, ConcurrencyPermit, Entitlements, LimitError, MemoryLimitStore,
+    MonotonicClock, RateDecision, SystemClock, TenantId,
 };
 
 use self::failures::StoreFailures;
@@ -86,7 +86,7 @@ pub struct TenantLimits {
     concurrency: ConcurrencyLimiter,
     fail_mode: FailMode,
     failures: StoreFailures,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn MonotonicClock>,
     evict_every_nanos: u64,
     last_evict_nanos: AtomicU64,
 }
@@ -111,7 +111,7 @@ impl TenantLimits {
     }
 
     /// The same, with an injected clock (for tests).
-    pub fn in_memory_with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+    pub fn in_memory_with_clock(capacity: usize, clock: Arc<dyn MonotonicClock>) -> Self {
         let store = Arc::new(MemoryLimitStore::with_capacity(capacity));
         // A full in-memory store means more live tenants than configured:
         // refusing is the safe answer.
@@ -131,7 +131,7 @@ impl TenantLimits {
     pub fn shared_with_clock(
         store: Arc<dyn RateStore>,
         fail_mode: FailMode,
-        clock: Arc<dyn Clock>,
+        clock: Arc<dyn MonotonicClock>,
     ) -> Self {
         TenantLimits {
             store,
@@ -227,7 +227,7 @@ impl TenantLimits {
     }
 
     /// The clock the limits read.
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+    pub(crate) fn clock(&self) -> &Arc<dyn MonotonicClock> {
         &self.clock
     }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tenancy_core::{Clock, SystemClock};
+use tenancy_core::{MonotonicClock, SystemClock};
 
 use super::KeySet;
 use crate::error::AuthError;
@@ -74,7 +74,7 @@ pub struct CachingKeySource<S> {
     source: S,
     keys: SharedKeys,
     min_interval: Duration,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn MonotonicClock>,
     generation: AtomicU64,
     state: tokio::sync::Mutex<RefreshState>,
 }
@@ -103,7 +103,7 @@ impl<S: KeySource> CachingKeySource<S> {
     }
 
     /// Measures the refresh interval on `clock` (any monotonic clock).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
         self.clock = clock;
         self
     }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
-use tenancy_core::{Clock, RoleRegistry, TenantContext};
+use tenancy_core::{RoleRegistry, TenantContext, UnixClock, WallClock};
 
-use crate::clock::UnixClock;
 use crate::error::{AuthError, ConfigError};
 use crate::issuer::{IssueOptions, Issuer};
 use crate::key::VerificationKey;
@@ -80,7 +79,7 @@ pub struct TokenKit {
     iss: String,
     aud: String,
     roles: RoleRegistry,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn WallClock>,
     pub(super) max_lifetime: Duration,
 }
 
@@ -158,10 +157,10 @@ impl TokenKit {
         self
     }
 
-    /// Reads unix time from `clock` (a [`ManualClock`](tenancy_core::ManualClock)
+    /// Reads unix time from `clock` (a [`ManualWallClock`](tenancy_core::ManualWallClock)
     /// in deterministic tests) for tokens, attacks and the validator. The
     /// `expired` attack needs a clock at least two hours past the epoch.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> TokenKit {
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> TokenKit {
         self.issuer = self.issuer.with_clock(Arc::clone(&clock));
         self.clock = clock;
         self
@@ -210,7 +209,7 @@ impl TokenKit {
 
     /// The unix time on the kit's clock, in seconds.
     pub fn now(&self) -> u64 {
-        self.clock.now().as_secs()
+        self.clock.unix_time().as_secs()
     }
 
     /// A validator that accepts exactly this kit's valid tokens: the kit's

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 use tenancy_auth::{AuthError, Validator, ValidatorBuilder, VerificationKey};
-use tenancy_core::ManualClock;
+use tenancy_core::ManualWallClock;
 
 pub const NOW: u64 = 1_800_000_000;
 pub const ISS: &str = "https://id.example.com";
@@ -37,12 +37,12 @@ pub const EC_PRIVATE: &[u8] = include_bytes!("../keys/ec-private.pem");
 pub const ED_PUBLIC: &[u8] = include_bytes!("../keys/ed-public.pem");
 pub const ED_PRIVATE: &[u8] = include_bytes!("../keys/ed-private.pem");
 
-pub fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::at(Duration::from_secs(NOW)))
+pub fn clock() -> Arc<ManualWallClock> {
+    Arc::new(ManualWallClock::at(Duration::from_secs(NOW)))
 }
 
 /// Issuer, audience, leeway, lifetime and clock; no keys.
-pub fn builder_at(clock: Arc<ManualClock>) -> ValidatorBuilder {
+pub fn builder_at(clock: Arc<ManualWallClock>) -> ValidatorBuilder {
     Validator::builder()
         .issuer(ISS)
         .audience(AUD)

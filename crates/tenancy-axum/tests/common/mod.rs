@@ -283,5 +283,5 @@ pub async fn get_as(app: &Router, uri: &str, token: Option<&str>) -> Reply {
 
 /// Unix time now, for tokens minted with a shifted clock.
 pub fn unix_now() -> Duration {
-    UnixClock.now()
+    UnixClock.unix_time()
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::clock::{Clock, duration_to_nanos};
 use super::store::MemoryLimitStore;
+use crate::clock::{MonotonicClock, duration_to_nanos};
 use crate::error::LimitError;
 use crate::id::TenantId;
 
@@ -110,7 +110,7 @@ pub struct RateLimiter<C> {
     clock: C,
 }
 
-impl<C: Clock> RateLimiter<C> {
+impl<C: MonotonicClock> RateLimiter<C> {
     /// A limiter over a store and a clock.
     pub fn new(store: MemoryLimitStore, clock: C) -> Self {
         RateLimiter { store, clock }
@@ -154,7 +154,7 @@ impl<C: Clock> RateLimiter<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ManualClock;
+    use crate::clock::ManualClock;
     use proptest::prelude::*;
     use std::sync::Arc;
 

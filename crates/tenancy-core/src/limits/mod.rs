@@ -1,4 +1,5 @@
-//! Per-tenant limits as pure algorithms over an injectable [`Clock`].
+//! Per-tenant limits as pure algorithms over an injectable
+//! [`MonotonicClock`](crate::MonotonicClock).
 //!
 //! - [`gcra_step`]: the generic cell rate algorithm, written once; stores
 //!   only make it atomic per tenant.
@@ -9,14 +10,12 @@
 //!   permit releases on drop.
 //! - [`QuotaCounter`]: counters with ceilings (storage, AI usage).
 
-mod clock;
 mod concurrency;
 mod gcra;
 mod hash;
 mod quota;
 mod store;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use concurrency::{ConcurrencyLimiter, ConcurrencyPermit};
 pub use gcra::{RateDecision, RateLimiter, RateQuota, gcra_step};
 pub use quota::QuotaCounter;
