@@ -13,28 +13,18 @@
 )]
 
 mod common;
+mod kit;
 
-use sqlx::{AnyPool, Row};
-use tenancy_sql::testing::{Case, LeakCheck, LeakKind, LeakReport, Probe};
+use kit::{kinds, on_every_backend, own_pool, q, rt};
+use sqlx::Row;
+use tenancy_sql::testing::{Case, LeakCheck, LeakKind, Probe};
 use tenancy_sql::{Backend, Insert, Order, Select, TenantTx, Update, col, val};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// The kit on SQLite and on every server configured here.
+/// The kit on SQLite and on every server configured here, with the test
+/// schema's own migration.
 fn every_backend() -> Vec<LeakCheck> {
-    let schema = common::schema();
-    let mut out = vec![LeakCheck::new(&schema)];
-    for var in ["TENANCY_TEST_POSTGRES_URL", "TENANCY_TEST_MYSQL_URL"] {
-        if let Some(url) = common::service_url(var) {
-            out.push(LeakCheck::new(&schema).database(&url));
-        }
-    }
-    out.into_iter()
+    on_every_backend(&common::schema())
+        .into_iter()
         .map(|c| {
             let schema = common::schema();
             c.migration(move |b| common::migration(&schema, b))
@@ -133,27 +123,6 @@ fn the_generated_migration_serves_a_schema_without_one() {
     assert!(report.to_string().contains("4 tenants"), "{report}");
 }
 
-/// A pool of the code's own, from the URL: what the kit must catch.
-async fn own_pool(probe: &Probe<'_>) -> AnyPool {
-    sqlx::any::install_default_drivers();
-    AnyPool::connect(probe.database_url()).await.unwrap()
-}
-
-fn placeholder(probe: &Probe<'_>) -> &'static str {
-    if probe.database_url().starts_with("postgres") {
-        "$1"
-    } else {
-        "?"
-    }
-}
-
-fn kinds(report: &LeakReport) -> Vec<LeakKind> {
-    let mut kinds: Vec<LeakKind> = report.leaks().iter().map(|l| l.kind.clone()).collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
-}
-
 fn planted_backends() -> Vec<LeakCheck> {
     every_backend()
         .into_iter()
@@ -168,10 +137,7 @@ fn a_read_through_a_pool_built_from_the_url_is_caught() {
         let report = rt
             .block_on(check.try_run(async |probe, _tx| {
                 let pool = own_pool(probe).await;
-                let sql = format!(
-                    "SELECT name FROM properties WHERE id = {}",
-                    placeholder(probe)
-                );
+                let sql = format!("SELECT name FROM properties WHERE id = {}", q(probe, 1));
                 let name: Option<String> = sqlx::query_scalar(&sql)
                     .bind(probe.id("properties").as_i64().unwrap())
                     .fetch_optional(&pool)
@@ -207,7 +173,7 @@ fn a_write_to_another_tenants_row_is_caught() {
                 let pool = own_pool(probe).await;
                 let sql = format!(
                     "UPDATE leases SET lessee = 'mine' WHERE id = {}",
-                    placeholder(probe)
+                    q(probe, 1)
                 );
                 let done = sqlx::query(&sql)
                     .bind(probe.id("leases").as_i64().unwrap())
@@ -247,8 +213,7 @@ fn a_row_copied_from_another_tenant_is_caught() {
         let report = rt
             .block_on(check.try_run(async |probe, tx| {
                 let pool = own_pool(probe).await;
-                let p = placeholder(probe);
-                let second = if p == "?" { "?" } else { "$2" };
+                let (p, second) = (q(probe, 1), q(probe, 2));
                 let sql = format!(
                     "INSERT INTO properties (tenant_id, id, name, address) \
                      SELECT {p}, id + 7, address, address FROM properties WHERE id = {second}"
@@ -297,10 +262,7 @@ fn an_answer_that_tells_a_foreign_id_from_a_missing_one_is_caught() {
                 }
                 // Asks around the SDK whether the row exists at all.
                 let pool = own_pool(probe).await;
-                let sql = format!(
-                    "SELECT COUNT(*) FROM properties WHERE id = {}",
-                    placeholder(probe)
-                );
+                let sql = format!("SELECT COUNT(*) FROM properties WHERE id = {}", q(probe, 1));
                 let n: i64 = sqlx::query_scalar(&sql)
                     .bind(id)
                     .fetch_one(&pool)

@@ -13,18 +13,12 @@
 )]
 
 mod common;
+mod kit;
 
-use sqlx::AnyPool;
+use kit::{kinds, on_every_backend, own_pool, q, rt, text};
 use tenancy_sql::sea_query::{Alias, ColumnDef, ExprTrait};
-use tenancy_sql::testing::{LeakCheck, LeakKind, LeakReport, Probe};
+use tenancy_sql::testing::{LeakCheck, LeakKind};
 use tenancy_sql::{Backend, Schema, Select, col, ddl::Ddl, val};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn schema() -> Schema {
     Schema::builder()
@@ -47,40 +41,10 @@ fn schema() -> Schema {
 /// The check of [`schema`] with the kit's own migration, on SQLite and on
 /// every server configured here.
 fn every_backend() -> Vec<LeakCheck> {
-    let mut out = vec![LeakCheck::new(&schema())];
-    for var in ["TENANCY_TEST_POSTGRES_URL", "TENANCY_TEST_MYSQL_URL"] {
-        if let Some(url) = common::service_url(var) {
-            out.push(LeakCheck::new(&schema()).database(&url));
-        }
-    }
-    out.into_iter().map(|c| c.fuzz_cases(0)).collect()
-}
-
-async fn own_pool(probe: &Probe<'_>) -> AnyPool {
-    sqlx::any::install_default_drivers();
-    AnyPool::connect(probe.database_url()).await.unwrap()
-}
-
-fn q(probe: &Probe<'_>, n: usize) -> String {
-    if probe.database_url().starts_with("postgres") {
-        format!("${n}")
-    } else {
-        "?".to_owned()
-    }
-}
-
-/// The first cell as text (MySQL's driver reports `TEXT` as bytes).
-fn text(row: &sqlx::any::AnyRow) -> String {
-    use sqlx::Row;
-    row.try_get::<String, _>(0)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&row.get::<Vec<u8>, _>(0)).into_owned())
-}
-
-fn kinds(report: &LeakReport) -> Vec<LeakKind> {
-    let mut kinds: Vec<LeakKind> = report.leaks().iter().map(|l| l.kind.clone()).collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
+    on_every_backend(&schema())
+        .into_iter()
+        .map(|c| c.fuzz_cases(0))
+        .collect()
 }
 
 #[test]

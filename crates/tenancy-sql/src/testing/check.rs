@@ -142,6 +142,21 @@ impl Run<'_> {
         });
     }
 
+    /// Records an attempt: a leak if any was found since `leaks_before`.
+    fn attempt(&mut self, what: String, leaks_before: usize, refused: bool) {
+        let outcome = if self.report.leaks.len() > leaks_before {
+            "LEAK"
+        } else if refused {
+            "refused"
+        } else {
+            "ok"
+        };
+        self.report.attempts.push(Attempt {
+            what,
+            outcome: outcome.to_owned(),
+        });
+    }
+
     /// What changed outside `actor`, and what of other tenants `actor`'s
     /// own rows now hold.
     fn compare(&mut self, attempt: &str, actor: usize, before: &Snapshot, after: &Snapshot) {
@@ -243,15 +258,7 @@ impl Run<'_> {
             self.tripwire_since(&attempt, seen);
             let mine = after.rows(&self.seed.tenants[actor].to_string()).join("\n");
             own_rows.push((case, steady(&mask(&mine, &handed))));
-            let outcome = if self.report.leaks.len() > leaks_before {
-                "LEAK"
-            } else {
-                "ok"
-            };
-            self.report.attempts.push(Attempt {
-                what: attempt,
-                outcome: outcome.to_owned(),
-            });
+            self.attempt(attempt, leaks_before, false);
             answers.push((case, answer));
         }
         let of = |list: &[(Case, String)], c: Case| {
@@ -283,15 +290,7 @@ impl Run<'_> {
             );
             self.leak(LeakKind::Distinguishable, &attempt, detail);
         }
-        let outcome = if self.report.leaks.len() > leaks_before {
-            "LEAK"
-        } else {
-            "ok"
-        };
-        self.report.attempts.push(Attempt {
-            what: attempt,
-            outcome: outcome.to_owned(),
-        });
+        self.attempt(attempt, leaks_before, false);
         Ok(())
     }
 
@@ -330,17 +329,7 @@ impl Run<'_> {
                     before = self.seed.snapshot(self.scratch).await?;
                 }
             }
-            let outcome = if self.report.leaks.len() > leaks_before {
-                "LEAK"
-            } else if refused {
-                "refused"
-            } else {
-                "ok"
-            };
-            self.report.attempts.push(Attempt {
-                what: format!("fuzz: {}", case.shape),
-                outcome: outcome.to_owned(),
-            });
+            self.attempt(format!("fuzz: {}", case.shape), leaks_before, refused);
         }
         Ok(())
     }

@@ -133,10 +133,7 @@ impl Scratch {
             _ => format!("CREATE DATABASE `{name}`"),
         };
         root.execute(create.as_str()).await?;
-        let made = match backend {
-            Backend::Postgres => Self::postgres(url, &root, &name, schema, migration).await,
-            _ => Self::mysql(url, &root, &name, schema, migration).await,
-        };
+        let made = Self::server(url, &root, &name, schema, migration, backend).await;
         if made.is_err() {
             // Half made: drop what exists, so a failed set-up leaves nothing.
             drop_named(&root, backend, &name).await;
@@ -187,60 +184,44 @@ impl Scratch {
         }
     }
 
-    async fn postgres(
+    /// The scratch database on a server: migrated by the owner; on
+    /// PostgreSQL the tenant pool connects as an application role of its
+    /// own, elsewhere over the owner's connections.
+    async fn server(
         url: &str,
         root: &AnyPool,
         name: &str,
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
+        backend: Backend,
     ) -> Result<Scratch> {
         let db_url = with_user_and_db(url, None, name);
         let owner = AnyPoolOptions::new()
-            .max_connections(2)
+            .max_connections(4)
             .connect(&db_url)
             .await?;
-        migrate(&owner, &migration(Backend::Postgres)).await?;
-        // The application role: no owner rights, so RLS applies to it.
-        let role = role_of(name);
-        let password = format!("{}{}", name, std::process::id());
-        let ddl = Ddl::new(schema, Backend::Postgres);
-        let mut grants = ddl.app_role(&role, Some(&password), "public");
-        grants.push(format!(
-            "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
-        ));
-        migrate(&owner, &grants).await?;
-        let app = AnyPoolOptions::new()
-            .max_connections(4)
-            .connect(&with_user_and_db(url, Some((&role, &password)), name))
-            .await?;
+        migrate(&owner, &migration(backend)).await?;
+        let app = if backend == Backend::Postgres {
+            // No owner rights, so RLS applies to it.
+            let role = role_of(name);
+            let password = format!("{}{}", name, std::process::id());
+            let ddl = Ddl::new(schema, Backend::Postgres);
+            let mut grants = ddl.app_role(&role, Some(&password), "public");
+            grants.push(format!(
+                "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
+            ));
+            migrate(&owner, &grants).await?;
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .connect(&with_user_and_db(url, Some((&role, &password)), name))
+                .await?
+        } else {
+            owner.clone()
+        };
         Ok(Scratch {
-            backend: Backend::Postgres,
+            backend,
             owner,
             pool: TenantPool::from_pool(app, schema.clone())?,
-            url: db_url,
-            root: Some(root.clone()),
-            name: name.to_owned(),
-            file: None,
-        })
-    }
-
-    async fn mysql(
-        url: &str,
-        root: &AnyPool,
-        name: &str,
-        schema: &Schema,
-        migration: &dyn Fn(Backend) -> Vec<String>,
-    ) -> Result<Scratch> {
-        let db_url = with_user_and_db(url, None, name);
-        let owner = AnyPoolOptions::new()
-            .max_connections(4)
-            .connect(&db_url)
-            .await?;
-        migrate(&owner, &migration(Backend::MySql)).await?;
-        Ok(Scratch {
-            backend: Backend::MySql,
-            pool: TenantPool::from_pool(owner.clone(), schema.clone())?,
-            owner,
             url: db_url,
             root: Some(root.clone()),
             name: name.to_owned(),
