@@ -1,8 +1,9 @@
 //! A bounded cache of verified tokens.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Arc, RwLock};
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use tenancy_core::shard::{SHARDS, ShardedMap};
 
 use crate::error::AuthError;
 use crate::hooks::ValidationHooks;
@@ -10,11 +11,10 @@ use crate::key::KeySet;
 use crate::validator::{Validator, read_keys};
 use crate::verified::VerifiedToken;
 
-const SHARDS: usize = 16;
-
 struct Entry {
-    // INVARIANT: a hit requires these exact bytes; the hash only finds the
-    // slot, so no other token, however close, can be answered from it.
+    // INVARIANT: a hit requires these exact bytes; the hash (the map's key)
+    // only finds the slot, so no other token, however close, can be
+    // answered from it.
     token: Box<str>,
     verified: Arc<VerifiedToken>,
     // The keys the token was verified with: a rotation (a key removed or
@@ -25,84 +25,6 @@ struct Entry {
     // rotation swaps the `Arc`, which the `ptr_eq` in `lookup` catches), so
     // this copy stays the key's retirement for as long as the entry can hit.
     key_retires_at: Option<u64>,
-}
-
-#[derive(Default)]
-struct Shard {
-    // The keys are already keyed hashes: hashing them again buys nothing.
-    entries: HashMap<u64, Entry, BuildHasherDefault<PassThrough>>,
-}
-
-/// A [`Hasher`] for keys that are keyed hashes already.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A keyed 64-bit hash of a token: folded 64×64→128-bit multiplies of each
-/// 8-byte word with per-cache random keys. It only picks a slot; a hit still
-/// compares the whole token byte for byte.
-struct TokenHasher {
-    k0: u64,
-    k1: u64,
-    k2: u64,
-}
-
-const fn fold_mul(a: u64, b: u64) -> u64 {
-    let full = (a as u128).wrapping_mul(b as u128);
-    (full as u64) ^ ((full >> 64) as u64)
-}
-
-impl TokenHasher {
-    fn new() -> Self {
-        let seed = RandomState::new();
-        TokenHasher {
-            k0: seed.hash_one(0x243f_6a88_85a3_08d3_u64),
-            k1: seed.hash_one(0x1319_8a2e_0370_7344_u64) | 1,
-            k2: seed.hash_one(0xa409_3822_299f_31d0_u64) | 1,
-        }
-    }
-
-    fn hash(&self, token: &str) -> u64 {
-        let bytes = token.as_bytes();
-        let mut h = self.k0 ^ (bytes.len() as u64);
-        // Two independent lanes over 32-byte blocks, so the multiplies of
-        // one block do not wait for each other.
-        let mut g = self.k2.rotate_left(32) ^ h;
-        let mut blocks = bytes.chunks_exact(32);
-        for block in &mut blocks {
-            let (a, b) = block.split_at(16);
-            h = fold_mul(h ^ word(&a[..8]) ^ self.k1, word(&a[8..]) ^ self.k2);
-            g = fold_mul(g ^ word(&b[..8]) ^ self.k2, word(&b[8..]) ^ self.k1);
-        }
-        for chunk in blocks.remainder().chunks(16) {
-            let (a, b) = chunk.split_at(chunk.len().min(8));
-            h = fold_mul(h ^ word(a) ^ self.k1, word(b) ^ self.k2);
-        }
-        fold_mul(h ^ g.rotate_left(29) ^ self.k2, self.k1)
-    }
-}
-
-/// Up to 8 bytes as a little-endian word (shorter slices zero-padded).
-fn word(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    let n = bytes.len().min(8);
-    buf[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(buf)
 }
 
 /// A [`Validator`] with a bounded cache of verified tokens in front.
@@ -137,9 +59,8 @@ fn word(bytes: &[u8]) -> u64 {
 /// ```
 pub struct CachedValidator {
     validator: Arc<Validator>,
-    shards: Box<[RwLock<Shard>]>,
-    per_shard: usize,
-    hasher: TokenHasher,
+    // Keyed by the token's keyed hash (the map's own).
+    entries: ShardedMap<u64, Entry>,
     hooks: Vec<Arc<dyn ValidationHooks>>,
 }
 
@@ -147,7 +68,7 @@ impl std::fmt::Debug for CachedValidator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedValidator")
             .field("validator", &self.validator)
-            .field("capacity", &(self.per_shard * SHARDS))
+            .field("capacity", &(self.entries.shard_capacity() * SHARDS))
             .finish_non_exhaustive()
     }
 }
@@ -158,9 +79,7 @@ impl CachedValidator {
     pub fn new(validator: Arc<Validator>, capacity: usize) -> Self {
         CachedValidator {
             validator,
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
-            hasher: TokenHasher::new(),
+            entries: ShardedMap::with_capacity(capacity),
             hooks: Vec::new(),
         }
     }
@@ -178,10 +97,7 @@ impl CachedValidator {
 
     /// How many tokens are cached now.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.read().unwrap_or_else(|p| p.into_inner()).entries.len())
-            .sum()
+        self.entries.len()
     }
 
     /// True when nothing is cached.
@@ -191,23 +107,12 @@ impl CachedValidator {
 
     /// Drops every cached token.
     pub fn clear(&self) {
-        for shard in self.shards.iter() {
-            shard
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .entries
-                .clear();
-        }
-    }
-
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
-        // Bits the maps do not use for buckets (low) or tags (high).
-        &self.shards[(hash >> 32) as usize % SHARDS]
+        self.entries.clear();
     }
 
     fn lookup(&self, token: &str, hash: u64, now: u64) -> Option<Arc<VerifiedToken>> {
-        let shard = self.shard(hash).read().unwrap_or_else(|p| p.into_inner());
-        let entry = shard.entries.get(&hash)?;
+        let shard = self.entries.read(&hash);
+        let entry = shard.get(&hash)?;
         // A key retired since the token was verified ends the entry as
         // surely as `exp` does: a cached token never outlives its key.
         if now >= entry.verified.expires_at()
@@ -244,18 +149,16 @@ impl CachedValidator {
             return;
         };
         let key_retires_at = key.retires_at();
-        let mut shard = self.shard(hash).write().unwrap_or_else(|p| p.into_inner());
-        if shard.entries.len() >= self.per_shard && !shard.entries.contains_key(&hash) {
-            shard.entries.retain(|_, e| now < e.verified.expires_at());
-            if shard.entries.len() >= self.per_shard {
-                // Full of live tokens: drop one (the map's order is keyed
-                // by the random hash, so the choice is not predictable).
-                if let Some(victim) = shard.entries.keys().next().copied() {
-                    shard.entries.remove(&victim);
-                }
+        let mut shard = self.entries.write(&hash);
+        let live = |_: &u64, e: &mut Entry| now < e.verified.expires_at();
+        if !self.entries.has_room(&mut shard, &hash, live) {
+            // Full of live tokens: drop one (the map's order is keyed by the
+            // random hash, so the choice is not predictable).
+            if let Some(victim) = shard.keys().next().copied() {
+                shard.remove(&victim);
             }
         }
-        shard.entries.insert(
+        shard.insert(
             hash,
             Entry {
                 token: token.into(),
@@ -280,7 +183,7 @@ impl CachedValidator {
                 limit: self.validator.max_token_bytes(),
             });
         }
-        let hash = self.hasher.hash(token);
+        let hash = self.entries.hashing().hash_one(token);
         let now = self.validator.now();
         if let Some(verified) = self.lookup(token, hash, now) {
             return self.hit(verified);
@@ -302,33 +205,5 @@ impl CachedValidator {
         let verified = Arc::new(self.validator.verify_async(token).await?);
         self.hooks[..].check(&verified)?;
         Ok(verified)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_one_byte_change_anywhere_changes_the_hash() {
-        let hasher = TokenHasher::new();
-        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
-        let base = hasher.hash(token);
-        for i in 0..token.len() {
-            let mut bytes = token.as_bytes().to_vec();
-            bytes[i] ^= 0x01;
-            let changed = String::from_utf8(bytes).unwrap();
-            assert_ne!(hasher.hash(&changed), base, "byte {i}");
-        }
-        // Trailing zero-padding must not make a longer token collide.
-        assert_ne!(hasher.hash("abc"), hasher.hash("abc\0"));
-    }
-
-    #[test]
-    fn each_cache_keys_its_hash_differently() {
-        let token = "header.payload.signature";
-        let hashes: std::collections::HashSet<u64> =
-            (0..8).map(|_| TokenHasher::new().hash(token)).collect();
-        assert_eq!(hashes.len(), 8);
     }
 }

@@ -69,6 +69,7 @@ mod limits;
 mod permission;
 mod role;
 mod scoped;
+pub mod shard;
 mod slug;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,17 +1,14 @@
 //! Memoised contexts: building one from a token and a role registry costs
 //! more than the rest of the request path, and both inputs are immutable.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use tenancy_auth::{AuthError, VerifiedToken};
+use tenancy_core::shard::ShardedMap;
 use tenancy_core::{AuditSink, RoleRegistry};
 
 use super::Pass;
 use crate::directory::TenantRecord;
-
-const SHARDS: usize = 16;
 
 struct Entry {
     // INVARIANT: the entry holds both inputs alive, so their addresses (the
@@ -24,46 +21,17 @@ struct Entry {
 
 type Key = (usize, usize);
 
-/// Hashes the two addresses of a [`Key`]: they are not chosen by clients,
-/// so a multiply-rotate mix is enough.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type Shard = RwLock<HashMap<Key, Entry, BuildHasherDefault<AddressHasher>>>;
-
 /// Contexts keyed by the identity of the verified token (shared by the token
 /// cache) and of the tenant record (replaced whenever the directory is read
 /// again), so a role change takes effect with the next record.
 pub(crate) struct ContextCache {
-    shards: [Shard; SHARDS],
-    shard_capacity: usize,
+    entries: ShardedMap<Key, Entry>,
 }
 
 impl ContextCache {
     pub(crate) fn new(capacity: usize) -> Self {
         ContextCache {
-            shards: std::array::from_fn(|_| RwLock::default()),
-            shard_capacity: capacity.div_ceil(SHARDS).max(1),
+            entries: ShardedMap::with_capacity(capacity),
         }
     }
 
@@ -81,12 +49,7 @@ impl ContextCache {
             Arc::as_ptr(token) as usize,
             record.map_or(0, |r| Arc::as_ptr(r) as usize),
         );
-        let shard = &self.shards[(key.0 >> 4 ^ key.1 >> 4) % SHARDS];
-        if let Some(entry) = shard
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(entry) = self.entries.read(&key).get(&key) {
             return Ok(Arc::clone(&entry.pass));
         }
         let pass = Arc::new(Pass {
@@ -100,12 +63,10 @@ impl ContextCache {
         if Arc::strong_count(token) == 1 {
             return Ok(pass);
         }
-        let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
-        if shard.len() >= self.shard_capacity {
-            // Entries are cheap to rebuild; dropping them all keeps this simple
-            // and bounded.
-            shard.clear();
-        }
+        let mut shard = self.entries.write(&key);
+        // Entries are cheap to rebuild; dropping them all keeps this simple
+        // and bounded.
+        self.entries.has_room(&mut shard, &key, |_, _| false);
         shard.insert(
             key,
             Entry {

@@ -1,16 +1,14 @@
 //! A bounded, invalidatable cache in front of a tenant directory.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tenancy_core::shard::{SHARDS, ShardedMap};
 use tenancy_core::{MonotonicClock, SystemClock, TenantId, TenantSlug};
 
 use super::{TenantDirectory, TenantRecord};
 use crate::error::Error;
-
-const SHARDS: usize = 16;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -18,77 +16,6 @@ struct Entry {
     // reach the directory on every request.
     record: Option<Arc<TenantRecord>>,
     fetched_at: Duration,
-}
-
-/// One lock's worth of the cache.
-struct Shard {
-    entries: HashMap<TenantId, Entry, IdHashing>,
-    // INVARIANT: bumped, under the write lock, by every `invalidate` or
-    // `clear` that touches this shard. A load stores its answer only if the
-    // generation it read before asking the directory is still current, so an
-    // invalidation always wins over a load in flight.
-    generation: u64,
-}
-
-/// A keyed hash of 128-bit tenant ids: one folded multiply with per-cache
-/// random keys, instead of SipHash on every lookup.
-#[derive(Clone)]
-struct IdHashing {
-    k0: u64,
-    k1: u64,
-}
-
-impl IdHashing {
-    fn new() -> Self {
-        let seed = RandomState::new();
-        IdHashing {
-            k0: seed.hash_one(0x243f_6a88_85a3_08d3_u64),
-            k1: seed.hash_one(0x1319_8a2e_0370_7344_u64) | 1,
-        }
-    }
-}
-
-impl BuildHasher for IdHashing {
-    type Hasher = IdHasher;
-
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher {
-            h: self.k0,
-            k: self.k1,
-        }
-    }
-}
-
-struct IdHasher {
-    h: u64,
-    k: u64,
-}
-
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let full = u128::from(a).wrapping_mul(u128::from(b));
-    (full as u64) ^ ((full >> 64) as u64)
-}
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        fold_mul(self.h, self.k)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.h = fold_mul(self.h ^ n, self.k);
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.h = fold_mul(self.h ^ (n as u64), self.k ^ ((n >> 64) as u64));
-    }
 }
 
 /// Caches directory lookups by tenant id for at most `ttl`, holding at most
@@ -123,8 +50,12 @@ impl Hasher for IdHasher {
 /// ```
 pub struct TenantCache {
     directory: Arc<dyn TenantDirectory>,
-    shards: [RwLock<Shard>; SHARDS],
-    shard_capacity: usize,
+    entries: ShardedMap<TenantId, Entry>,
+    // INVARIANT: one a shard, bumped under that shard's write lock by every
+    // `invalidate` or `clear` that touches it. A load stores its answer
+    // only if the generation it read before asking the directory is still
+    // current, so an invalidation always wins over a load in flight.
+    generations: [AtomicU64; SHARDS],
     ttl: Duration,
     clock: Arc<dyn MonotonicClock>,
 }
@@ -136,12 +67,6 @@ impl std::fmt::Debug for TenantCache {
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
-}
-
-fn shard_of(id: TenantId) -> usize {
-    let v = id.as_u128();
-    let folded = (v as u64) ^ ((v >> 64) as u64);
-    (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % SHARDS
 }
 
 impl TenantCache {
@@ -159,16 +84,8 @@ impl TenantCache {
     ) -> Self {
         TenantCache {
             directory,
-            shards: {
-                let hashing = IdHashing::new();
-                std::array::from_fn(|_| {
-                    RwLock::new(Shard {
-                        entries: HashMap::with_hasher(hashing.clone()),
-                        generation: 0,
-                    })
-                })
-            },
-            shard_capacity: capacity.div_ceil(SHARDS).max(1),
+            entries: ShardedMap::with_capacity(capacity),
+            generations: std::array::from_fn(|_| AtomicU64::new(0)),
             ttl,
             clock,
         }
@@ -183,14 +100,12 @@ impl TenantCache {
     /// The fresh cached answer for `id`, or the shard's generation to pass
     /// to [`store`](Self::store) after a load.
     fn lookup(&self, id: TenantId, now: Duration) -> Result<Option<Arc<TenantRecord>>, u64> {
-        let shard = self.shards[shard_of(id)]
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        match shard.entries.get(&id) {
+        let shard = self.entries.read(&id);
+        match shard.get(&id) {
             Some(entry) if now.saturating_sub(entry.fetched_at) < self.ttl => {
                 Ok(entry.record.clone())
             }
-            _ => Err(shard.generation),
+            _ => Err(self.generation(id).load(Ordering::Acquire)),
         }
     }
 
@@ -231,25 +146,20 @@ impl TenantCache {
     /// since it may predate the change the invalidation announced.
     fn store(&self, id: TenantId, record: Option<Arc<TenantRecord>>, generation: u64) {
         let now = self.clock.now();
-        let mut guard = self.shards[shard_of(id)]
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if guard.generation != generation {
+        let mut shard = self.entries.write(&id);
+        if self.generation(id).load(Ordering::Acquire) != generation {
             return;
         }
-        let shard = &mut guard.entries;
-        if shard.len() >= self.shard_capacity && !shard.contains_key(&id) {
-            let ttl = self.ttl;
-            shard.retain(|_, e| now.saturating_sub(e.fetched_at) < ttl);
-            if shard.len() >= self.shard_capacity {
-                // Still full of fresh entries: drop the oldest one.
-                let oldest = shard
-                    .iter()
-                    .min_by_key(|(_, e)| e.fetched_at)
-                    .map(|(k, _)| *k);
-                if let Some(oldest) = oldest {
-                    shard.remove(&oldest);
-                }
+        let ttl = self.ttl;
+        let fresh = |_: &TenantId, e: &mut Entry| now.saturating_sub(e.fetched_at) < ttl;
+        if !self.entries.has_room(&mut shard, &id, fresh) {
+            // Still full of fresh entries: drop the oldest one.
+            let oldest = shard
+                .iter()
+                .min_by_key(|(_, e)| e.fetched_at)
+                .map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                shard.remove(&oldest);
             }
         }
         shard.insert(
@@ -261,38 +171,32 @@ impl TenantCache {
         );
     }
 
+    /// The generation of the shard holding `id`.
+    fn generation(&self, id: TenantId) -> &AtomicU64 {
+        &self.generations[self.entries.index(&id)]
+    }
+
     /// Forgets `id`, so the next request reads the directory.
     ///
     /// A load of `id` already in flight is not cached when it completes: it
     /// may have read the directory before the change being announced.
     pub fn invalidate(&self, id: TenantId) {
-        let mut shard = self.shards[shard_of(id)]
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        shard.generation = shard.generation.wrapping_add(1);
-        shard.entries.remove(&id);
+        let mut shard = self.entries.write(&id);
+        self.generation(id).fetch_add(1, Ordering::AcqRel);
+        shard.remove(&id);
     }
 
     /// Forgets every tenant, including loads in flight.
     pub fn clear(&self) {
-        for shard in &self.shards {
-            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
-            shard.generation = shard.generation.wrapping_add(1);
-            shard.entries.clear();
-        }
+        self.entries.for_each_shard(|i, shard| {
+            self.generations[i].fetch_add(1, Ordering::AcqRel);
+            shard.clear();
+        });
     }
 
     /// How many tenants are cached (fresh or not).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entries
-                    .len()
-            })
-            .sum()
+        self.entries.len()
     }
 
     /// True when nothing is cached.

@@ -1,14 +1,11 @@
 //! At most N requests in flight per tenant.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
-use super::hash::{IdBuildHasher, shard_of};
 use crate::error::LimitError;
 use crate::id::TenantId;
-
-const SHARDS: usize = 16;
+use crate::shard::ShardedMap;
 
 /// Counts requests in flight per tenant, each tenant with its own ceiling.
 ///
@@ -25,7 +22,7 @@ const SHARDS: usize = 16;
 /// ```
 #[derive(Debug, Default)]
 pub struct ConcurrencyLimiter {
-    shards: [Mutex<HashMap<TenantId, Arc<AtomicU32>, IdBuildHasher>>; SHARDS],
+    counts: ShardedMap<TenantId, Arc<AtomicU32>>,
 }
 
 /// One request in flight; dropping it frees the slot.
@@ -48,12 +45,7 @@ impl ConcurrencyLimiter {
         tenant: TenantId,
         limit: u32,
     ) -> Result<ConcurrencyPermit, LimitError> {
-        let count = {
-            let mut shard = self.shards[shard_of(tenant, SHARDS)]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(shard.entry(tenant).or_default())
-        };
+        let count = Arc::clone(self.counts.write(&tenant).entry(tenant).or_default());
         let taken = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
             (n < limit).then_some(n + 1)
         });
@@ -65,22 +57,16 @@ impl ConcurrencyLimiter {
 
     /// How many requests of `tenant` are in flight.
     pub fn in_flight(&self, tenant: TenantId) -> u32 {
-        let shard = self.shards[shard_of(tenant, SHARDS)]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        shard.get(&tenant).map_or(0, |c| c.load(Ordering::Acquire))
+        self.counts
+            .read(&tenant)
+            .get(&tenant)
+            .map_or(0, |c| c.load(Ordering::Acquire))
     }
 
     /// Forgets tenants with nothing in flight; returns how many.
     pub fn evict_idle(&self) -> usize {
-        let mut evicted = 0;
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            let before = shard.len();
-            shard.retain(|_, c| Arc::strong_count(c) > 1 || c.load(Ordering::Acquire) > 0);
-            evicted += before - shard.len();
-        }
-        evicted
+        self.counts
+            .retain(|_, c| Arc::strong_count(c) > 1 || c.load(Ordering::Acquire) > 0)
     }
 }
 

@@ -12,7 +12,6 @@
 
 mod concurrency;
 mod gcra;
-mod hash;
 mod quota;
 mod store;
 

@@ -1,14 +1,9 @@
 //! Where rate-limit state lives in this process.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use super::gcra::{RateDecision, RateQuota, gcra_step};
-use super::hash::{IdBuildHasher, shard_of};
 use crate::error::LimitError;
 use crate::id::TenantId;
-
-const SHARDS: usize = 16;
+use crate::shard::ShardedMap;
 
 /// Each tenant's GCRA state in this process, applying one [`gcra_step`] at a
 /// time per tenant. Sharded to keep contention low, and bounded: once a
@@ -21,25 +16,21 @@ const SHARDS: usize = 16;
 /// limit hold across many instances with the same step.
 #[derive(Debug)]
 pub struct MemoryLimitStore {
-    shards: [Mutex<HashMap<TenantId, u64, IdBuildHasher>>; SHARDS],
-    shard_capacity: usize,
+    // Each tenant's theoretical arrival time.
+    tats: ShardedMap<TenantId, u64>,
 }
 
 impl MemoryLimitStore {
     /// A store holding at most about `capacity` tenants.
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryLimitStore {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
-            shard_capacity: capacity.div_ceil(SHARDS).max(1),
+            tats: ShardedMap::with_capacity(capacity),
         }
     }
 
     /// How many tenants have state.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
-            .sum()
+        self.tats.len()
     }
 
     /// True when no tenant has state.
@@ -55,19 +46,15 @@ impl MemoryLimitStore {
         quota: &RateQuota,
         now: u64,
     ) -> Result<RateDecision, LimitError> {
-        let mut shard = self.shards[shard_of(tenant, SHARDS)]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut shard = self.tats.write(&tenant);
         if let Some(tat) = shard.get_mut(&tenant) {
             let (decision, next) = gcra_step(Some(*tat), quota, now);
             *tat = next;
             return Ok(decision);
         }
-        if shard.len() >= self.shard_capacity {
-            shard.retain(|_, tat| *tat > now);
-            if shard.len() >= self.shard_capacity {
-                return Err(LimitError::StoreUnavailable);
-            }
+        // A TAT at or before now admits a full burst: the same as no state.
+        if !self.tats.has_room(&mut shard, &tenant, |_, tat| *tat > now) {
+            return Err(LimitError::StoreUnavailable);
         }
         let (decision, next) = gcra_step(None, quota, now);
         shard.insert(tenant, next);
@@ -77,15 +64,7 @@ impl MemoryLimitStore {
     /// Forgets every tenant whose state equals "never seen" at `now`;
     /// returns how many were forgotten.
     pub fn evict_idle(&self, now: u64) -> usize {
-        let mut evicted = 0;
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            let before = shard.len();
-            // A TAT at or before now admits a full burst: the same as no state.
-            shard.retain(|_, tat| *tat > now);
-            evicted += before - shard.len();
-        }
-        evicted
+        self.tats.retain(|_, tat| *tat > now)
     }
 }
 
