@@ -12,6 +12,7 @@ use tenancy_admission::AdmissionRequest;
 use tower::{Layer, Service};
 
 use super::held_body::hold_until_sent;
+use super::unread_body::settle_unread_body;
 use super::{ActingRequest, Authenticated};
 use crate::rejection::TenancyRejection;
 
@@ -119,7 +120,10 @@ where
                     // the response body has been sent or dropped.
                     hold_until_sent(inner.call(request).await, permit)
                 }
-                Err(refusal) => Ok(TenancyRejection::from(refusal).into_response()),
+                Err(refusal) => {
+                    let refused = TenancyRejection::from(refusal).into_response();
+                    Ok(settle_unread_body(request, refused).await)
+                }
             }
         })
     }

@@ -5,6 +5,7 @@ mod authenticate;
 mod held_body;
 mod resolve;
 mod service;
+mod unread_body;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,6 +12,7 @@ use tenancy_core::AuditSink;
 use tower::Service;
 
 use super::held_body::hold_until_sent;
+use super::unread_body::settle_unread_body;
 use super::{AuditOnResponse, Shared};
 
 /// The [`TenancyLayer`](super::TenancyLayer)'s service.
@@ -64,7 +65,9 @@ where
                     // response body has been sent or dropped.
                     hold_until_sent(response, permit)
                 }
-                Err(rejection) => Ok(rejection.into_response()),
+                // INVARIANT: a refusal leaves the connection usable, or
+                // says it is closing.
+                Err(rejection) => Ok(settle_unread_body(request, rejection.into_response()).await),
             }
         })
     }
