@@ -108,7 +108,8 @@
 //! | 400 | a `Host` header disagreeing with an absolute request target; an operator's unusable act-for request | [`problem::types::CONFLICTING_HOST`], [`problem::types::ACTING_REFUSED`] |
 //! | 401 | no token, or an invalid one (`WWW-Authenticate: Bearer error="invalid_token"`) | [`problem::types::INVALID_TOKEN`] |
 //! | 403 | missing permission (named), wrong scope, tenant not active, host/path of another tenant | [`problem::types::MISSING_PERMISSION`] … |
-//! | 404 | a value of another tenant ([`ScopedJson`], [`Problem::not_found`]) | [`problem::types::NOT_FOUND`] |
+//! | 404 | a value of another tenant ([`ScopedJson`], [`Problem::not_found`]); a path no route has ([`fallback::not_found`]) | [`problem::types::NOT_FOUND`] |
+//! | 405 | a method the path does not have ([`fallback::method_not_allowed`]) | [`problem::types::METHOD_NOT_ALLOWED`] |
 //! | 413 | body over the limit ([`TenancyLayerBuilder::max_body_bytes`]: declared, or counted as read, chunked bodies included) | [`problem::types::PAYLOAD_TOO_LARGE`] |
 //! | 429 | rate or concurrency limit, with `Retry-After` | [`problem::types::RATE_LIMITED`] |
 //! | 500 | an extractor without the layer (a wiring bug) | [`problem::types::INTERNAL`] |
@@ -139,6 +140,7 @@
 mod directory;
 mod error;
 pub mod extract;
+pub mod fallback;
 mod layer;
 mod limits;
 pub mod permission;

@@ -13,6 +13,7 @@ use axum::{Json, Router, http::StatusCode, routing::get};
 use sea_query::ColumnDef;
 use serde::Serialize;
 use tenancy_auth::{CachedValidator, Validator};
+use tenancy_axum::fallback::ProblemFallbacks;
 use tenancy_axum::input::{Fields, FromFields, PathId, Valid, text};
 use tenancy_axum::sql::{SqlDirectory, Tx, TxLayer};
 use tenancy_axum::{Problem, Require, TenancyLayer, Tenant};
@@ -183,6 +184,7 @@ impl App {
         let router = Router::new()
             .route("/notes", get(list).post(create))
             .route("/notes/{id}", get(read).patch(update).delete(remove))
+            .problem_fallbacks()
             // The transaction layer inside the tenancy layer: it needs the context.
             .layer(TxLayer::new(pool.clone()))
             .layer(layer);

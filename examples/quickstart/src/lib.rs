@@ -11,6 +11,7 @@ use axum::{Json, Router, extract::State, routing::get};
 use sea_query::ColumnDef;
 use serde_json::{Value, json};
 use tenancy_auth::{CachedValidator, Validator};
+use tenancy_axum::fallback::ProblemFallbacks;
 use tenancy_axum::{MemoryDirectory, Problem, Require, TenancyLayer, Tenant, TenantRecord, input};
 use tenancy_core::*;
 use tenancy_sql::{Backend, Insert, OwnerPool, Schema, Select, TenantPool, TenantTx, col, ddl::Ddl, val};
@@ -96,7 +97,7 @@ impl App {
         let validator = Arc::new(CachedValidator::new(Arc::new(validator), 1_000));
         let layer = TenancyLayer::builder().validator(validator).directory(directory.clone()).build()?;
         let notes = axum::routing::get(list).post(create);
-        let router = Router::new().route("/notes", notes).route("/notes/{id}", get(read));
+        let router = Router::new().route("/notes", notes).route("/notes/{id}", get(read)).problem_fallbacks();
         Ok(App { router: router.layer(layer).with_state(owner.tenant_pool(schema()?)), directory })
     }
 

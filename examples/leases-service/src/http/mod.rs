@@ -9,8 +9,9 @@ pub(crate) mod state;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
+use tenancy_axum::TenancyLayer;
+use tenancy_axum::fallback::ProblemFallbacks;
 use tenancy_axum::input::BodyLimitLayer;
-use tenancy_axum::{Problem, TenancyLayer};
 
 use crate::domain::{audit, leases, properties};
 use crate::platform::{decommission, redeem, tenants};
@@ -65,8 +66,7 @@ pub(crate) fn router(state: AppState, tenancy: TenancyLayer) -> Router {
             )),
         )
         .merge(protected)
-        .fallback(async || Problem::not_found("no such path"))
-        .method_not_allowed_fallback(async || Problem::method_not_allowed())
+        .problem_fallbacks()
         // The tenancy layer sets the same limit on its routes; this one
         // covers the public routes, so a 413 reads the same everywhere.
         .layer(BodyLimitLayer::max(MAX_BODY_BYTES))
