@@ -176,9 +176,12 @@ impl App {
         let pool = owner.tenant_pool(schema()?);
         pool.verify_isolation().await?;
         let plans = [Plan::new("free", RateQuota::per_second(50, 100), 8)];
+        // A table or column the schema lacks fails here, named, not as a 503 per request.
+        let directory = SqlDirectory::new(pool.clone(), plans);
+        directory.check()?;
         let layer = TenancyLayer::builder()
             .validator(Arc::new(CachedValidator::new(Arc::new(validator), 10_000)))
-            .directory(Arc::new(SqlDirectory::new(pool.clone(), plans)))
+            .directory(Arc::new(directory))
             .max_body_bytes(64 * 1024)
             .build()?;
         let router = Router::new()

@@ -15,16 +15,22 @@ use crate::error::Error;
 
 /// Tenants read from a system table, through `tenancy-sql`'s audited system
 /// transaction. Declare the table and its [`COLUMNS`](SqlDirectory::COLUMNS)
-/// in the schema, or every lookup fails with an unknown table or column:
+/// in the schema, and call [`check`](SqlDirectory::check) at start-up: a
+/// table or column the schema does not declare is then an error naming it
+/// when the service starts, not a 503 on every request:
 ///
 /// ```
 /// use tenancy_axum::sql::SqlDirectory;
-/// use tenancy_sql::Schema;
+/// use tenancy_sql::{Schema, TenantPool};
 ///
 /// let schema = Schema::builder()
 ///     .system("tenants").columns(SqlDirectory::COLUMNS)
 ///     .build()?;
 /// # let _ = schema;
+/// # fn start(pool: TenantPool, plans: Vec<tenancy_core::Plan>) -> Result<(), Box<dyn std::error::Error>> {
+/// let directory = SqlDirectory::new(pool, plans);
+/// directory.check()?;
+/// # Ok(()) }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -108,6 +114,29 @@ impl SqlDirectory {
         Ok(self)
     }
 
+    /// Whether the pool's schema declares the directory's table and every
+    /// one of its [`COLUMNS`](SqlDirectory::COLUMNS); call it at start-up.
+    /// Without them every lookup fails, and every request is answered 503.
+    pub fn check(&self) -> Result<(), DirectorySchemaError> {
+        let Ok(table) = self.pool.schema().table(&self.table) else {
+            return Err(DirectorySchemaError::UndeclaredTable {
+                table: self.table.clone(),
+            });
+        };
+        let columns: Vec<_> = Self::COLUMNS
+            .into_iter()
+            .filter(|c| table.column(c).is_none())
+            .collect();
+        if columns.is_empty() {
+            Ok(())
+        } else {
+            Err(DirectorySchemaError::UndeclaredColumns {
+                table: self.table.clone(),
+                columns,
+            })
+        }
+    }
+
     /// The role registry every tenant gets.
     #[must_use]
     pub fn with_roles(mut self, roles: Arc<RoleRegistry>) -> Self {
@@ -184,6 +213,41 @@ impl SqlDirectory {
                 .with_roles(Arc::clone(&self.roles)),
         )
     }
+}
+
+/// What [`SqlDirectory::check`] finds missing from the schema: a wiring
+/// mistake, to report when the service starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirectorySchemaError {
+    /// The schema declares no table of the directory's name.
+    #[error(
+        "the schema does not declare the tenant directory's table `{table}` (declare it with `.system(\"{table}\").columns(SqlDirectory::COLUMNS)`)"
+    )]
+    UndeclaredTable {
+        /// The directory's table.
+        table: String,
+    },
+    /// The schema declares the table without some of the columns the
+    /// directory reads.
+    #[error(
+        "the schema's `{table}` table does not declare the tenant directory's columns {} (declare them with `.columns(SqlDirectory::COLUMNS)`)",
+        quoted(columns)
+    )]
+    UndeclaredColumns {
+        /// The directory's table.
+        table: String,
+        /// The columns it reads that the schema does not declare.
+        columns: Vec<&'static str>,
+    },
+}
+
+fn quoted(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[async_trait::async_trait]

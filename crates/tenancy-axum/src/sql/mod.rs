@@ -5,7 +5,7 @@
 mod directory;
 mod tx;
 
-pub use directory::SqlDirectory;
+pub use directory::{DirectorySchemaError, SqlDirectory};
 pub use tx::{Tx, TxLayer, TxRejection, TxService};
 
 use crate::problem::Problem;

@@ -36,7 +36,11 @@ struct TxSlot {
 /// and nothing of it is kept.
 ///
 /// Install it inside the [`TenancyLayer`](crate::TenancyLayer):
-/// `router.layer(TxLayer::new(pool)).layer(tenancy_layer)`.
+/// `router.layer(TxLayer::new(pool)).layer(tenancy_layer)`. Every route
+/// whose handler extracts a [`Tx`] needs it; axum cannot tell at start-up
+/// which layers a route has, so a route without it answers 500 and logs an
+/// error naming the missing layer (`tracing`, target `tenancy_axum::sql`)
+/// on each request.
 #[derive(Debug, Clone)]
 pub struct TxLayer {
     pool: TenantPool,
@@ -147,9 +151,14 @@ impl DerefMut for Tx {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TxRejection {
-    /// The route lacks the tenancy layer or the transaction layer (500).
-    #[error("the tenancy and transaction layers are not both installed on this route")]
+    /// The route lacks the [`TenancyLayer`](crate::TenancyLayer) (500).
+    #[error("`Tx` needs the `TenancyLayer` on this route, outside its `TxLayer`")]
     MissingLayer,
+    /// The route lacks the [`TxLayer`] (500).
+    #[error(
+        "`Tx` needs a `TxLayer` on this route, inside the `TenancyLayer`: `router.layer(TxLayer::new(pool)).layer(tenancy_layer)`"
+    )]
+    MissingTxLayer,
     /// A system token not acting for a tenant (403).
     #[error("this route needs a tenant-scope token")]
     SystemScope,
@@ -172,7 +181,9 @@ impl TxRejection {
             )
             .with_detail(self.to_string()),
             TxRejection::Unavailable(_) => Problem::unavailable(std::time::Duration::from_secs(1)),
-            TxRejection::MissingLayer | TxRejection::InUse => Problem::internal(),
+            TxRejection::MissingLayer | TxRejection::MissingTxLayer | TxRejection::InUse => {
+                Problem::internal()
+            }
         }
     }
 }
@@ -190,11 +201,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Tx {
         let auth = parts
             .extensions
             .get::<Authenticated>()
-            .ok_or(TxRejection::MissingLayer)?;
+            .ok_or_else(|| wiring_mistake(TxRejection::MissingLayer))?;
         let slot = parts
             .extensions
             .get::<TxSlot>()
-            .ok_or(TxRejection::MissingLayer)?
+            .ok_or_else(|| wiring_mistake(TxRejection::MissingTxLayer))?
             .clone();
         let ctx = &auth.0.ctx;
         if ctx.tenant_id().is_none() {
@@ -215,4 +226,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Tx {
             .map(Tx)
             .map_err(|_| TxRejection::InUse)
     }
+}
+
+/// `rejection`, logged: a route without a layer `Tx` needs is the
+/// operator's to fix, and the client's bare 500 does not say so.
+fn wiring_mistake(rejection: TxRejection) -> TxRejection {
+    tracing::error!(target: "tenancy_axum::sql", "{rejection}");
+    rejection
 }
