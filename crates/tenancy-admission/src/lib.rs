@@ -87,5 +87,5 @@ pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord}
 pub use error::{BoxError, Error, Result};
 #[cfg(feature = "redis")]
 pub use limits::RedisRateStore;
-pub use limits::{FailMode, RateStore, TenantLimits};
+pub use limits::{FailMode, RateCheck, RateStore, TenantLimits};
 pub use refusal::Refusal;

@@ -1,6 +1,5 @@
 //! A bounded cache of verified tokens.
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use tenancy_core::shard::{SHARDS, ShardedMap};
@@ -183,7 +182,7 @@ impl CachedValidator {
                 limit: self.validator.max_token_bytes(),
             });
         }
-        let hash = self.entries.hashing().hash_one(token);
+        let hash = self.entries.hashing().hash_bytes(token.as_bytes());
         let now = self.validator.now();
         if let Some(verified) = self.lookup(token, hash, now) {
             return self.hit(verified);

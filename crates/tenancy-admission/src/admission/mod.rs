@@ -155,7 +155,7 @@ impl Admission {
             (Scope::Tenant, None) => return Err(Refusal::Credential(AuthError::ScopeMismatch)),
         };
         let now = self.cache.clock().now();
-        let record = self.record(tenant, subject, now).await?;
+        let record = self.known(self.cache.get_at(tenant, now).await, tenant, subject)?;
         self.admit_status(&record, subject, Requester::Tenant)?;
         // Roles are the tenant's own, as of now: a token never grants more
         // than the role grants today.
@@ -180,7 +180,7 @@ impl Admission {
             _ => return Err(Refusal::Credential(AuthError::ScopeMismatch)),
         };
         let now = self.cache.clock().now();
-        let record = self.record(tenant, subject, now).await?;
+        let record = self.known(self.cache.get_at(tenant, now).await, tenant, subject)?;
         self.admit_status(&record, subject, Requester::Tenant)?;
         let ctx = job_context(stored, tenant, &record.roles)
             .map_err(|e| self.credential_refused(&record, subject, "job.context", e))?;
@@ -239,14 +239,15 @@ impl Admission {
         Admitted { pass, permit }
     }
 
-    /// The tenant's record, from the cache or the directory.
-    async fn record(
+    /// The record the cache or the directory found for `tenant`; an
+    /// unknown tenant is audited.
+    fn known(
         &self,
+        found: Result<Option<Arc<TenantRecord>>, Error>,
         tenant: TenantId,
         subject: SubjectId,
-        now: Duration,
     ) -> Result<Arc<TenantRecord>, Refusal> {
-        match self.cache.get_at(tenant, now).await {
+        match found {
             Ok(Some(record)) => Ok(record),
             Ok(None) => {
                 self.audit_tenant(

@@ -18,7 +18,7 @@ use self::failures::StoreFailures;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisRateStore;
-pub use self::store::RateStore;
+pub use self::store::{RateCheck, RateStore};
 
 /// What to do when the limit store cannot answer.
 ///
@@ -322,15 +322,9 @@ mod tests {
 
     struct DownStore;
 
-    #[async_trait::async_trait]
     impl RateStore for DownStore {
-        async fn check(
-            &self,
-            _: TenantId,
-            _: &RateQuota,
-            _: Duration,
-        ) -> Result<RateDecision, Error> {
-            Err(Error::LimitStore("connection refused".into()))
+        fn check<'a>(&'a self, _: TenantId, _: &'a RateQuota, _: Duration) -> RateCheck<'a> {
+            RateCheck::ready(Err(Error::LimitStore("connection refused".into())))
         }
     }
 

@@ -7,7 +7,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tenancy_core::{RateDecision, RateQuota, TenantId, gcra_step};
 use tokio::sync::OnceCell;
 
-use super::RateStore;
+use super::{RateCheck, RateStore};
 use crate::error::Error;
 
 /// Sets a key to a new value, with an expiry, only if it still holds the
@@ -138,6 +138,31 @@ impl RedisRateStore {
             .map_err(|e| Error::LimitStore(Box::new(e)))
     }
 
+    /// One step, within the timeout, failing at once during a backoff.
+    async fn check_bounded(
+        &self,
+        tenant: TenantId,
+        quota: &RateQuota,
+    ) -> Result<RateDecision, Error> {
+        if self.elapsed_nanos() < self.down_until.load(Ordering::Relaxed) {
+            return Err(Error::LimitStore(
+                "limit store marked down after a failure".into(),
+            ));
+        }
+        let result = tokio::time::timeout(self.timeout, self.step(tenant, quota))
+            .await
+            .map_err(|e| Error::LimitStore(Box::new(e)))
+            .and_then(|r| r);
+        if result.is_err() {
+            let backoff = u64::try_from(self.backoff.as_nanos()).unwrap_or(u64::MAX);
+            self.down_until.store(
+                self.elapsed_nanos().saturating_add(backoff),
+                Ordering::Relaxed,
+            );
+        }
+        result
+    }
+
     async fn step(&self, tenant: TenantId, quota: &RateQuota) -> Result<RateDecision, Error> {
         let failed = |e: redis::RedisError| Error::LimitStore(Box::new(e));
         let mut connection = self.connection().await?;
@@ -183,31 +208,14 @@ impl RedisRateStore {
     }
 }
 
-#[async_trait::async_trait]
 impl RateStore for RedisRateStore {
     /// One step on Redis's clock; `now` is not used.
-    async fn check(
-        &self,
+    fn check<'a>(
+        &'a self,
         tenant: TenantId,
-        quota: &RateQuota,
+        quota: &'a RateQuota,
         _now: Duration,
-    ) -> Result<RateDecision, Error> {
-        if self.elapsed_nanos() < self.down_until.load(Ordering::Relaxed) {
-            return Err(Error::LimitStore(
-                "limit store marked down after a failure".into(),
-            ));
-        }
-        let result = tokio::time::timeout(self.timeout, self.step(tenant, quota))
-            .await
-            .map_err(|e| Error::LimitStore(Box::new(e)))
-            .and_then(|r| r);
-        if result.is_err() {
-            let backoff = u64::try_from(self.backoff.as_nanos()).unwrap_or(u64::MAX);
-            self.down_until.store(
-                self.elapsed_nanos().saturating_add(backoff),
-                Ordering::Relaxed,
-            );
-        }
-        result
+    ) -> RateCheck<'a> {
+        RateCheck::later(self.check_bounded(tenant, quota))
     }
 }

@@ -66,8 +66,12 @@ where
                     hold_until_sent(response, permit)
                 }
                 // INVARIANT: a refusal leaves the connection usable, or
-                // says it is closing.
-                Err(rejection) => Ok(settle_unread_body(request, rejection.into_response()).await),
+                // says it is closing. Boxed: refusals are rare, and the
+                // future of every request stays small.
+                Err(rejection) => {
+                    let settled = settle_unread_body(request, rejection.into_response());
+                    Ok(Box::pin(settled).await)
+                }
             }
         })
     }
