@@ -70,6 +70,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenancy_admission::Admission;
 use tenancy_axum::sql::SqlDirectory;
 use tenancy_axum::{TenancyLayer, TenantCache, TenantLimits};
 use tenancy_core::RoleRegistry;
@@ -191,7 +192,6 @@ pub async fn app(config: &Config) -> Result<App> {
     };
     let tokens = Tokens::new(secret.as_bytes(), config)?;
     let db = Db::connect(config).await?;
-    let jobs = JobQueue::start(db.clone(), config.job_delay);
     // The SDK's directory over the `tenants` table (status and plan; the
     // plans themselves are this service's configuration), behind its cache.
     let directory = SqlDirectory::new(db.pool().clone(), PlanName::plans());
@@ -200,16 +200,24 @@ pub async fn app(config: &Config) -> Result<App> {
         10_000,
         TENANT_CACHE_TTL,
     ));
-    // Token, tenant status, plan limits (rate and concurrency), scope and
-    // permission checks all come from the tenancy layer.
+    // Token, tenant status and plan limits (rate and concurrency): one
+    // admission, asked by the tenancy layer for each request and by the
+    // worker for each job.
     let limits = Arc::new(TenantLimits::in_memory(100_000));
     let sink = DbAuditSink::new(db.clone());
     let audit = sink.stats();
+    let admission = Arc::new(
+        Admission::builder()
+            .validator(tokens.validator())
+            .cache(Arc::clone(&tenants))
+            .limits(Arc::clone(&limits))
+            .audit(Arc::new(sink))
+            .build()?,
+    );
+    let jobs = JobQueue::start(db.clone(), Arc::clone(&admission), config.job_delay);
+    // Scope and permission checks come from the layer's extractors.
     let layer = TenancyLayer::builder()
-        .validator(tokens.validator())
-        .cache(Arc::clone(&tenants))
-        .limits(Arc::clone(&limits))
-        .audit(Arc::new(sink))
+        .admission(admission)
         .max_body_bytes(http::MAX_BODY_BYTES as u64)
         .build()?;
     let state = AppState::new(Inner {

@@ -1,15 +1,15 @@
 //! Background jobs. A job travels as a [`Scoped`] envelope bound to the
 //! tenant that asked for it; the worker opens it only under a context of
-//! that same tenant, and drops it if the tenant no longer serves (for
-//! example, was decommissioned while the job waited).
+//! that same tenant, which the SDK's admission hands out (the decision the
+//! tenancy layer asks for each request), and drops it if the tenant no
+//! longer serves (for example, was decommissioned while the job waited).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tenancy_core::{
-    PermissionSet, RoleName, Scoped, SubjectId, TenantContext, TenantId, TenantStatus,
-};
+use tenancy_admission::{Admission, AdmissionRequest, Refusal};
+use tenancy_core::{PermissionSet, RoleName, Scoped, SubjectId, TenantContext, TenantId};
 use tokio::sync::mpsc;
 
 use super::db::Db;
@@ -59,8 +59,9 @@ pub(crate) struct JobQueue {
 }
 
 impl JobQueue {
-    /// Starts the worker on the current runtime.
-    pub(crate) fn start(db: Db, delay: Duration) -> JobQueue {
+    /// Starts the worker on the current runtime; each job passes
+    /// `admission` before it runs.
+    pub(crate) fn start(db: Db, admission: Arc<Admission>, delay: Duration) -> JobQueue {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Scoped<ReminderJob>>();
         let stats = Arc::new(JobStats::default());
         let worker_stats = Arc::clone(&stats);
@@ -69,11 +70,12 @@ impl JobQueue {
         tokio::spawn(async move {
             while let Some(envelope) = receiver.recv().await {
                 tokio::time::sleep(delay).await;
-                // INVARIANT: set before the job checks its tenant's status and
-                // cleared after it committed, so a decommissioning that waits
-                // for it (see `is_running_for`) deletes what it wrote.
+                // INVARIANT: set before the job's admission checks its
+                // tenant's status and cleared after it committed, so a
+                // decommissioning that waits for it (see `is_running_for`)
+                // deletes what it wrote.
                 *lock(&worker_running) = Some(envelope.tenant());
-                let outcome = run(&db, envelope).await;
+                let outcome = run(&db, &admission, envelope).await;
                 *lock(&worker_running) = None;
                 let counter = match outcome {
                     Ok(true) => &worker_stats.ran,
@@ -117,25 +119,30 @@ fn lock(m: &Mutex<Option<TenantId>>) -> std::sync::MutexGuard<'_, Option<TenantI
 }
 
 /// Runs one job; `Ok(false)` when it was dropped.
-async fn run(db: &Db, envelope: Scoped<ReminderJob>) -> Result<bool, ApiError> {
-    let tenant = envelope.tenant();
-    // A tenant that stopped serving (decommissioned meanwhile) gets nothing
-    // run for it: its jobs are dropped, never run under another tenant.
-    if !crate::platform::tenants::status(db, tenant)
-        .await?
-        .is_some_and(TenantStatus::serves_requests)
-    {
-        return Ok(false);
-    }
-    // The worker acts inside the envelope's tenant and nowhere else.
-    let ctx = TenantContext::tenant(
-        tenant,
+async fn run(
+    db: &Db,
+    admission: &Admission,
+    envelope: Scoped<ReminderJob>,
+) -> Result<bool, ApiError> {
+    // The worker acts inside the envelope's tenant and nowhere else, with
+    // what the member role grants there today.
+    let worker = TenantContext::tenant(
+        envelope.tenant(),
         WORKER,
         RoleName::member(),
         PermissionSet::parse(["leases:read"]).map_err(|_| ApiError::Internal)?,
     );
-    let job = envelope.into_inner(&ctx)?;
-    let mut tx = db.tenant(&ctx).await?;
+    // The tenant's requests pass the same decision: a tenant that stopped
+    // serving (suspended, or decommissioned meanwhile) gets nothing run for
+    // it, and its jobs are dropped, never run under another tenant.
+    let admitted = match admission.admit(AdmissionRequest::job(&worker)).await {
+        Ok(admitted) => admitted,
+        Err(Refusal::TenantUnavailable(_)) => return Ok(false),
+        Err(_) => return Err(ApiError::Unavailable),
+    };
+    let ctx = admitted.context();
+    let job = envelope.into_inner(ctx)?;
+    let mut tx = db.tenant(ctx).await?;
     let exists = tx
         .fetch_optional(
             Select::from("leases")
