@@ -14,6 +14,7 @@ use tenancy_core::{
 };
 
 use super::resolve::{Resolved, host_agrees_with_target};
+use super::unread_body::drain_when_dropped;
 use super::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, Authenticated,
     BodyLimit, MAX_ACT_REASON_BYTES, Shared,
@@ -163,8 +164,16 @@ impl Shared {
     /// whether or not it declares a length: reading past the limit fails
     /// with axum's length-limit error, which axum's extractors and
     /// [`input::Json`](crate::input::Json) answer with 413. Also leaves the
-    /// limit for the crate's extractors.
-    pub(crate) fn limit_body(&self, mut request: Request<Body>) -> Request<Body> {
+    /// limit for the crate's extractors. A body a handler drops unread is
+    /// drained in the background, within bounds, so the connection stays
+    /// usable (see [`drain_when_dropped`]).
+    pub(crate) fn limit_body(&self, request: Request<Body>) -> Request<Body> {
+        // The limit wraps the drain, so its error reaches the extractors
+        // as axum's length-limit error (a 413).
+        self.limit_body_only(drain_when_dropped(request, self.max_body_bytes))
+    }
+
+    fn limit_body_only(&self, mut request: Request<Body>) -> Request<Body> {
         let Some(limit) = self.max_body_bytes else {
             return request;
         };
