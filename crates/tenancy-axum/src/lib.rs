@@ -50,6 +50,11 @@
 //!
 //! # What a request goes through
 //!
+//! Steps 1 to 5 are one call to the layer's
+//! [`Admission`](tenancy_admission::Admission) (see
+//! [`TenancyLayer::admission`]), the decision a job worker asks too; the
+//! layer reads the request's headers for it and renders its refusals.
+//!
 //! 1. The bearer token from `Authorization` (and nothing else: no tenant
 //!    header is trusted) is validated through a token cache.
 //! 2. A tenant token's tenant is loaded through a bounded cache whose TTL
