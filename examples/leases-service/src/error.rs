@@ -31,6 +31,9 @@ pub enum ServiceError {
     /// The tenancy layer refused its configuration.
     #[error("tenancy layer: {0}")]
     Layer(#[from] tenancy_axum::Error),
+    /// The schema lacks the tenant directory's table or columns.
+    #[error("tenant directory: {0}")]
+    Directory(tenancy_axum::sql::DirectorySchemaError),
     /// The operating system's random source failed.
     #[error("no secure random numbers available")]
     Random,

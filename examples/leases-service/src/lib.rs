@@ -195,6 +195,8 @@ pub async fn app(config: &Config) -> Result<App> {
     // The SDK's directory over the `tenants` table (status and plan; the
     // plans themselves are this service's configuration), behind its cache.
     let directory = SqlDirectory::new(db.pool().clone(), PlanName::plans());
+    // A table or column the schema lacks stops the start, named.
+    directory.check().map_err(ServiceError::Directory)?;
     let tenants = Arc::new(TenantCache::new(
         Arc::new(directory),
         10_000,
