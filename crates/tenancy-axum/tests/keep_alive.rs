@@ -92,6 +92,8 @@ async fn check_keep_alive(addr: SocketAddr, refused_token: &str, status: u16, go
     let mut kept = 0;
     for round in 0..300u32 {
         let mut stream = TcpStream::connect(addr).await.unwrap();
+        // As urllib3 does; else Nagle holds the next request for the ACK.
+        stream.set_nodelay(true).unwrap();
         // Every other round the body comes a little after the headers, as
         // from a client that writes them separately on a busy network.
         let pause = Duration::from_millis(u64::from(round % 2) * 2);
