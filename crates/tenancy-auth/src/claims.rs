@@ -9,20 +9,6 @@ use tenancy_core::{Permission, PermissionSet, RoleName, Scope, SubjectId, Tenant
 use crate::error::{AuthError, Claim, ConfigError};
 use crate::json::{self, Members};
 
-const CLAIMS: [Claim; 11] = [
-    Claim::Subject,
-    Claim::TenantId,
-    Claim::Scope,
-    Claim::Role,
-    Claim::Permissions,
-    Claim::IssuedAt,
-    Claim::ExpiresAt,
-    Claim::NotBefore,
-    Claim::Issuer,
-    Claim::Audience,
-    Claim::TokenId,
-];
-
 fn index(claim: Claim) -> usize {
     match claim {
         Claim::Subject => 0,
@@ -62,7 +48,7 @@ pub struct ClaimNames {
 impl Default for ClaimNames {
     fn default() -> Self {
         ClaimNames {
-            names: CLAIMS.map(|c| Box::from(c.default_name())),
+            names: Claim::ALL.map(|c| Box::from(c.default_name())),
         }
     }
 }

@@ -184,6 +184,21 @@ pub enum Claim {
 }
 
 impl Claim {
+    /// Every claim, in declaration order.
+    pub const ALL: [Claim; 11] = [
+        Claim::Subject,
+        Claim::TenantId,
+        Claim::Scope,
+        Claim::Role,
+        Claim::Permissions,
+        Claim::IssuedAt,
+        Claim::ExpiresAt,
+        Claim::NotBefore,
+        Claim::Issuer,
+        Claim::Audience,
+        Claim::TokenId,
+    ];
+
     /// The default claim name.
     pub fn default_name(self) -> &'static str {
         match self {

@@ -482,20 +482,7 @@ mod tests {
 
     #[test]
     fn token_refusals_name_no_claim() {
-        let claims = [
-            Claim::Subject,
-            Claim::TenantId,
-            Claim::Scope,
-            Claim::Role,
-            Claim::Permissions,
-            Claim::IssuedAt,
-            Claim::ExpiresAt,
-            Claim::NotBefore,
-            Claim::Issuer,
-            Claim::Audience,
-            Claim::TokenId,
-        ];
-        for claim in claims {
+        for claim in Claim::ALL {
             for error in [
                 AuthError::MissingClaim(claim),
                 AuthError::InvalidClaim(claim),

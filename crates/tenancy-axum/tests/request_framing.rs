@@ -22,15 +22,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // ---- raw HTTP/1.1, for request shapes a client library will not send ----
 
-async fn serve(app: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    addr
-}
-
 /// Sends `head` (request line and headers, without the blank line) and
 /// `body` as written, and returns the status and the body of the answer.
 async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String, String) {

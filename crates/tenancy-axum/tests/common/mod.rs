@@ -285,3 +285,13 @@ pub async fn get_as(app: &Router, uri: &str, token: Option<&str>) -> Reply {
 pub fn unix_now() -> Duration {
     UnixClock.unix_time()
 }
+
+/// Serves `app` on a fresh loopback port, for tests over a real socket.
+pub async fn serve(app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    addr
+}
