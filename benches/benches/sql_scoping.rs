@@ -323,7 +323,7 @@ mod postgres {
         let (app, owner, root) = rt.block_on(async {
             sqlx::any::install_default_drivers();
             let root = AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-            root.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.unwrap();
+            root.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).await.unwrap();
             let owner = AnyPoolOptions::new()
                 .max_connections(4)
                 .connect(&with_user_and_db(&url, None, &name))
@@ -339,16 +339,13 @@ mod postgres {
             sql.extend(ddl.app_role(&role, None, "public"));
             sql.push(format!("GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""));
             for s in sql {
-                owner.execute(s.as_str()).await.unwrap();
+                owner.execute(sqlx::AssertSqlSafe(s.as_str())).await.unwrap();
             }
             for t in 1..=20u128 {
                 let tenant = TenantId::from_u128(t);
                 for id in 1..=10 {
                     owner
-                        .execute(
-                            format!("INSERT INTO leases (tenant_id, id, lessee) VALUES ('{tenant}', {id}, 'l{id}')")
-                                .as_str(),
-                        )
+                        .execute(sqlx::AssertSqlSafe(format!("INSERT INTO leases (tenant_id, id, lessee) VALUES ('{tenant}', {id}, 'l{id}')")))
                         .await
                         .unwrap();
                 }
@@ -356,7 +353,7 @@ mod postgres {
             let app = TenantPool::connect_with(
                 &with_user_and_db(&url, Some(&role), &name),
                 schema,
-                AnyPoolOptions::new().max_connections(4),
+                &tenancy_sql::PoolSettings::default().max_connections(4),
             )
             .await
             .unwrap();
@@ -385,10 +382,12 @@ mod postgres {
             rt.block_on(async {
                 app.close().await;
                 owner.close().await;
-                root.execute(format!("DROP DATABASE \"{name}\" WITH (FORCE)").as_str())
-                    .await
-                    .unwrap();
-                root.execute(format!("DROP ROLE \"{role}\"").as_str())
+                root.execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE \"{name}\" WITH (FORCE)"
+                )))
+                .await
+                .unwrap();
+                root.execute(sqlx::AssertSqlSafe(format!("DROP ROLE \"{role}\"")))
                     .await
                     .unwrap();
             });
@@ -413,19 +412,19 @@ mod postgres {
             .filter(col("leases", "id").eq(5_i64));
         let mut literal_no_transaction = || {
             s.rt.block_on(async {
-                let rows = sqlx::query(&literal)
+                let rows = sqlx::query(sqlx::AssertSqlSafe(literal.as_str()))
                     .bind(5_i64)
                     .fetch_all(&s.owner)
                     .await
                     .unwrap();
-                assert_eq!(rows[0].get::<i64, _>(0), 5);
+                assert_eq!(rows[0].try_get::<i64, _>(0).unwrap(), 5);
             })
         };
         let mut bound_commit = || {
             s.rt.block_on(async {
                 let mut tx = s.app.begin(&acme).await.unwrap();
                 let rows = tx.fetch_all(&q).await.unwrap();
-                assert_eq!(rows[0].get::<i64, _>(0), 5);
+                assert_eq!(rows[0].try_get::<i64, _>(0).unwrap(), 5);
                 tx.commit().await.unwrap();
             })
         };
@@ -433,7 +432,7 @@ mod postgres {
             s.rt.block_on(async {
                 let mut tx = s.app.begin(&acme).await.unwrap();
                 let rows = tx.fetch_all(&q).await.unwrap();
-                assert_eq!(rows[0].get::<i64, _>(0), 5);
+                assert_eq!(rows[0].try_get::<i64, _>(0).unwrap(), 5);
             })
         };
         let mut g = c.benchmark_group("sql_postgres_one_query");

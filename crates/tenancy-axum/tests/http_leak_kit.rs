@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use tenancy_auth::testing::TokenKit;
 use tenancy_auth::{CachedValidator, Validator};
@@ -34,6 +33,7 @@ use tenancy_axum::{
     MemoryDirectory, Problem, Require, TenancyLayer, Tenant, TenantRecord, permission,
 };
 use tenancy_core::*;
+use tenancy_sql::DbRow;
 use tenancy_sql::sea_query::{ColumnDef, Value as SqlValue};
 use tenancy_sql::{Backend, Insert, OwnerPool, Schema, Select, Update, column, ddl::Ddl};
 
@@ -126,15 +126,18 @@ struct ByProperty {
 
 type Reply = Result<axum::Json<Value>, Problem>;
 
-fn property_json(row: &AnyRow) -> Value {
-    json!({ "id": row.get::<String, _>("id"), "name": row.get::<String, _>("name") })
+fn property_json(row: &DbRow) -> Value {
+    json!({
+        "id": row.try_get::<String, _>("id").unwrap(),
+        "name": row.try_get::<String, _>("name").unwrap(),
+    })
 }
 
-fn lease_json(row: &AnyRow) -> Value {
+fn lease_json(row: &DbRow) -> Value {
     json!({
-        "id": row.get::<i64, _>("id"),
-        "property_id": row.get::<String, _>("property_id"),
-        "rent": row.get::<i64, _>("rent"),
+        "id": row.try_get::<i64, _>("id").unwrap(),
+        "property_id": row.try_get::<String, _>("property_id").unwrap(),
+        "rent": row.try_get::<i64, _>("rent").unwrap(),
     })
 }
 
@@ -188,13 +191,18 @@ async fn get_property_raw(
     _: Require<PropertiesRead>,
     Path(id): Path<String>,
 ) -> Reply {
-    let row = sqlx::query(&app.sql("SELECT id, name FROM properties WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&app.raw)
-        .await
-        .map_err(|_| Problem::internal())?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(
+        app.sql("SELECT id, name FROM properties WHERE id = ?"),
+    ))
+    .bind(id)
+    .fetch_optional(&app.raw)
+    .await
+    .map_err(|_| Problem::internal())?;
     let row = row.ok_or_else(|| Problem::not_found("no such property"))?;
-    Ok(axum::Json(property_json(&row)))
+    Ok(axum::Json(json!({
+        "id": row.get::<String, _>("id"),
+        "name": row.get::<String, _>("name"),
+    })))
 }
 
 async fn create_lease(
@@ -245,12 +253,13 @@ async fn get_lease_forbidding(
     permission: Require<LeasesRead>,
     Path(id): Path<i64>,
 ) -> Reply {
-    let owners: Vec<String> =
-        sqlx::query_scalar(&app.sql("SELECT tenant_id FROM leases WHERE id = ?"))
-            .bind(id)
-            .fetch_all(&app.raw)
-            .await
-            .map_err(|_| Problem::internal())?;
+    let owners: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+        app.sql("SELECT tenant_id FROM leases WHERE id = ?"),
+    ))
+    .bind(id)
+    .fetch_all(&app.raw)
+    .await
+    .map_err(|_| Problem::internal())?;
     if !owners.is_empty() && !owners.contains(&t.id().to_string()) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -277,11 +286,12 @@ async fn list_leases_naming_tenants(
     query: Query<ByProperty>,
 ) -> Reply {
     let axum::Json(mut body) = list_leases(tx, permission, query).await?;
-    let tenants: Vec<String> =
-        sqlx::query_scalar(&app.sql("SELECT DISTINCT tenant_id FROM leases"))
-            .fetch_all(&app.raw)
-            .await
-            .map_err(|_| Problem::internal())?;
+    let tenants: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+        app.sql("SELECT DISTINCT tenant_id FROM leases"),
+    ))
+    .fetch_all(&app.raw)
+    .await
+    .map_err(|_| Problem::internal())?;
     body["tenants"] = json!(tenants);
     Ok(axum::Json(body))
 }
@@ -312,12 +322,14 @@ async fn patch_lease_raw(
     Path(id): Path<i64>,
     Json(change): Json<RentChange>,
 ) -> Reply {
-    let done = sqlx::query(&app.sql("UPDATE leases SET rent = ? WHERE id = ?"))
-        .bind(change.rent)
-        .bind(id)
-        .execute(&app.raw)
-        .await
-        .map_err(|_| Problem::internal())?;
+    let done = sqlx::query(sqlx::AssertSqlSafe(
+        app.sql("UPDATE leases SET rent = ? WHERE id = ?"),
+    ))
+    .bind(change.rent)
+    .bind(id)
+    .execute(&app.raw)
+    .await
+    .map_err(|_| Problem::internal())?;
     if done.rows_affected() == 0 {
         return Err(Problem::not_found("no such lease"));
     }
@@ -417,7 +429,7 @@ async fn scratch(backend: Backend) -> (String, Scratch) {
             let admin = sqlx::PgPool::connect(&base)
                 .await
                 .unwrap_or_else(|e| panic!("postgres unreachable: {e}"));
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&admin)
                 .await
                 .unwrap();
@@ -458,7 +470,10 @@ impl Service {
             }
             Scratch::Postgres { admin, name } => {
                 let drop = format!("DROP DATABASE {name} WITH (FORCE)");
-                sqlx::query(&drop).execute(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(drop.as_str()))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -603,7 +618,7 @@ async fn check_routes(
 /// The ids `b` owns in `table`, read through the raw pool.
 async fn owned_by(service: &Service, table: &str, tenant: TenantId) -> Vec<String> {
     let sql = format!("SELECT CAST(id AS TEXT) FROM {table} WHERE tenant_id = ?");
-    sqlx::query_scalar(&raw_sql(service.backend, &sql))
+    sqlx::query_scalar(sqlx::AssertSqlSafe(raw_sql(service.backend, &sql)))
         .bind(tenant.to_string())
         .fetch_all(&service.raw)
         .await

@@ -331,7 +331,7 @@ async fn postgres_directory_and_transactions() {
     let admin = sqlx::PgPool::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("postgres unreachable: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await
         .unwrap();
@@ -351,8 +351,10 @@ async fn postgres_directory_and_transactions() {
     )
     .await;
     owner.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
 }

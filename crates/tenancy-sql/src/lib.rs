@@ -233,4 +233,7 @@ pub const DEFAULT_TENANT_SETTING: &str = "tenancy.tenant_id";
 pub use sea_query;
 
 #[cfg(feature = "sqlx")]
-pub use runtime::{OwnerPool, SystemStatement, SystemTx, TenantPool, TenantRouter, TenantTx};
+pub use runtime::{
+    ColumnIndex, ColumnValue, DbPool, DbRow, FromDbRow, OwnerPool, PoolSettings, SystemStatement,
+    SystemTx, TenantPool, TenantRouter, TenantTx, bounds,
+};

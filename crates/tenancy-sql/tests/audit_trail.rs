@@ -185,7 +185,7 @@ async fn misregistered_views(db: &common::TestDb) -> TenantPool {
         .tenant("leases")
         .build()
         .unwrap();
-    TenantPool::from_pool(db.pool_for_schema(), schema).unwrap()
+    db.pool_for_schema(schema).await
 }
 
 // Before the tripwire was on by default this failed under

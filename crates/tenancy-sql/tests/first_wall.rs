@@ -48,11 +48,11 @@ macro_rules! attack_on_every_backend {
 }
 
 /// Every text of every row, for "did a foreign marker come back" checks.
-fn texts(rows: &[sqlx::any::AnyRow]) -> Vec<String> {
+fn texts(rows: &[tenancy_sql::DbRow]) -> Vec<String> {
     let mut out = Vec::new();
     for r in rows {
         for i in 0..r.len() {
-            if let Ok(Some(s)) = r.try_get::<Option<String>, _>(i) {
+            if let Some(s) = r.text(i) {
                 out.push(s);
             }
         }
@@ -88,7 +88,7 @@ fn oracle_checks(pool: &TenantPool, prepared: &tenancy_sql::Prepared) {
     }
 }
 
-async fn read(pool: &TenantPool, q: Select) -> Result<Vec<sqlx::any::AnyRow>, Error> {
+async fn read(pool: &TenantPool, q: Select) -> Result<Vec<tenancy_sql::DbRow>, Error> {
     let mut tx = pool.begin(&ctx(A)).await?;
     let prepared = tx.prepare(q)?;
     oracle_checks(pool, &prepared);
@@ -322,18 +322,23 @@ async fn codes_table(db: &TestDb) {
          code VARCHAR(64) NOT NULL, label {text} NOT NULL, PRIMARY KEY (tenant_id, id), \
          UNIQUE (code))"
     );
-    sqlx::query(&sql).execute(&db.admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .execute(&db.admin)
+        .await
+        .unwrap();
     if db.backend == tenancy_sql::Backend::Postgres {
         let role = db.role.as_deref().unwrap();
-        sqlx::query(&format!("GRANT ALL ON codes TO \"{role}\""))
-            .execute(&db.admin)
-            .await
-            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "GRANT ALL ON codes TO \"{role}\""
+        )))
+        .execute(&db.admin)
+        .await
+        .unwrap();
     }
     let b = tenancy_core::TenantId::from_u128(B);
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO codes (tenant_id, id, code, label) VALUES ('{b}', 1, 'SHARED', 'label-t{B}')"
-    ))
+    )))
     .execute(&db.admin)
     .await
     .unwrap();
@@ -341,13 +346,15 @@ async fn codes_table(db: &TestDb) {
 
 async fn codes_of_b(db: &TestDb) -> Vec<String> {
     let b = tenancy_core::TenantId::from_u128(B);
-    sqlx::query(&format!("SELECT label FROM codes WHERE tenant_id = '{b}'"))
-        .fetch_all(&db.admin)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect()
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT label FROM codes WHERE tenant_id = '{b}'"
+    )))
+    .fetch_all(&db.admin)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect()
 }
 
 fn upsert_shared_code() -> Insert {
@@ -361,7 +368,7 @@ fn upsert_shared_code() -> Insert {
 async fn upsert_on_a_declared_cross_tenant_unique_key_never_overwrites_another_tenant() {
     attack_on_every_backend!(|label, db| {
         codes_table(&db).await;
-        let pool = TenantPool::from_pool(db.pool_for_schema(), codes_schema(true)).unwrap();
+        let pool = db.pool_for_schema(codes_schema(true)).await;
         let outcome = write(&pool, upsert_shared_code()).await;
         match db.backend {
             // ON DUPLICATE KEY fires on any unique key: refused outright.
@@ -383,7 +390,7 @@ async fn upsert_on_a_declared_cross_tenant_unique_key_never_overwrites_another_t
 async fn upsert_on_an_undeclared_cross_tenant_unique_key_leaves_the_other_row_unchanged() {
     attack_on_every_backend!(|label, db| {
         codes_table(&db).await;
-        let pool = TenantPool::from_pool(db.pool_for_schema(), codes_schema(false)).unwrap();
+        let pool = db.pool_for_schema(codes_schema(false)).await;
         let outcome = write(&pool, upsert_shared_code()).await;
         if db.backend == tenancy_sql::Backend::MySql {
             // The guarded assignments leave the foreign row as it was (the

@@ -84,37 +84,27 @@ async fn dump(db: &TestDb, tenant: u128) -> Vec<String> {
         };
         let cols = cols.replace("CHAR(20)", cast);
         let sql = format!("SELECT {cols} FROM {table} WHERE tenant_id = '{t}' ORDER BY id");
-        let rows = db.admin.fetch_all(sql.as_str()).await.unwrap();
+        let rows = db
+            .admin
+            .fetch_all(sqlx::AssertSqlSafe(sql.as_str()))
+            .await
+            .unwrap();
         for r in rows {
-            let cells: Vec<String> = (0..r.len()).map(|i| r.get::<String, _>(i)).collect();
+            let cells: Vec<String> = (0..r.len())
+                .map(|i| r.try_get::<String, _>(i).unwrap())
+                .collect();
             out.push(format!("{table}:{}", cells.join("|")));
         }
     }
     out
 }
 
-/// Connections as the application makes them, for a tenant pool over
-/// another schema: on PostgreSQL a pool of the application role (not the
-/// owner), elsewhere the test database's own connections.
-async fn app_connections(db: &TestDb) -> sqlx::AnyPool {
-    let (Backend::Postgres, Some(role)) = (db.backend, &db.role) else {
-        return db.admin.clone();
-    };
-    let url = std::env::var("TENANCY_TEST_POSTGRES_URL").unwrap();
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split(['/', '?']).next().unwrap();
-    sqlx::any::AnyPoolOptions::new()
-        .max_connections(2)
-        .connect(&format!("{scheme}://{role}@{host}/{}", db.name))
-        .await
-        .unwrap()
-}
-
 async fn names(pool: &TenantPool, tenant: u128, q: Select) -> Vec<String> {
     let mut tx = pool.begin(&ctx(tenant)).await.unwrap();
     let rows = tx.fetch_all(q).await.unwrap();
-    rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect()
 }
 
 /// Runs `f` on every configured backend with a freshly seeded database.
@@ -160,8 +150,10 @@ async fn left_join_keeps_other_tenant_rows_out() {
             .order_by(col("properties", "id"), Order::Asc);
         let mut tx = db.pool.begin(&ctx(B)).await.unwrap();
         let rows = tx.fetch_all(q).await.unwrap();
-        let got: Vec<(String, Option<String>)> =
-            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let got: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -220,9 +212,9 @@ async fn subqueries_cannot_reach_another_tenant() {
         let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
         let rows = tx.fetch_all(q).await.unwrap();
         assert_eq!(rows.len(), 1, "{}", db.backend);
-        assert_eq!(rows[0].get::<String, _>(0), "lessee-1-1");
+        assert_eq!(rows[0].try_get::<String, _>(0).unwrap(), "lessee-1-1");
         assert_eq!(
-            rows[0].get::<i64, _>(1),
+            rows[0].try_get::<i64, _>(1).unwrap(),
             2,
             "{}: the count sees only A's properties",
             db.backend
@@ -280,7 +272,10 @@ async fn group_by_aggregates_count_only_own_rows() {
             .order_by(col("leases", "property_id"), Order::Asc);
         let mut tx = db.pool.begin(&ctx(B)).await.unwrap();
         let rows = tx.fetch_all(q).await.unwrap();
-        let got: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let got: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+            .collect();
         assert_eq!(got, [(1, 1), (2, 1)], "{}", db.backend);
     });
 }
@@ -494,7 +489,10 @@ async fn subqueries_and_text_in_expressions_are_scoped_or_bound() {
             )
             .await
             .unwrap();
-        let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let got: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+            .collect();
         assert_eq!(
             got,
             [("p1-1".to_owned(), 2), ("p2-1".to_owned(), 2)],
@@ -736,7 +734,7 @@ async fn for_update_locks_and_reads_only_own_rows() {
             .await
             .unwrap()
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| r.try_get(0).unwrap())
             .collect();
         assert_eq!(got, ["lessee-2-1", "lessee-2-2"], "{}", db.backend);
         tx.commit().await.unwrap();
@@ -754,7 +752,9 @@ async fn tripwire_withholds_rows_from_a_misregistered_view() {
             .unwrap();
         if let Some(role) = &db.role {
             db.admin
-                .execute(format!("GRANT SELECT ON all_leases TO \"{role}\"").as_str())
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "GRANT SELECT ON all_leases TO \"{role}\""
+                )))
                 .await
                 .unwrap();
         }
@@ -764,8 +764,9 @@ async fn tripwire_withholds_rows_from_a_misregistered_view() {
             .build()
             .unwrap();
         let sink = Arc::new(MemoryAuditSink::default());
-        let pool = TenantPool::from_pool(app_connections(&db).await, schema)
-            .unwrap()
+        let pool = db
+            .pool_for_schema(schema)
+            .await
             .with_audit_sink(sink.clone())
             .with_tripwire(true);
         let mut tx = pool.begin(&ctx(A)).await.unwrap();

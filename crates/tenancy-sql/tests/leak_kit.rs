@@ -16,7 +16,6 @@ mod common;
 mod kit;
 
 use kit::{kinds, on_every_backend, own_pool, q, rt};
-use sqlx::Row;
 use tenancy_sql::testing::{Case, LeakCheck, LeakKind, Probe};
 use tenancy_sql::{Backend, Insert, Order, Select, TenantTx, Update, col, val};
 
@@ -56,8 +55,8 @@ async fn scoped_code(probe: &Probe<'_>, tx: &mut TenantTx) -> Vec<String> {
         Ok(rows) => out.extend(rows.iter().map(|r| {
             format!(
                 "{} at {}",
-                r.get::<String, _>("lessee"),
-                r.get::<String, _>("name")
+                r.try_get::<String, _>("lessee").unwrap(),
+                r.try_get::<String, _>("name").unwrap()
             )
         })),
         Err(e) => out.push(e.to_string()),
@@ -138,7 +137,7 @@ fn a_read_through_a_pool_built_from_the_url_is_caught() {
             .block_on(check.try_run(async |probe, _tx| {
                 let pool = own_pool(probe).await;
                 let sql = format!("SELECT name FROM properties WHERE id = {}", q(probe, 1));
-                let name: Option<String> = sqlx::query_scalar(&sql)
+                let name: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(probe.id("properties").as_i64().unwrap())
                     .fetch_optional(&pool)
                     .await
@@ -175,7 +174,7 @@ fn a_write_to_another_tenants_row_is_caught() {
                     "UPDATE leases SET lessee = 'mine' WHERE id = {}",
                     q(probe, 1)
                 );
-                let done = sqlx::query(&sql)
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(probe.id("leases").as_i64().unwrap())
                     .execute(&pool)
                     .await
@@ -220,7 +219,7 @@ fn a_row_copied_from_another_tenant_is_caught() {
                 );
                 // With a shared id every tenant's row is copied, and the copies
                 // collide: that case fails and changes nothing.
-                let _ = sqlx::query(&sql)
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(tx.tenant().to_string())
                     .bind(probe.id("properties").as_i64().unwrap())
                     .execute(&pool)
@@ -263,7 +262,7 @@ fn an_answer_that_tells_a_foreign_id_from_a_missing_one_is_caught() {
                 // Asks around the SDK whether the row exists at all.
                 let pool = own_pool(probe).await;
                 let sql = format!("SELECT COUNT(*) FROM properties WHERE id = {}", q(probe, 1));
-                let n: i64 = sqlx::query_scalar(&sql)
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_one(&pool)
                     .await

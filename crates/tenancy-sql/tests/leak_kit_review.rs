@@ -85,7 +85,11 @@ fn code_mixing_the_transaction_and_its_own_connection_finishes_and_is_caught() {
                     .is_some();
                 let pool = own_pool(probe).await;
                 let sql = format!("UPDATE notes SET body = 'mine' WHERE id = {}", q(probe, 1));
-                sqlx::query(&sql).bind(id).execute(&pool).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
                 seen
             }))
@@ -115,7 +119,7 @@ fn a_join_that_loses_its_tenant_predicate_is_caught_through_a_shared_id() {
                     q(probe, 1),
                     q(probe, 2)
                 );
-                let rows = sqlx::query(&sql)
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(tx.tenant().to_string())
                     .bind(probe.id("notes").as_i64().unwrap())
                     .fetch_all(&pool)
@@ -145,7 +149,7 @@ fn existence_told_through_the_tenants_own_rows_is_caught() {
                 let id = probe.id("notes").as_i64().unwrap();
                 let pool = own_pool(probe).await;
                 let sql = format!("SELECT COUNT(*) FROM notes WHERE id = {}", q(probe, 1));
-                let n: i64 = sqlx::query_scalar(&sql)
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_one(&pool)
                     .await
@@ -183,7 +187,11 @@ fn a_write_to_a_system_table_is_caught() {
                     "INSERT INTO tenants (id, slug) VALUES ({}, 'x')",
                     q(probe, 1)
                 );
-                sqlx::query(&sql).bind(id).execute(&pool).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }))
             .unwrap();

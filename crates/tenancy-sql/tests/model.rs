@@ -114,7 +114,10 @@ async fn snapshot(db: &TestDb) -> Model {
         .await
         .unwrap()
     {
-        m.props.insert((r.get(0), r.get(1)), r.get(2));
+        m.props.insert(
+            (r.try_get(0).unwrap(), r.try_get(1).unwrap()),
+            r.try_get(2).unwrap(),
+        );
     }
     for r in db
         .admin
@@ -122,7 +125,10 @@ async fn snapshot(db: &TestDb) -> Model {
         .await
         .unwrap()
     {
-        m.leases.insert((r.get(0), r.get(1)), (r.get(2), r.get(3)));
+        m.leases.insert(
+            (r.try_get(0).unwrap(), r.try_get(1).unwrap()),
+            (r.try_get(2).unwrap(), r.try_get(3).unwrap()),
+        );
     }
     for r in db
         .admin
@@ -130,8 +136,10 @@ async fn snapshot(db: &TestDb) -> Model {
         .await
         .unwrap()
     {
-        m.payments
-            .insert((r.get(0), r.get(1)), (r.get(2), r.get(3)));
+        m.payments.insert(
+            (r.try_get(0).unwrap(), r.try_get(1).unwrap()),
+            (r.try_get(2).unwrap(), r.try_get(3).unwrap()),
+        );
     }
     m
 }
@@ -139,7 +147,7 @@ async fn snapshot(db: &TestDb) -> Model {
 async fn load(db: &TestDb, tenants: &[TenantData]) -> Model {
     for table in ["payments", "leases", "properties"] {
         db.admin
-            .execute(format!("DELETE FROM {table}").as_str())
+            .execute(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
             .await
             .unwrap();
     }
@@ -198,9 +206,9 @@ async fn load(db: &TestDb, tenants: &[TenantData]) -> Model {
     m
 }
 
-fn ints(rows: &[sqlx::any::AnyRow], n: usize) -> Vec<Vec<i64>> {
+fn ints(rows: &[tenancy_sql::DbRow], n: usize) -> Vec<Vec<i64>> {
     rows.iter()
-        .map(|r| (0..n).map(|i| r.get::<i64, _>(i)).collect())
+        .map(|r| (0..n).map(|i| r.try_get::<i64, _>(i).unwrap()).collect())
         .collect()
 }
 
@@ -260,7 +268,10 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                 )
                 .await
                 .unwrap();
-            let got: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let got: Vec<(i64, String)> = rows
+                .iter()
+                .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+                .collect();
             let want: Vec<(i64, String)> = Model::of(&m.leases, &tt)
                 .map(|(id, (p, _))| (id, m.props[&(tt.clone(), *p)].clone()))
                 .collect();
@@ -281,8 +292,10 @@ async fn apply(db: &TestDb, m: &mut Model, t: usize, op: &Op, step: i64) {
                 )
                 .await
                 .unwrap();
-            let mut got: Vec<(i64, Option<i64>)> =
-                rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let mut got: Vec<(i64, Option<i64>)> = rows
+                .iter()
+                .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+                .collect();
             got.sort();
             let mut want = Vec::new();
             for (pid, _) in Model::of(&m.props, &tt) {

@@ -45,7 +45,7 @@ async fn clean(pool: &TenantPool) -> IsolationReport {
 
 /// Runs owner DDL.
 async fn owner(db: &TestDb, sql: &str) {
-    db.admin.execute(sql).await.unwrap();
+    db.admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
 }
 
 /// Runs `sql` (one number) as the application role, on its own raw
@@ -57,19 +57,26 @@ async fn as_app(db: &TestDb, tenant: u128, sql: &str) -> i64 {
 
 /// [`as_app`], with `setup` run first in the same transaction.
 async fn as_app_after(db: &TestDb, tenant: u128, setup: &[&str], sql: &str) -> i64 {
-    let app = db.pool_for_schema();
+    let app = db.app_raw();
     let mut tx = app.begin().await.unwrap();
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT set_config('tenancy.tenant_id', '{}', true)",
         TenantId::from_u128(tenant)
-    ))
+    )))
     .execute(&mut *tx)
     .await
     .unwrap();
     for statement in setup {
-        (&mut *tx).execute(*statement).await.unwrap();
+        (&mut *tx)
+            .execute(sqlx::AssertSqlSafe(*statement))
+            .await
+            .unwrap();
     }
-    let n: i64 = sqlx::query(sql).fetch_one(&mut *tx).await.unwrap().get(0);
+    let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+        .get(0);
     tx.rollback().await.unwrap();
     n
 }
@@ -278,10 +285,9 @@ async fn a_look_alike_current_setting_earlier_on_the_search_path_is_a_finding() 
     assert_eq!(foreign_leases_a_reads(&db, "leases").await, 2);
 
     // New connections of the application role, which take the search_path.
-    let options = db.pool_for_schema().connect_options().as_ref().clone();
     let fresh = sqlx::any::AnyPoolOptions::new()
         .max_connections(1)
-        .connect_with(options)
+        .connect(db.app_url())
         .await
         .unwrap();
     let path: String = fresh
@@ -290,7 +296,13 @@ async fn a_look_alike_current_setting_earlier_on_the_search_path_is_a_finding() 
         .unwrap()
         .get(0);
     assert_eq!(path, "public, pg_catalog");
-    let pool = TenantPool::from_pool(fresh, common::schema()).unwrap();
+    let pool = TenantPool::connect_with(
+        db.app_url(),
+        common::schema(),
+        &tenancy_sql::PoolSettings::default().max_connections(1),
+    )
+    .await
+    .unwrap();
     let report = refused(&pool).await;
     assert_eq!(
         report.findings,
@@ -636,7 +648,7 @@ async fn a_missing_tenant_table_is_a_finding_on_every_backend() {
     let schema = common::schema();
     let ghosts = Schema::builder().tenant("ghosts").build().unwrap();
     for db in common::all(&schema).await {
-        let pool = TenantPool::from_pool(db.pool_for_schema(), ghosts.clone()).unwrap();
+        let pool = db.pool_for_schema(ghosts.clone()).await;
         let report = refused(&pool).await;
         assert_eq!(
             report.findings,
@@ -664,7 +676,7 @@ async fn a_declared_global_unique_index_is_clean_on_sqlite() {
         .id(["code"])
         .build()
         .unwrap();
-    let pool = TenantPool::from_pool(db.pool_for_schema(), undeclared).unwrap();
+    let pool = db.pool_for_schema(undeclared).await;
     let report = refused(&pool).await;
     assert_eq!(
         report.findings,
@@ -679,7 +691,7 @@ async fn a_declared_global_unique_index_is_clean_on_sqlite() {
         .global_unique(["code"])
         .build()
         .unwrap();
-    let pool = TenantPool::from_pool(db.pool_for_schema(), declared).unwrap();
+    let pool = db.pool_for_schema(declared).await;
     clean(&pool).await;
     db.cleanup().await;
 }
@@ -693,7 +705,7 @@ async fn an_integer_primary_key_is_a_unique_key_across_tenants_on_sqlite() {
     )
     .await;
     let schema = Schema::builder().tenant("badges").build().unwrap();
-    let pool = TenantPool::from_pool(db.pool_for_schema(), schema).unwrap();
+    let pool = db.pool_for_schema(schema).await;
     let report = refused(&pool).await;
     assert_eq!(
         report.findings,

@@ -12,8 +12,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{TestDb, ctx};
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::postgres::PgPoolOptions as AnyPoolOptions;
+use sqlx::{Executor, PgPool as AnyPool, Row};
 use tenancy_core::TenantId;
 use tenancy_sql::sea_query::Value;
 use tenancy_sql::{Error, Finding, Insert, Schema, Select, TenantPool, ddl::Ddl};
@@ -59,12 +59,12 @@ async fn app_connections(db: &TestDb, max: u32) -> AnyPool {
         .unwrap()
 }
 
-async fn raw_count(conn: &mut sqlx::AnyConnection, table: &str) -> i64 {
+async fn raw_count(conn: &mut sqlx::PgConnection, table: &str) -> i64 {
     let row = conn
-        .fetch_one(format!("SELECT count(*) FROM {table}").as_str())
+        .fetch_one(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .await
         .unwrap();
-    row.get::<i64, _>(0)
+    row.try_get::<i64, _>(0).unwrap()
 }
 
 #[tokio::test]
@@ -85,9 +85,11 @@ async fn rls_is_a_second_wall_for_raw_sql_as_the_application_role() {
 
     // Inside a transaction bound to A, an unscoped SELECT sees only A.
     conn.execute("BEGIN").await.unwrap();
-    conn.execute(format!("SELECT set_config('tenancy.tenant_id', '{a}', true)").as_str())
-        .await
-        .unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "SELECT set_config('tenancy.tenant_id', '{a}', true)"
+    )))
+    .await
+    .unwrap();
     assert_eq!(raw_count(&mut conn, "leases").await, 1);
     let name: String = conn
         .fetch_one("SELECT name FROM properties")
@@ -98,12 +100,9 @@ async fn rls_is_a_second_wall_for_raw_sql_as_the_application_role() {
 
     // A raw INSERT naming another tenant is refused by WITH CHECK.
     let err = conn
-        .execute(
-            format!(
-                "INSERT INTO audit_events (tenant_id, id, action, outcome) VALUES ('{b}', 1, 'x', 'y')"
-            )
-            .as_str(),
-        )
+        .execute(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_events (tenant_id, id, action, outcome) VALUES ('{b}', 1, 'x', 'y')"
+        )))
         .await
         .unwrap_err();
     assert!(
@@ -114,11 +113,15 @@ async fn rls_is_a_second_wall_for_raw_sql_as_the_application_role() {
 
     // A raw UPDATE moving A's row to B is refused too.
     conn.execute("BEGIN").await.unwrap();
-    conn.execute(format!("SELECT set_config('tenancy.tenant_id', '{a}', true)").as_str())
-        .await
-        .unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "SELECT set_config('tenancy.tenant_id', '{a}', true)"
+    )))
+    .await
+    .unwrap();
     let err = conn
-        .execute(format!("UPDATE leases SET tenant_id = '{b}'").as_str())
+        .execute(sqlx::AssertSqlSafe(format!(
+            "UPDATE leases SET tenant_id = '{b}'"
+        )))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("row-level security"), "{err}");
@@ -140,7 +143,7 @@ async fn pooled_connection_forgets_previous_tenant() {
     // One connection, shared by the tenant pool and a raw handle kept to
     // look at it afterwards: every transaction reuses it.
     let app = app_connections(&db, 1).await;
-    let pool = TenantPool::from_pool(app.clone(), schema.clone()).unwrap();
+    let pool = TenantPool::new(app.clone(), schema.clone());
     seed_tenants(&pool, [1, 2]).await;
     let mut tx = pool.begin(&ctx(1)).await.unwrap();
     assert_eq!(
@@ -218,7 +221,7 @@ async fn a_thousand_interleaved_transactions_on_two_connections_each_see_only_th
                 .fetch_all(Select::from("properties").column("name"))
                 .await
                 .unwrap();
-            let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            let names: Vec<String> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
             // Scoped predicate AND the RLS policy: a stale or foreign binding
             // would return nothing here, not just other rows.
             assert_eq!(names, [TenantId::from_u128(t).to_string()]);
@@ -273,7 +276,7 @@ async fn a_thousand_interleaved_transactions_on_two_connections_each_see_only_th
             .await
             .unwrap()
         {
-            found.insert((t, r.get::<i64, _>(0)));
+            found.insert((t, r.try_get::<i64, _>(0).unwrap()));
         }
     }
     assert_eq!(found, committed);
@@ -299,7 +302,7 @@ async fn expect_finding(db: &TestDb, want: impl Fn(&Finding) -> bool, what: &str
 }
 
 async fn run(db: &TestDb, sql: &str) {
-    db.admin.execute(sql).await.unwrap();
+    db.admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
 }
 
 #[tokio::test]
@@ -394,7 +397,7 @@ async fn verify_isolation_catches_each_misconfiguration() {
 
     // A registered tenant table that does not exist is reported as well.
     let ghost = Schema::builder().tenant("ghosts").build().unwrap();
-    let pool = TenantPool::from_pool(app_connections(&db, 1).await, ghost).unwrap();
+    let pool = TenantPool::new(app_connections(&db, 1).await, ghost);
     match pool.verify_isolation().await {
         Err(Error::Isolation(r)) => {
             assert!(

@@ -46,7 +46,7 @@ async fn dedicated_tenant_lives_in_its_own_database_behind_the_same_api() {
             .fetch_all(Select::from("properties").column("name"))
             .await
             .unwrap();
-        let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let names: Vec<String> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
         assert_eq!(names, [format!("p-{t}")]);
     }
     let report = router.verify_isolation().await.unwrap();

@@ -60,7 +60,7 @@ async fn refused_after(
     let owner = sqlx::AnyPool::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connecting as the owner: {e}"));
-    sqlx::query(sabotage)
+    sqlx::query(sqlx::AssertSqlSafe(sabotage))
         .execute(&owner)
         .await
         .unwrap_or_else(|e| panic!("{sabotage}: {e}"));

@@ -32,12 +32,21 @@ pub fn migration(backend: Backend) -> Vec<String> {
     schema().and_then(|s| Ddl::new(&s, backend).create_table("notes", columns)).unwrap_or_default()
 }
 
+/// A note as a row decodes into it, with the driver's native types.
+#[derive(sqlx::FromRow, serde::Serialize)]
+pub struct Note {
+    /// The note's id, unique within its tenant.
+    pub id: i64,
+    /// What it says.
+    pub body: String,
+}
+
 /// This tenant's note `id`, if it has one: the only query the app has.
 pub async fn note(tx: &mut TenantTx, id: i64) -> tenancy_sql::Result<Option<String>> {
     let row = tx
         .fetch_optional(Select::from("notes").column("body").filter(col("notes", "id").eq(val(id))))
         .await?;
-    Ok(row.map(|r| sqlx::Row::get(&r, "body")))
+    row.map(|r| r.try_get("body")).transpose()
 }
 
 async fn list(
@@ -48,7 +57,8 @@ async fn list(
     let mut tx = db.begin(&t).await.map_err(|_| Problem::internal())?;
     let rows =
         tx.fetch_all(Select::from("notes").columns(["id", "body"])).await.map_err(|_| Problem::internal())?;
-    let notes: Vec<Value> = rows.iter().map(|r| json!({"id": sqlx::Row::get::<i64, _>(r, "id"), "body": sqlx::Row::get::<String, _>(r, "body")})).collect();
+    let notes: Vec<Note> =
+        rows.iter().map(|r| r.decode()).collect::<Result<_, _>>().map_err(|_| Problem::internal())?;
     Ok(Json(json!({ "notes": notes })))
 }
 

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sqlx::Row;
 use tenancy_core::{
     PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, RoleRegistry, SubjectId,
     TenantContext, TenantId, TenantSlug, TenantStatus,
@@ -179,7 +178,7 @@ impl SqlDirectory {
         }
     }
 
-    fn record(&self, row: &sqlx::any::AnyRow) -> Result<TenantRecord, Error> {
+    fn record(&self, row: &tenancy_sql::DbRow) -> Result<TenantRecord, Error> {
         let text = |name: &str| row.try_get::<String, _>(name).map_err(Error::directory);
         let number = |name: &str| {
             row.try_get::<Option<i64>, _>(name)

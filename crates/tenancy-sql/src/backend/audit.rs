@@ -38,6 +38,7 @@ pub(super) fn unique_index(
 }
 
 /// Column names compared exactly (PostgreSQL, quoted names).
+#[cfg(any(feature = "mysql", feature = "postgres", test))]
 pub(super) fn exact(a: &str, b: &str) -> bool {
     a == b
 }

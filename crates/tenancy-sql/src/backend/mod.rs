@@ -86,14 +86,19 @@ impl Backend {
     /// The statement that begins a transaction bound to `tenant`, when the
     /// backend binds the tenant on the server (`None`: a plain `BEGIN`).
     #[cfg(feature = "sqlx")]
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(unused_variables, reason = "only PostgreSQL binds the tenant at BEGIN")
+    )]
     pub(crate) fn begin_tenant(
         self,
         setting: &str,
         tenant: tenancy_core::TenantId,
     ) -> Option<String> {
         match self {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => Some(postgres::begin_tenant(setting, tenant)),
-            Backend::MySql | Backend::Sqlite => None,
+            _ => None,
         }
     }
 
@@ -153,15 +158,24 @@ impl Backend {
     /// read the catalogue is an error.
     #[cfg(feature = "sqlx")]
     pub(crate) async fn audit(
-        self,
-        db: &sqlx::AnyPool,
+        db: &crate::runtime::DbPool,
         schema: &Schema,
+        #[cfg_attr(
+            not(feature = "postgres"),
+            allow(unused_variables, reason = "only PostgreSQL audits the setting")
+        )]
         setting: &str,
     ) -> Result<IsolationReport> {
-        match self {
-            Backend::Postgres => postgres::audit(db, schema, setting).await,
-            Backend::MySql => mysql::audit(db, schema).await,
-            Backend::Sqlite => sqlite::audit(db, schema).await,
+        use crate::runtime::DbPool;
+        match db {
+            #[cfg(feature = "postgres")]
+            DbPool::Postgres(p) => postgres::audit(p, schema, setting).await,
+            #[cfg(feature = "mysql")]
+            DbPool::MySql(p) => mysql::audit(p, schema).await,
+            #[cfg(feature = "sqlite")]
+            DbPool::Sqlite(p) => sqlite::audit(p, schema).await,
+            #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+            DbPool::None(never) => match **never {},
         }
     }
 }

@@ -4,10 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
 use tenancy_core::{AccessError, AuditEvent, AuditKind, AuditSink, DiscardAuditSink, Outcome};
 
+use super::db::{DbPool, PoolSettings};
 use super::pool::TenantPool;
 use crate::backend::Backend;
 use crate::error::Result;
@@ -27,7 +26,7 @@ use crate::schema::Schema;
 /// connections: [`OwnerPool::tenant_pool`].
 #[derive(Clone)]
 pub struct OwnerPool {
-    pool: AnyPool,
+    pool: DbPool,
     backend: Backend,
     audit: Arc<dyn AuditSink>,
 }
@@ -41,32 +40,26 @@ impl fmt::Debug for OwnerPool {
 }
 
 impl OwnerPool {
-    /// Connects to `url` (an in-memory SQLite database gets one long-lived
-    /// connection, so it lives as long as the pool).
+    /// Connects to `url` with at most two connections (an in-memory SQLite
+    /// database gets one long-lived connection, so it lives as long as the
+    /// pool).
     pub async fn connect(url: &str) -> Result<OwnerPool> {
-        let backend = Backend::from_url(url)?;
-        let options = if backend == Backend::Sqlite && url.contains(":memory:") {
-            AnyPoolOptions::new()
-                .min_connections(1)
-                .max_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            AnyPoolOptions::new().max_connections(2)
-        };
-        Self::connect_with(url, options).await
+        Self::connect_with(url, &PoolSettings::default().max_connections(2)).await
     }
 
-    /// Connects to `url` with your pool options.
-    pub async fn connect_with(url: &str, options: AnyPoolOptions) -> Result<OwnerPool> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url)?;
-        let pool = options.connect(url).await?;
-        Ok(OwnerPool {
+    /// Connects to `url` with your pool settings.
+    pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<OwnerPool> {
+        Ok(Self::new(DbPool::connect(url, settings).await?))
+    }
+
+    /// Wraps your own native pool, connected as the database owner.
+    pub fn new(pool: impl Into<DbPool>) -> OwnerPool {
+        let pool = pool.into();
+        OwnerPool {
+            backend: pool.backend(),
             pool,
-            backend,
             audit: Arc::new(DiscardAuditSink),
-        })
+        }
     }
 
     /// Where uses of the owner pool are recorded.
@@ -86,7 +79,7 @@ impl OwnerPool {
     /// PostgreSQL prefer a separate application role, so Row-Level Security
     /// applies.
     pub fn tenant_pool(&self, schema: Schema) -> TenantPool {
-        TenantPool::from_parts(self.pool.clone(), self.backend, schema)
+        TenantPool::new(self.pool.clone(), schema)
     }
 
     fn record(&self, reason: &str) -> Result<()> {
@@ -111,15 +104,14 @@ impl OwnerPool {
         self.record(reason)?;
         let mut tx = self.pool.begin().await?;
         for s in statements {
-            sqlx::query(s.as_ref()).execute(&mut *tx).await?;
+            tx.execute_text(s.as_ref()).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
-    /// The raw sqlx pool, for anything else the owner must do. Recorded
+    /// The native sqlx pool, for anything else the owner must do. Recorded
     /// with `reason`.
-    pub fn sqlx_pool(&self, reason: &str) -> Result<&AnyPool> {
+    pub fn sqlx_pool(&self, reason: &str) -> Result<&DbPool> {
         self.record(reason)?;
         Ok(&self.pool)
     }

@@ -3,12 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
 use tenancy_core::{
     AccessError, AuditEvent, AuditKind, AuditSink, DiscardAuditSink, Outcome, Scope, TenantContext,
 };
 
+use super::db::{DbPool, PoolSettings};
 use super::system::SystemTx;
 use super::tx::TenantTx;
 use crate::backend::Backend;
@@ -20,14 +19,14 @@ use crate::DEFAULT_TENANT_SETTING;
 
 /// A sqlx pool that hands out tenant-bound transactions only.
 ///
-/// `Clone` is cheap (reference counts). The same code runs on PostgreSQL,
-/// MySQL/MariaDB and SQLite: rows come back as sqlx [`AnyRow`]s or as your
-/// types through `#[derive(sqlx::FromRow)]`.
-///
-/// [`AnyRow`]: sqlx::any::AnyRow
+/// `Clone` is cheap (reference counts). It runs over sqlx's native pools
+/// (`PgPool`, `MySqlPool`, `SqlitePool`, as a [`DbPool`]): the same code
+/// runs on PostgreSQL, MySQL/MariaDB and SQLite, and rows come back as the
+/// driver's own ([`DbRow`](crate::DbRow)) or as your types through
+/// `#[derive(sqlx::FromRow)]`, with the driver's native types.
 #[derive(Clone)]
 pub struct TenantPool {
-    pub(crate) pool: AnyPool,
+    pub(crate) pool: DbPool,
     pub(crate) backend: Backend,
     pub(crate) schema: Schema,
     pub(crate) audit: Arc<dyn AuditSink>,
@@ -62,46 +61,26 @@ impl TenantPool {
     /// SQLite URL gets a single, long-lived connection so the database lives
     /// as long as the pool.
     pub async fn connect(url: &str, schema: Schema) -> Result<TenantPool> {
-        let backend = Backend::from_url(url)?;
-        let options = if backend == Backend::Sqlite && url.contains(":memory:") {
-            AnyPoolOptions::new()
-                .min_connections(1)
-                .max_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            AnyPoolOptions::new()
-        };
-        Self::connect_with(url, schema, options).await
+        Self::connect_with(url, schema, &PoolSettings::default()).await
     }
 
-    /// Connects to `url` with your pool options (size, timeouts).
+    /// Connects to `url` with your pool settings (size, timeouts).
     pub async fn connect_with(
         url: &str,
         schema: Schema,
-        options: AnyPoolOptions,
+        settings: &PoolSettings,
     ) -> Result<TenantPool> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url)?;
-        let pool = options.connect(url).await?;
-        Ok(Self::with_backend(pool, backend, schema))
+        Ok(Self::new(DbPool::connect(url, settings).await?, schema))
     }
 
-    /// Wraps an existing pool; the backend comes from its URL. The pool is
-    /// taken, not shared: keep no other handle to it on the request path.
-    pub fn from_pool(pool: AnyPool, schema: Schema) -> Result<TenantPool> {
-        let backend = Backend::from_url(pool.connect_options().database_url.as_str())?;
-        Ok(Self::with_backend(pool, backend, schema))
-    }
-
-    pub(crate) fn from_parts(pool: AnyPool, backend: Backend, schema: Schema) -> TenantPool {
-        Self::with_backend(pool, backend, schema)
-    }
-
-    fn with_backend(pool: AnyPool, backend: Backend, schema: Schema) -> TenantPool {
+    /// Wraps your own native pool (`PgPool`, `MySqlPool`, `SqlitePool` or a
+    /// [`DbPool`]). The pool is taken, not shared: keep no other handle to it
+    /// on the request path.
+    pub fn new(pool: impl Into<DbPool>, schema: Schema) -> TenantPool {
+        let pool = pool.into();
         TenantPool {
+            backend: pool.backend(),
             pool,
-            backend,
             schema,
             audit: Arc::new(DiscardAuditSink),
             setting: DEFAULT_TENANT_SETTING.into(),

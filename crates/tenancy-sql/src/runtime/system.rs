@@ -3,11 +3,10 @@
 use std::fmt;
 
 use sea_query::Values;
-use sqlx::any::{Any, AnyRow};
-use sqlx::{FromRow, Transaction};
 
-use super::bind::bind_raw;
+use super::db::{DbTx, arguments, on_conn, text};
 use super::pool::TenantPool;
+use super::row::{DbRow, FromDbRow};
 use super::state::TxState;
 use crate::error::{Error, Result};
 use crate::query::sealed::Sealed;
@@ -33,7 +32,7 @@ impl<T: SystemStatement + ?Sized> SystemStatement for &T {}
 /// A platform operator's transaction over global and system tables, opened
 /// by [`TenantPool::unscoped_for_system`] and recorded in the audit sink.
 pub struct SystemTx {
-    tx: Transaction<'static, Any>,
+    tx: DbTx,
     pool: TenantPool,
     state: TxState,
 }
@@ -47,7 +46,7 @@ impl fmt::Debug for SystemTx {
 }
 
 impl SystemTx {
-    pub(crate) fn new(tx: Transaction<'static, Any>, pool: TenantPool) -> SystemTx {
+    pub(crate) fn new(tx: DbTx, pool: TenantPool) -> SystemTx {
         SystemTx {
             tx,
             pool,
@@ -60,32 +59,36 @@ impl SystemTx {
     }
 
     /// Runs `stmt` and returns every row.
-    pub async fn fetch_all(&mut self, stmt: impl SystemStatement) -> Result<Vec<AnyRow>> {
+    pub async fn fetch_all(&mut self, stmt: impl SystemStatement) -> Result<Vec<DbRow>> {
         let (sql, Values(values)) = self.render(&stmt)?;
-        let query = bind_raw(&sql, &values)?;
+        let args = arguments(&values, None)?;
         self.state.start();
-        let rows = query.fetch_all(&mut *self.tx).await;
+        let rows = on_conn!(&mut self.tx, t => sqlx::query_with(text(&sql), args)
+            .fetch_all(&mut **t)
+            .await
+            .map(|rows| rows.into_iter().map(DbRow::from).collect::<Vec<_>>()));
         self.state.finish(rows)
     }
 
-    /// Runs `stmt` and maps every row to `T`.
-    pub async fn fetch_all_as<T>(&mut self, stmt: impl SystemStatement) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, AnyRow>,
-    {
+    /// Runs `stmt` and decodes every row as `T`.
+    pub async fn fetch_all_as<T: FromDbRow>(
+        &mut self,
+        stmt: impl SystemStatement,
+    ) -> Result<Vec<T>> {
         let rows = self.fetch_all(stmt).await?;
-        rows.iter()
-            .map(|r| T::from_row(r).map_err(Error::from))
-            .collect()
+        rows.iter().map(T::from_db_row).collect()
     }
 
     /// Runs a write and returns the number of rows it affected.
     pub async fn execute(&mut self, stmt: impl SystemStatement) -> Result<u64> {
         let (sql, Values(values)) = self.render(&stmt)?;
-        let query = bind_raw(&sql, &values)?;
+        let args = arguments(&values, None)?;
         self.state.start();
-        let done = query.execute(&mut *self.tx).await;
-        Ok(self.state.finish(done)?.rows_affected())
+        let done = on_conn!(&mut self.tx, t => sqlx::query_with(text(&sql), args)
+            .execute(&mut **t)
+            .await
+            .map(|done| done.rows_affected()));
+        self.state.finish(done)
     }
 
     /// Commits; like [`TenantTx::commit`](crate::TenantTx::commit), a
@@ -96,13 +99,11 @@ impl SystemTx {
             self.tx.rollback().await?;
             return Err(Error::TransactionAborted);
         }
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await
     }
 
     /// Rolls back (dropping the transaction does the same).
     pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await?;
-        Ok(())
+        self.tx.rollback().await
     }
 }

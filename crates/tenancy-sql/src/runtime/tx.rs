@@ -2,12 +2,11 @@
 
 use std::fmt;
 
-use sqlx::any::{Any, AnyRow};
-use sqlx::{Column, FromRow, Row, Transaction};
 use tenancy_core::{AccessError, AuditEvent, AuditKind, Outcome, TenantContext, TenantId};
 
-use super::bind::bind;
+use super::db::{DbTx, arguments, on_conn, text};
 use super::pool::TenantPool;
+use super::row::{DbRow, FromDbRow};
 use super::state::TxState;
 use crate::error::{Error, Result};
 use crate::query::{Prepared, Statement};
@@ -25,7 +24,7 @@ use crate::query::{Prepared, Statement};
 /// [`Delete`]: crate::Delete
 /// [`commit`]: TenantTx::commit
 pub struct TenantTx {
-    tx: Transaction<'static, Any>,
+    tx: DbTx,
     ctx: TenantContext,
     tenant: TenantId,
     tenant_text: String,
@@ -44,7 +43,7 @@ impl fmt::Debug for TenantTx {
 
 impl TenantTx {
     pub(crate) fn new(
-        tx: Transaction<'static, Any>,
+        tx: DbTx,
         ctx: TenantContext,
         tenant: TenantId,
         pool: TenantPool,
@@ -82,10 +81,7 @@ impl TenantTx {
 
     async fn check_references(&mut self, prepared: &Prepared) -> Result<()> {
         for check in prepared.checks() {
-            let query = bind(&check.probe, &self.tenant_text)?;
-            self.state.start();
-            let found = query.fetch_optional(&mut *self.tx).await;
-            let found = self.state.finish(found)?;
+            let found = self.run_fetch_optional(&check.probe).await?;
             if found.is_none() {
                 let refused = Error::NotFound {
                     table: check.table.clone(),
@@ -130,7 +126,7 @@ impl TenantTx {
         );
     }
 
-    fn tripwire(&mut self, prepared: &Prepared, rows: &[AnyRow]) -> Result<()> {
+    fn tripwire(&mut self, prepared: &Prepared, rows: &[DbRow]) -> Result<()> {
         if !self.pool.tripwire {
             return Ok(());
         }
@@ -145,10 +141,11 @@ impl TenantTx {
         let names = self.pool.schema.tenant_columns();
         let aliases = &prepared.body.watched;
         let watched: Vec<usize> = first
-            .columns()
-            .iter()
-            .filter(|c| names.iter().chain(aliases).any(|n| n == c.name()))
-            .map(|c| c.ordinal())
+            .column_names()
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| names.iter().chain(aliases).any(|n| n == c))
+            .map(|(ordinal, _)| ordinal)
             .collect();
         if watched.is_empty() {
             return Ok(());
@@ -159,11 +156,7 @@ impl TenantTx {
                 // tenant: it fails like a foreign one. NULL (an outer join
                 // that matched nothing) carries no row of anyone. Borrowed,
                 // so checking a row allocates nothing.
-                let foreign = match row.try_get::<Option<&str>, _>(ordinal) {
-                    Ok(None) => false,
-                    Ok(Some(v)) => v != self.tenant_text,
-                    Err(_) => true,
-                };
+                let foreign = !holds_tenant(row, ordinal, &self.tenant_text);
                 if foreign {
                     self.state.fail();
                     // INVARIANT: the offending rows are dropped here, never returned.
@@ -179,50 +172,60 @@ impl TenantTx {
         Ok(())
     }
 
-    /// Runs `stmt` and returns every row.
-    pub async fn fetch_all(&mut self, stmt: impl Statement) -> Result<Vec<AnyRow>> {
+    async fn run_fetch_all(&mut self, prepared: &Prepared) -> Result<Vec<DbRow>> {
+        let args = arguments(&prepared.body.values, Some(&self.tenant_text))?;
+        self.state.start();
+        let rows = on_conn!(&mut self.tx, t => sqlx::query_with(text(prepared.sql()), args)
+            .fetch_all(&mut **t)
+            .await
+            .map(|rows| rows.into_iter().map(DbRow::from).collect::<Vec<_>>()));
+        self.state.finish(rows)
+    }
+
+    async fn run_fetch_optional(&mut self, prepared: &Prepared) -> Result<Option<DbRow>> {
+        let args = arguments(&prepared.body.values, Some(&self.tenant_text))?;
+        self.state.start();
+        let row = on_conn!(&mut self.tx, t => sqlx::query_with(text(prepared.sql()), args)
+            .fetch_optional(&mut **t)
+            .await
+            .map(|row| row.map(DbRow::from)));
+        self.state.finish(row)
+    }
+
+    /// Runs `stmt` and returns every row, as the backend's driver returned it.
+    pub async fn fetch_all(&mut self, stmt: impl Statement) -> Result<Vec<DbRow>> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let query = bind(&prepared, &self.tenant_text)?;
-        self.state.start();
-        let rows = query.fetch_all(&mut *self.tx).await;
-        let rows = self.state.finish(rows)?;
+        let rows = self.run_fetch_all(&prepared).await?;
         self.tripwire(&prepared, &rows)?;
         Ok(rows)
     }
 
     /// Runs `stmt` and returns the first row, if any.
-    pub async fn fetch_optional(&mut self, stmt: impl Statement) -> Result<Option<AnyRow>> {
+    pub async fn fetch_optional(&mut self, stmt: impl Statement) -> Result<Option<DbRow>> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let query = bind(&prepared, &self.tenant_text)?;
-        self.state.start();
-        let row = query.fetch_optional(&mut *self.tx).await;
-        let row = self.state.finish(row)?;
+        let row = self.run_fetch_optional(&prepared).await?;
         if let Some(row) = &row {
             self.tripwire(&prepared, std::slice::from_ref(row))?;
         }
         Ok(row)
     }
 
-    /// Runs `stmt` and maps every row to `T`.
-    pub async fn fetch_all_as<T>(&mut self, stmt: impl Statement) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, AnyRow>,
-    {
+    /// Runs `stmt` and decodes every row as `T` (for example a
+    /// `#[derive(sqlx::FromRow)]` struct, with the driver's native types).
+    pub async fn fetch_all_as<T: FromDbRow>(&mut self, stmt: impl Statement) -> Result<Vec<T>> {
         let rows = self.fetch_all(stmt).await?;
-        rows.iter()
-            .map(|r| T::from_row(r).map_err(Error::from))
-            .collect()
+        rows.iter().map(T::from_db_row).collect()
     }
 
-    /// Runs `stmt` and maps the first row to `T`, if any.
-    pub async fn fetch_optional_as<T>(&mut self, stmt: impl Statement) -> Result<Option<T>>
-    where
-        T: for<'r> FromRow<'r, AnyRow>,
-    {
+    /// Runs `stmt` and decodes the first row as `T`, if any.
+    pub async fn fetch_optional_as<T: FromDbRow>(
+        &mut self,
+        stmt: impl Statement,
+    ) -> Result<Option<T>> {
         match self.fetch_optional(stmt).await? {
-            Some(row) => Ok(Some(T::from_row(&row)?)),
+            Some(row) => Ok(Some(T::from_db_row(&row)?)),
             None => Ok(None),
         }
     }
@@ -231,11 +234,13 @@ impl TenantTx {
     pub async fn execute(&mut self, stmt: impl Statement) -> Result<u64> {
         let prepared = self.prepare(stmt)?;
         self.check_references(&prepared).await?;
-        let query = bind(&prepared, &self.tenant_text)?;
+        let args = arguments(&prepared.body.values, Some(&self.tenant_text))?;
         self.state.start();
-        let done = query.execute(&mut *self.tx).await;
-        let done = self.state.finish(done)?;
-        Ok(done.rows_affected())
+        let done = on_conn!(&mut self.tx, t => sqlx::query_with(text(prepared.sql()), args)
+            .execute(&mut **t)
+            .await
+            .map(|done| done.rows_affected()));
+        self.state.finish(done)
     }
 
     /// Commits, and reports what the server did: if any statement of the
@@ -246,13 +251,23 @@ impl TenantTx {
             self.tx.rollback().await?;
             return Err(Error::TransactionAborted);
         }
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await
     }
 
     /// Rolls back (dropping the transaction does the same).
     pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await?;
-        Ok(())
+        self.tx.rollback().await
     }
+}
+
+/// True when column `ordinal` of `row` holds `tenant`. A value that does
+/// not decode as text is no proof of the tenant: it fails like a foreign
+/// one. NULL (an outer join that matched nothing) carries no row of anyone.
+/// Borrowed, so checking a row allocates nothing.
+fn holds_tenant(row: &DbRow, ordinal: usize, tenant: &str) -> bool {
+    super::row::on_row!(row, r => match sqlx::Row::try_get::<Option<&str>, _>(r, ordinal) {
+        Ok(None) => true,
+        Ok(Some(v)) => v == tenant,
+        Err(_) => false,
+    })
 }

@@ -6,7 +6,5 @@ use crate::error::Result;
 use crate::verify::IsolationReport;
 
 pub(crate) async fn run(pool: &TenantPool) -> Result<IsolationReport> {
-    pool.backend
-        .audit(&pool.pool, &pool.schema, &pool.setting)
-        .await
+    crate::backend::Backend::audit(&pool.pool, &pool.schema, &pool.setting).await
 }

@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-use sqlx::Row;
 use tenancy_core::{AuditKind, MemoryAuditSink, TenantId};
 
 use super::LeakCheck;

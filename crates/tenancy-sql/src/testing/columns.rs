@@ -1,7 +1,7 @@
 //! What the scratch database says each table's columns are, so marker
 //! values fit them whatever migration created them.
 
-use sqlx::{AnyPool, Row};
+use crate::DbPool;
 
 use super::cell;
 use crate::Backend;
@@ -131,7 +131,7 @@ pub(crate) struct Column {
 
 /// The columns of `table`, in the database's order (none when it does not
 /// exist).
-pub(crate) async fn read(pool: &AnyPool, backend: Backend, table: &str) -> Result<Vec<Column>> {
+pub(crate) async fn read(pool: &DbPool, backend: Backend, table: &str) -> Result<Vec<Column>> {
     let sql = match backend {
         Backend::Postgres => {
             "SELECT CAST(c.column_name AS TEXT), \
@@ -166,15 +166,11 @@ pub(crate) async fn read(pool: &AnyPool, backend: Backend, table: &str) -> Resul
         table: table.to_owned(),
         source,
     };
-    let rows = sqlx::query(sql)
-        .bind(table)
-        .fetch_all(pool)
-        .await
-        .map_err(failed)?;
+    let rows = pool.fetch_text(sql, &[table]).await.map_err(failed)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let text = |i| cell::text(&row, i).unwrap_or_default();
-        let int = |i: usize| row.try_get::<i64, _>(i).map_err(failed);
+        let int = |i: usize| row.try_get::<i64, usize>(i);
         let declared = text(1);
         let (ty, len) = split_length(&declared);
         let max = match int(2)? {

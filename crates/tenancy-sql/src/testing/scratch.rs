@@ -11,22 +11,19 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
-
 use crate::error::{Error, Result};
-use crate::{Backend, Schema, TenantPool, ddl::Ddl};
+use crate::{Backend, DbPool, PoolSettings, Schema, TenantPool, ddl::Ddl};
 
 pub(crate) struct Scratch {
     pub(crate) backend: Backend,
     /// The owner's connections to the scratch database.
-    pub(crate) owner: AnyPool,
+    pub(crate) owner: DbPool,
     /// The application's pool.
     pub(crate) pool: TenantPool,
     /// A URL of the scratch database, with the owner's credentials.
     pub(crate) url: String,
     /// The server-level connection that created it, to drop it.
-    root: Option<AnyPool>,
+    root: Option<DbPool>,
     name: String,
     /// The SQLite database file, removed at the end.
     file: Option<std::path::PathBuf>,
@@ -39,7 +36,7 @@ fn role_of(name: &str) -> String {
 
 /// Drops the scratch database `name` (and on PostgreSQL its role), as far
 /// as they exist.
-async fn drop_named(root: &AnyPool, backend: Backend, name: &str) {
+async fn drop_named(root: &DbPool, backend: Backend, name: &str) {
     let drops = match backend {
         Backend::Postgres => vec![
             format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -49,7 +46,7 @@ async fn drop_named(root: &AnyPool, backend: Backend, name: &str) {
     };
     for statement in drops {
         // Best effort: a scratch database left behind has a unique name.
-        let _ = root.execute(statement.as_str()).await;
+        let _ = root.execute_text(&statement).await;
     }
 }
 
@@ -96,14 +93,35 @@ fn scratch_error(table: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     }
 }
 
-async fn migrate(owner: &AnyPool, migration: &[String]) -> Result<()> {
+async fn migrate(owner: &DbPool, migration: &[String]) -> Result<()> {
     for statement in migration {
         owner
-            .execute(statement.as_str())
+            .execute_text(statement)
             .await
             .map_err(scratch_error("migration"))?;
     }
     Ok(())
+}
+
+/// Four connections to the SQLite file `url` in write-ahead-log mode,
+/// each waiting up to 10 s for a lock.
+#[cfg(feature = "sqlite")]
+async fn sqlite_wal(url: &str) -> Result<DbPool> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    use std::str::FromStr;
+    let options = SqliteConnectOptions::from_str(url)?
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .journal_mode(SqliteJournalMode::Wal);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?
+        .into())
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn sqlite_wal(_url: &str) -> Result<DbPool> {
+    Err(Error::UnsupportedBackend("sqlite".to_owned()))
 }
 
 impl Scratch {
@@ -114,7 +132,6 @@ impl Scratch {
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
     ) -> Result<Scratch> {
-        sqlx::any::install_default_drivers();
         let backend = match url {
             Some(url) => Backend::from_url(url)?,
             None => Backend::Sqlite,
@@ -124,15 +141,12 @@ impl Scratch {
             (Backend::Postgres | Backend::MySql, Some(url)) => url,
             _ => return Self::sqlite(name, schema, migration).await,
         };
-        let root = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await?;
+        let root = DbPool::connect(url, &PoolSettings::default().max_connections(1)).await?;
         let create = match backend {
             Backend::Postgres => format!("CREATE DATABASE \"{name}\""),
             _ => format!("CREATE DATABASE `{name}`"),
         };
-        root.execute(create.as_str()).await?;
+        root.execute_text(&create).await?;
         let made = Self::server(url, &root, &name, schema, migration, backend).await;
         if made.is_err() {
             // Half made: drop what exists, so a failed set-up leaves nothing.
@@ -152,30 +166,17 @@ impl Scratch {
         // rather than hanging.
         let file = std::env::temp_dir().join(format!("{name}.db"));
         let url = format!("sqlite://{}?mode=rwc", file.display());
-        let owner = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
+        let owner = sqlite_wal(&url).await?;
         let scratch = Scratch {
             backend: Backend::Sqlite,
-            pool: TenantPool::from_pool(owner.clone(), schema.clone())?,
+            pool: TenantPool::new(owner.clone(), schema.clone()),
             owner,
             url,
             root: None,
             name,
             file: Some(file),
         };
-        let made = async {
-            scratch.owner.execute("PRAGMA journal_mode = WAL").await?;
-            migrate(&scratch.owner, &migration(Backend::Sqlite)).await
-        };
-        match made.await {
+        match migrate(&scratch.owner, &migration(Backend::Sqlite)).await {
             Ok(()) => Ok(scratch),
             Err(e) => {
                 scratch.drop_all().await;
@@ -189,17 +190,15 @@ impl Scratch {
     /// own, elsewhere over the owner's connections.
     async fn server(
         url: &str,
-        root: &AnyPool,
+        root: &DbPool,
         name: &str,
         schema: &Schema,
         migration: &dyn Fn(Backend) -> Vec<String>,
         backend: Backend,
     ) -> Result<Scratch> {
         let db_url = with_user_and_db(url, None, name);
-        let owner = AnyPoolOptions::new()
-            .max_connections(4)
-            .connect(&db_url)
-            .await?;
+        let four = PoolSettings::default().max_connections(4);
+        let owner = DbPool::connect(&db_url, &four).await?;
         migrate(&owner, &migration(backend)).await?;
         let app = if backend == Backend::Postgres {
             // No owner rights, so RLS applies to it.
@@ -211,17 +210,18 @@ impl Scratch {
                 "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
             ));
             migrate(&owner, &grants).await?;
-            AnyPoolOptions::new()
-                .max_connections(4)
-                .connect(&with_user_and_db(url, Some((&role, &password)), name))
-                .await?
+            DbPool::connect(
+                &with_user_and_db(url, Some((&role, &password)), name),
+                &four,
+            )
+            .await?
         } else {
             owner.clone()
         };
         Ok(Scratch {
             backend,
             owner,
-            pool: TenantPool::from_pool(app, schema.clone())?,
+            pool: TenantPool::new(app, schema.clone()),
             url: db_url,
             root: Some(root.clone()),
             name: name.to_owned(),

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::DbPool;
 use sea_query::{Alias, Query, Value};
-use sqlx::AnyPool;
 use tenancy_core::TenantId;
 
 use super::cell;
@@ -341,8 +341,9 @@ impl Seed {
                 .map(|c| format!("CAST({} AS {cast})", quote(&c.name)))
                 .collect();
             let sql = format!("SELECT {} FROM {}", cells.join(", "), quote(&table.name));
-            let rows = sqlx::query(&sql)
-                .fetch_all(&scratch.owner)
+            let rows = scratch
+                .owner
+                .fetch_text(&sql, &[])
                 .await
                 .map_err(|source| Error::Scratch {
                     table: table.name.clone(),
@@ -425,9 +426,8 @@ fn render(stmt: &impl sea_query::QueryStatementWriter, backend: Backend) -> Stri
     }
 }
 
-async fn run(pool: &AnyPool, table: &str, sql: &str) -> Result<()> {
-    sqlx::query(sql)
-        .execute(pool)
+async fn run(pool: &DbPool, table: &str, sql: &str) -> Result<()> {
+    pool.execute_text(sql)
         .await
         .map_err(|source| Error::Scratch {
             table: table.to_owned(),

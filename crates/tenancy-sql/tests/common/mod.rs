@@ -17,7 +17,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantId};
 use tenancy_sql::sea_query::ColumnDef;
-use tenancy_sql::{Backend, OwnerPool, Schema, TenantPool, ddl::Ddl};
+use tenancy_sql::{Backend, OwnerPool, PoolSettings, Schema, TenantPool, ddl::Ddl};
 
 pub fn schema() -> Schema {
     Schema::builder()
@@ -184,6 +184,8 @@ pub struct TestDb {
     pub admin: AnyPool,
     /// The application's connections, raw (the same as `pool`'s).
     app_raw: AnyPool,
+    /// The URL `app_raw` and `pool` connect to.
+    app_url: String,
     admin_root: Option<AnyPool>,
     pub name: String,
     pub role: Option<String>,
@@ -197,44 +199,66 @@ impl TestDb {
         if let Some(root) = self.admin_root {
             match self.backend {
                 Backend::Postgres => {
-                    root.execute(
-                        format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str(),
-                    )
+                    root.execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                        self.name
+                    )))
                     .await
                     .unwrap();
                     if let Some(role) = &self.role {
-                        root.execute(format!("DROP ROLE IF EXISTS \"{role}\"").as_str())
-                            .await
-                            .unwrap();
+                        root.execute(sqlx::AssertSqlSafe(format!(
+                            "DROP ROLE IF EXISTS \"{role}\""
+                        )))
+                        .await
+                        .unwrap();
                     }
                 }
                 Backend::MySql => {
-                    root.execute(format!("DROP DATABASE IF EXISTS `{}`", self.name).as_str())
-                        .await
-                        .unwrap();
+                    root.execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS `{}`",
+                        self.name
+                    )))
+                    .await
+                    .unwrap();
                 }
                 _ => {}
             }
             root.close().await;
+        } else if self.backend == Backend::Sqlite {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
+            }
         }
     }
 }
 
+/// A SQLite database in a file of its own (so the raw `admin` connections
+/// and the tenant pool's native ones see the same data), removed in
+/// `cleanup`.
 pub async fn sqlite(schema: &Schema) -> TestDb {
-    let owner = OwnerPool::connect("sqlite::memory:").await.unwrap();
+    sqlx::any::install_default_drivers();
+    let name = unique_name("tenancy_sql");
+    let file = std::env::temp_dir().join(format!("{name}.db"));
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let owner = OwnerPool::connect(&url).await.unwrap();
     owner
         .apply("test migration", migration(schema, Backend::Sqlite))
         .await
         .unwrap();
     let pool = owner.tenant_pool(schema.clone());
-    let admin = owner.sqlx_pool("test set-up and checks").unwrap().clone();
+    let admin = AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap();
     TestDb {
         backend: Backend::Sqlite,
         pool,
         app_raw: admin.clone(),
+        app_url: url,
         admin,
         admin_root: None,
-        name: "memory".into(),
+        name: file.display().to_string(),
         role: None,
     }
 }
@@ -251,7 +275,7 @@ pub async fn postgres_with(schema: &Schema, max: u32, rls: bool) -> Option<TestD
         .expect("PostgreSQL is unreachable");
     let name = unique_name("tenancy_sql");
     let role = unique_name("tenancy_app");
-    root.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+    root.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .await
         .unwrap();
     let admin = AnyPoolOptions::new()
@@ -264,25 +288,41 @@ pub async fn postgres_with(schema: &Schema, max: u32, rls: bool) -> Option<TestD
         if !rls && (s.contains("ROW LEVEL SECURITY") || s.starts_with("CREATE POLICY")) {
             continue;
         }
-        admin.execute(s.as_str()).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(s.as_str()))
+            .await
+            .unwrap();
     }
     for s in ddl.app_role(&role, None, "public") {
-        admin.execute(s.as_str()).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(s.as_str()))
+            .await
+            .unwrap();
     }
     admin
-        .execute(format!("GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\"").as_str())
+        .execute(sqlx::AssertSqlSafe(format!(
+            "GRANT CONNECT ON DATABASE \"{name}\" TO \"{role}\""
+        )))
         .await
         .unwrap();
+    let app_url = with_user_and_db(&url, Some(&role), &name);
     let app_raw = AnyPoolOptions::new()
         .max_connections(max)
-        .connect(&with_user_and_db(&url, Some(&role), &name))
+        .connect(&app_url)
         .await
         .unwrap();
-    let pool = TenantPool::from_pool(app_raw.clone(), schema.clone()).unwrap();
+    let pool = TenantPool::connect_with(
+        &app_url,
+        schema.clone(),
+        &PoolSettings::default().max_connections(max),
+    )
+    .await
+    .unwrap();
     Some(TestDb {
         backend: Backend::Postgres,
         pool,
         app_raw,
+        app_url,
         admin,
         admin_root: Some(root),
         name,
@@ -303,7 +343,7 @@ pub async fn mysql(schema: &Schema) -> Option<TestDb> {
         .await
         .expect("MySQL/MariaDB is unreachable");
     let name = unique_name("tenancy_sql");
-    root.execute(format!("CREATE DATABASE `{name}`").as_str())
+    root.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
         .await
         .unwrap();
     let db_url = with_user_and_db(&url, None, &name);
@@ -312,17 +352,29 @@ pub async fn mysql(schema: &Schema) -> Option<TestDb> {
         .apply("test migration", migration(schema, Backend::MySql))
         .await
         .unwrap();
-    let admin = owner.sqlx_pool("test set-up and checks").unwrap().clone();
+    owner.close().await;
+    let admin = AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&db_url)
+        .await
+        .unwrap();
     let app_raw = AnyPoolOptions::new()
         .max_connections(4)
         .connect(&db_url)
         .await
         .unwrap();
-    let pool = TenantPool::from_pool(app_raw.clone(), schema.clone()).unwrap();
+    let pool = TenantPool::connect_with(
+        &db_url,
+        schema.clone(),
+        &PoolSettings::default().max_connections(4),
+    )
+    .await
+    .unwrap();
     Some(TestDb {
         backend: Backend::MySql,
         pool,
         app_raw,
+        app_url: db_url,
         admin,
         admin_root: Some(root),
         name,
@@ -412,7 +464,12 @@ pub async fn snapshot(db: &TestDb, tenant: u128) -> Vec<String> {
             "SELECT {} FROM {table} WHERE tenant_id = '{t}' ORDER BY id",
             cols.join(", ")
         );
-        for r in db.admin.fetch_all(sql.as_str()).await.unwrap() {
+        for r in db
+            .admin
+            .fetch_all(sqlx::AssertSqlSafe(sql.as_str()))
+            .await
+            .unwrap()
+        {
             let cells: Vec<String> = (0..r.len()).map(|i| r.get::<String, _>(i)).collect();
             out.push(format!("{table}:{}", cells.join("|")));
         }
@@ -450,7 +507,25 @@ pub async fn every_backend_seeded(schema: &Schema) -> Vec<(String, TestDb)> {
 impl TestDb {
     /// A raw pool of the application's connections (on PostgreSQL: the
     /// application role), to build a tenant pool over another schema.
-    pub fn pool_for_schema(&self) -> AnyPool {
-        self.app_raw.clone()
+    /// The application's raw connections.
+    pub fn app_raw(&self) -> &AnyPool {
+        &self.app_raw
+    }
+
+    /// The URL of the application's connections.
+    pub fn app_url(&self) -> &str {
+        &self.app_url
+    }
+
+    /// A tenant pool over the application's connections with another
+    /// schema registry.
+    pub async fn pool_for_schema(&self, schema: Schema) -> TenantPool {
+        TenantPool::connect_with(
+            &self.app_url,
+            schema,
+            &PoolSettings::default().max_connections(2),
+        )
+        .await
+        .unwrap()
     }
 }

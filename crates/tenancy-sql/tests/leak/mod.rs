@@ -29,8 +29,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenancy_core::TenantId;
 use tenancy_sql::{
     Backend, Delete, Error, Expr, Function, Insert, Order, Prepared, Select, SqlType, Statement,
@@ -1724,11 +1722,11 @@ pub fn foreign_text(s: &str) -> bool {
 }
 
 /// Every text cell of `rows` that carries a foreign marker.
-fn foreign_cells(rows: &[AnyRow]) -> Vec<String> {
+fn foreign_cells(rows: &[tenancy_sql::DbRow]) -> Vec<String> {
     let mut out = Vec::new();
     for r in rows {
         for i in 0..r.len() {
-            if let Ok(Some(s)) = r.try_get::<Option<String>, _>(i)
+            if let Some(s) = r.text(i)
                 && foreign_text(&s)
             {
                 out.push(s);
@@ -1861,8 +1859,8 @@ impl Harness {
         let mut pools = Vec::new();
         for (_, db) in &dbs {
             pools.push(
-                TenantPool::from_pool(db.pool_for_schema(), schema.clone())
-                    .unwrap()
+                db.pool_for_schema(schema.clone())
+                    .await
                     .with_tripwire(false),
             );
             baseline.push(common::foreign_state(db).await);
@@ -2083,10 +2081,12 @@ pub async fn restore(db: &TestDb, tenants: &[u128]) {
     for t in tenants {
         let id = TenantId::from_u128(*t);
         for table in ["payments", "leases", "properties"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = '{id}'"))
-                .execute(&db.admin)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE tenant_id = '{id}'"
+            )))
+            .execute(&db.admin)
+            .await
+            .unwrap();
         }
         let statements = [
             format!(
@@ -2105,7 +2105,10 @@ pub async fn restore(db: &TestDb, tenants: &[u128]) {
             ),
         ];
         for s in statements {
-            sqlx::query(&s).execute(&db.admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(s.as_str()))
+                .execute(&db.admin)
+                .await
+                .unwrap();
         }
     }
 }

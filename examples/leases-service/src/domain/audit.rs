@@ -4,7 +4,6 @@
 use axum::extract::State;
 use sea_query::Value;
 use serde::Serialize;
-use sqlx::Row;
 use tenancy_axum::{Require, ScopedJson, Tenant};
 use tenancy_core::{Outcome, Scope, SubjectId, TenantContext};
 use tenancy_sql::{Insert, TenantTx};

@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::Value;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenancy_core::Scoped;
+use tenancy_sql::DbRow;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use tenancy_axum::input::{Fields, FromFields, PathId, Valid, integer, text};
@@ -54,7 +53,7 @@ const COLUMNS: [&str; 9] = [
     "updated_at",
 ];
 
-fn from_row(row: &AnyRow) -> Result<(i64, Lease), sqlx::Error> {
+fn from_row(row: &DbRow) -> tenancy_sql::Result<(i64, Lease)> {
     Ok((
         row.try_get("seq")?,
         Lease {

@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::Value;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenancy_axum::input::{Fields, FromFields, PathId, Valid, text};
 use tenancy_axum::{Require, ScopedJson, Tenant};
 use tenancy_core::Scoped;
+use tenancy_sql::DbRow;
 use tenancy_sql::{Delete, Insert, Select, TenantTx, Update, col};
 
 use super::audit::{self, Entry};
@@ -36,7 +35,7 @@ pub struct Property {
 
 const COLUMNS: [&str; 6] = ["seq", "id", "name", "address", "created_at", "updated_at"];
 
-fn from_row(row: &AnyRow) -> Result<(i64, Property), sqlx::Error> {
+fn from_row(row: &DbRow) -> tenancy_sql::Result<(i64, Property)> {
     Ok((
         row.try_get("seq")?,
         Property {

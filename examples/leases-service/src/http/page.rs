@@ -2,11 +2,11 @@
 //! answered as `{items, next_cursor}`, newest first.
 
 use std::collections::HashMap;
+use tenancy_sql::DbRow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use tenancy_axum::ScopedJson;
 use tenancy_axum::input::{self, FieldError};
 use tenancy_core::{Scoped, TenantContext, TenantId};
@@ -130,7 +130,7 @@ pub(crate) async fn read_newest_first<T>(
     table: &'static str,
     columns: &[&'static str],
     page: PageRequest,
-    from_row: impl Fn(&AnyRow) -> Result<(i64, T), sqlx::Error>,
+    from_row: impl Fn(&DbRow) -> tenancy_sql::Result<(i64, T)>,
 ) -> Result<ScopedJson<Page<T>>, ApiError> {
     let mut tx = db.tenant(ctx).await?;
     let rows = tx

@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 
-use sqlx::Row;
 use tenancy_axum::Problem;
 use tenancy_core::{PermissionSet, RoleName, SubjectId, TenantContext, TenantSlug};
 use tenancy_sql::{Order, Select, col};

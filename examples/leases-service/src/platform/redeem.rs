@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use sqlx::Row;
 use tenancy_axum::input::{Fields, FromFields, Valid, text};
 use tenancy_axum::{Require, SystemAdmin};
 use tenancy_core::{RoleName, SubjectId, TenantContext, TenantSlug};

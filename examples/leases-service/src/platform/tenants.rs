@@ -7,14 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_query::Value;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenancy_axum::input::{Fields, FromFields, PathId, Valid, string, text};
 use tenancy_axum::{Require, SystemAdmin};
 use tenancy_core::{
     PermissionSet, RoleName, SubjectId, TenantContext, TenantEvent, TenantId, TenantSlug,
     TenantStatus,
 };
+use tenancy_sql::DbRow;
 use tenancy_sql::{Insert, Order, Select, Update, column};
 
 use super::plans::{PlanName, plan};
@@ -63,8 +62,10 @@ impl From<&TenantRow> for TenantView {
     }
 }
 
-fn from_row(row: &AnyRow) -> Result<TenantRow, sqlx::Error> {
-    let bad = |what: &str| sqlx::Error::Decode(format!("bad tenant {what}").into());
+fn from_row(row: &DbRow) -> tenancy_sql::Result<TenantRow> {
+    let bad = |what: &str| {
+        tenancy_sql::Error::Database(sqlx::Error::Decode(format!("bad tenant {what}").into()))
+    };
     Ok(TenantRow {
         id: TenantId::parse(&row.try_get::<String, _>("id")?).map_err(|_| bad("id"))?,
         slug: row.try_get("slug")?,

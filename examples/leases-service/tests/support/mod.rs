@@ -128,7 +128,7 @@ impl Scratch {
                 let pool = AnyPool::connect(&admin)
                     .await
                     .expect("postgres is reachable");
-                sqlx::query(&format!("CREATE DATABASE {database}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
                     .execute(&pool)
                     .await
                     .unwrap();
@@ -178,11 +178,13 @@ impl Scratch {
                 role,
             } => {
                 let pool = AnyPool::connect(admin).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                )))
+                .execute(&pool)
+                .await
+                .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
                     .execute(&pool)
                     .await
                     .unwrap();
@@ -284,9 +286,9 @@ impl Service {
     /// Rows of `table` that belong to `tenant`, seen past the API.
     pub(crate) async fn count_rows(&self, table: &str, tenant: &str) -> i64 {
         use sqlx::Row;
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) AS n FROM {table} WHERE tenant_id = $1"
-        ))
+        )))
         .bind(tenant)
         .fetch_one(&self.inspect)
         .await

@@ -4,7 +4,8 @@
 //! name, and no unique key lets one tenant's write collide with another's
 //! row (`ON DUPLICATE KEY UPDATE` fires on any unique key).
 
-use sqlx::{AnyPool, Row};
+use sqlx::MySqlPool as AnyPool;
+use sqlx::Row;
 
 use crate::backend::Backend;
 use crate::backend::audit::{KeyPart, ascii_case_insensitive, exact, no_rls_note, unique_index};

@@ -4,10 +4,10 @@
 //! rendered in its declared spelling, so `lower_case_table_names` cannot
 //! make a statement reach a table the schema does not name.
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "mysql")]
 mod audit;
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "mysql")]
 pub(super) use audit::audit;
 
 use sea_query::{

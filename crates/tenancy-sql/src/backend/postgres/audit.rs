@@ -10,7 +10,8 @@
 //! Anything else (an `OR true`, a policy that only asks whether the setting
 //! is set, a look-alike function in another schema) is a finding.
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::Row;
+use sqlx::postgres::{PgConnection as AnyConnection, PgPool as AnyPool};
 
 use crate::backend::audit::{KeyPart, exact, unique_index};
 use crate::error::Result;

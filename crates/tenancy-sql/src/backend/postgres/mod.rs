@@ -2,11 +2,11 @@
 //! Security behind the scoped statements (see `crate::ddl`), with the
 //! catalogue audit that checks it in `audit`.
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "postgres")]
 mod audit;
 pub(crate) mod ddl;
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "postgres")]
 pub(super) use audit::audit;
 
 use sea_query::{Alias, OnConflict, PostgresQueryBuilder, QueryStatementWriter, Values};
@@ -16,7 +16,7 @@ use crate::query::SqlType;
 /// `BEGIN` and the tenant binding in one round trip. The setting is local
 /// to the transaction (`set_config(…, true)`), so a pooled connection never
 /// carries a tenant further.
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "postgres")]
 pub(super) fn begin_tenant(setting: &str, tenant: tenancy_core::TenantId) -> String {
     // INVARIANT: `setting` is validated as `namespace.name` by the pool and
     // a TenantId renders only as a canonical UUID, so this text carries no

@@ -5,7 +5,8 @@
 //! tenant table leads with the tenant column, `INTEGER PRIMARY KEY`
 //! (the rowid, unique across the whole table) included.
 
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
+use sqlx::SqlitePool as AnyPool;
 
 use crate::backend::Backend;
 use crate::backend::audit::{KeyPart, ascii_case_insensitive, no_rls_note, unique_index};

@@ -2,10 +2,10 @@
 //! are the only wall. Column and table names compare case-insensitively
 //! (ASCII), which the name resolution of `crate::query` follows.
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "sqlite")]
 mod audit;
 
-#[cfg(feature = "sqlx")]
+#[cfg(feature = "sqlite")]
 pub(super) use audit::audit;
 
 use sea_query::{QueryStatementWriter, SqliteQueryBuilder, Values};

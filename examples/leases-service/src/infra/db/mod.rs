@@ -22,8 +22,8 @@ mod setup;
 
 use std::sync::Arc;
 
-use sqlx::any::AnyPoolOptions;
 use tenancy_core::{AuditEvent, AuditSink, PermissionSet, RoleName, SubjectId, TenantContext};
+use tenancy_sql::PoolSettings;
 use tenancy_sql::{Backend, OwnerPool, TenantPool};
 pub(crate) use tenancy_sql::{SystemTx, TenantTx};
 
@@ -82,7 +82,7 @@ impl Db {
             // write never fails on a lock held by another request. The service
             // owns its embedded database, so the tenant pool shares the
             // owner's connection; the owner's handle is dropped here.
-            let owner = OwnerPool::connect_with(url, AnyPoolOptions::new().max_connections(1))
+            let owner = OwnerPool::connect_with(url, &PoolSettings::default().max_connections(1))
                 .await?
                 .with_audit_sink(Arc::clone(&audit));
             setup::migrate(&owner, config).await?;
@@ -92,7 +92,7 @@ impl Db {
             let pool = TenantPool::connect_with(
                 &app_url,
                 schema::schema()?,
-                AnyPoolOptions::new().max_connections(8),
+                &PoolSettings::default().max_connections(8),
             )
             .await?;
             // Fails closed: RLS enabled and forced with USING and WITH CHECK

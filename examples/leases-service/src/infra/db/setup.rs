@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use sqlx::any::AnyPoolOptions;
 use tenancy_core::AuditSink;
 use tenancy_sql::OwnerPool;
+use tenancy_sql::PoolSettings;
 use tenancy_sql::ddl::Ddl;
 
 use super::schema;
@@ -46,7 +46,7 @@ pub(super) async fn prepare(
 ) -> Result<String, ServiceError> {
     let owner = OwnerPool::connect_with(
         &config.database_url,
-        AnyPoolOptions::new().max_connections(1),
+        &PoolSettings::default().max_connections(1),
     )
     .await?
     .with_audit_sink(Arc::clone(audit));
