@@ -463,6 +463,7 @@ impl AdmissionBuilder {
 
     /// How many tenants to cache (default 10,000) and for how long (default
     /// 30 s: the longest a suspension takes to bite without an invalidation).
+    /// The cache of built contexts holds as many (at least 10,000).
     pub fn cache_settings(mut self, capacity: usize, ttl: Duration) -> Self {
         self.cache_capacity = Some(capacity);
         self.cache_ttl = Some(ttl);
@@ -517,6 +518,9 @@ impl AdmissionBuilder {
             .limits
             .unwrap_or_else(|| Arc::new(TenantLimits::in_memory_with_clock(100_000, clock)));
         let audit = self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink));
+        // A context for each token of a cached tenant: sized like the tenant
+        // cache, so each tenant it holds has room for one at least.
+        let contexts = ContextCache::new(cache.capacity().max(10_000));
         limits.audit_unless_set(&audit);
         Ok(Admission {
             verifier,
@@ -526,7 +530,7 @@ impl AdmissionBuilder {
             platform_roles: self
                 .platform_roles
                 .unwrap_or_else(|| Arc::new(RoleRegistry::with_builtins())),
-            contexts: ContextCache::new(10_000),
+            contexts,
         })
     }
 }
