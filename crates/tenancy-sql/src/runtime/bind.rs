@@ -4,7 +4,7 @@ use sea_query::Value;
 use sqlx::any::{Any, AnyArguments};
 use sqlx::query::Query;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnbindableValue};
 use crate::query::Prepared;
 use crate::query::is_tenant_slot;
 
@@ -28,7 +28,8 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
         Value::BigUnsigned(n) => match n {
             None => q.bind(None::<i64>),
             Some(n) => q.bind(
-                i64::try_from(*n).map_err(|_| Error::UnsupportedValue("u64 above i64::MAX"))?,
+                i64::try_from(*n)
+                    .map_err(|_| Error::UnsupportedValue(UnbindableValue::U64AboveI64Max))?,
             ),
         },
         Value::Float(f) => q.bind(f.map(f64::from)),
@@ -36,7 +37,7 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value) -> Result<AnyQuery<'q>> {
         Value::String(s) => q.bind(s.clone()),
         Value::Char(c) => q.bind(c.map(String::from)),
         Value::Bytes(b) => q.bind(b.clone()),
-        _ => return Err(Error::UnsupportedValue("sea-query value")),
+        _ => return Err(Error::UnsupportedValue(UnbindableValue::OtherKind)),
     })
 }
 
