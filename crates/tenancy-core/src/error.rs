@@ -38,14 +38,16 @@ impl fmt::Display for Error {
     }
 }
 
+/// Transparent: the message is the inner error's, so its source is the inner
+/// error's source, and an error-chain reporter prints the message once.
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Parse(e) => Some(e),
-            Error::Access(e) => Some(e),
-            Error::Transition(e) => Some(e),
-            Error::Role(e) => Some(e),
-            Error::Limit(e) => Some(e),
+            Error::Parse(e) => e.source(),
+            Error::Access(e) => e.source(),
+            Error::Transition(e) => e.source(),
+            Error::Role(e) => e.source(),
+            Error::Limit(e) => e.source(),
         }
     }
 }
@@ -284,6 +286,20 @@ pub enum LimitError {
     StoreUnavailable,
 }
 
+impl LimitError {
+    /// True when the tenant reached one of its own limits (its rate, its
+    /// concurrency, a quota); false when the limiter could not decide (the
+    /// store is unavailable), which says nothing about the tenant.
+    pub fn is_tenant_limit(&self) -> bool {
+        match self {
+            LimitError::RateLimited { .. }
+            | LimitError::TooManyConcurrent { .. }
+            | LimitError::QuotaExceeded { .. } => true,
+            LimitError::StoreUnavailable => false,
+        }
+    }
+}
+
 impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -304,3 +320,47 @@ impl fmt::Display for LimitError {
 }
 
 impl std::error::Error for LimitError {}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{RoleName, TenantId};
+
+    /// The messages of `error` and of each of its sources, outermost first.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(error), |e| e.source())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let parse = TenantId::parse("nope").map(|_| ()).map_err(Error::from);
+        let errors = [
+            parse.err(),
+            Some(Error::Access(AccessError::CrossTenant)),
+            Some(Error::Transition(InvalidTransition::new(
+                "active", "resume",
+            ))),
+            RoleName::parse("admin")
+                .ok()
+                .map(|r| Error::Role(RoleError::Unknown(r))),
+            Some(Error::Limit(LimitError::RateLimited {
+                retry_after: Duration::from_millis(5),
+            })),
+        ];
+        for error in errors.into_iter().flatten() {
+            let chain = chain(&error);
+            assert!(chain.windows(2).all(|w| !w[0].contains(&w[1])), "{chain:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_store_failure_is_not_the_tenants_limit() {
+        assert!(LimitError::QuotaExceeded { limit: 1 }.is_tenant_limit());
+        assert!(LimitError::TooManyConcurrent { limit: 1 }.is_tenant_limit());
+        assert!(!LimitError::StoreUnavailable.is_tenant_limit());
+    }
+}
