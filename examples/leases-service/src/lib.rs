@@ -78,7 +78,7 @@ use tenancy_sql::Backend;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use error::{ConfigProblem, Report, Result, ServiceError};
+pub use error::{ConfigProblem, Result, ServiceError};
 pub use infra::db::schema;
 pub use infra::jobs::JobStats;
 pub use infra::sink::SinkStats;

@@ -3,14 +3,15 @@
 
 use std::process::ExitCode;
 
-use leases_service::{Config, ConfigProblem, Report, ServiceError, start};
+use leases_service::{Config, ConfigProblem, ServiceError, start};
+use tenancy_core::Report;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("leases-service: {}", Report(&e));
+            eprintln!("leases-service: {}", Report::new(&e));
             ExitCode::FAILURE
         }
     }

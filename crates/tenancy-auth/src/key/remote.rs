@@ -199,6 +199,8 @@ impl KeySource for RemoteJwks {
 
 #[cfg(test)]
 mod tests {
+    use tenancy_core::Report;
+
     use super::*;
 
     #[test]
@@ -226,14 +228,11 @@ mod tests {
     #[test]
     fn a_failed_fetch_tells_each_cause_once() {
         let error = AuthError::key_source(RemoteJwksError::Document(ConfigError::Jwks.into()));
+        assert!(Report::new(&error).repeated().is_none());
         assert_eq!(
-            crate::error::tests::chain(&error),
-            [
-                "key source failed",
-                "jwks document is not valid",
-                "auth configuration error",
-                "key set document is not valid"
-            ]
+            Report::new(&error).to_string(),
+            "key source failed: jwks document is not valid: \
+             auth configuration error: key set document is not valid"
         );
     }
 }
