@@ -9,6 +9,8 @@
     reason = "helpers fail the test loudly"
 )]
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -383,16 +385,10 @@ fn routes(plant: Plant) -> Router<App> {
 /// `TENANCY_TEST_POSTGRES_URL` is set (a failure when it is not but
 /// `TENANCY_TEST_REQUIRE_SERVICES=1`).
 fn backends() -> Vec<Backend> {
-    let required = std::env::var("TENANCY_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    if std::env::var("TENANCY_TEST_POSTGRES_URL").is_ok() {
-        return vec![Backend::Sqlite, Backend::Postgres];
+    match common::service_url("TENANCY_TEST_POSTGRES_URL") {
+        Some(_) => vec![Backend::Sqlite, Backend::Postgres],
+        None => vec![Backend::Sqlite],
     }
-    assert!(
-        !required,
-        "TENANCY_TEST_POSTGRES_URL is required but not set"
-    );
-    println!("PostgreSQL skipped: TENANCY_TEST_POSTGRES_URL is not set");
-    vec![Backend::Sqlite]
 }
 
 fn unique(name: &str) -> String {
