@@ -15,6 +15,10 @@
 //!   as requests/s, ratios to `bare` in the same run, and the overhead per
 //!   request in ns. Any answer other than 200 stops the bench.
 //!
+//! `TENANCY_BENCH_LAYER_RUNS=<bare|decode_middleware|tenancy_layer>:<n>`
+//! makes the bench send that contender `n + 1` requests through `oneshot`
+//! and exit, for counting instructions (see the README).
+//!
 //! A FILTER runs the parts whose name contains it (criterion's own filter
 //! applies to the criterion group). Without `--bench` (`cargo test
 //! --benches`) the loopback part runs one short round per contender, as a
@@ -27,42 +31,30 @@
 
 #![allow(clippy::panic, clippy::expect_used, reason = "bench harness")]
 
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/service.rs"]
+mod service;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use cli::{benchmarking, median, selected};
 use criterion::{Criterion, criterion_group};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::{Value, json};
-use tenancy_auth::{CachedValidator, Issuer, Validator};
-use tenancy_axum::{MemoryDirectory, Require, TenancyLayer, Tenant, TenantRecord, permission};
-use tenancy_core::{
-    MemoryAuditSink, PermissionSet, Plan, PlanOverrides, RateQuota, RoleName, SubjectId,
-    TenantContext, TenantId, TenantStatus,
-};
+use serde_json::Value;
+use service::{AUD, ISS, SECRET, bare_handler, request};
+use tenancy_auth::CachedValidator;
+use tenancy_axum::{MemoryDirectory, TenancyLayer};
+use tenancy_core::MemoryAuditSink;
 use tower::ServiceExt;
-
-const ISS: &str = "https://id.example.com";
-const AUD: &str = "leases-api";
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-
-permission!(LeasesRead = "leases:read");
-
-async fn bare_handler() -> axum::Json<Value> {
-    axum::Json(json!({ "leases": [], "page": 1 }))
-}
-
-async fn tenant_handler(t: Tenant, _: Require<LeasesRead>) -> axum::Json<Value> {
-    std::hint::black_box(t.subject());
-    axum::Json(json!({ "leases": [], "page": 1 }))
-}
 
 #[derive(Clone)]
 struct Decoded(#[expect(dead_code, reason = "held like a real middleware would")] Value);
@@ -100,69 +92,27 @@ struct Apps {
     layer: Router,
 }
 
+/// One tenant (on a plan the bench never exhausts) and its member's token.
 fn apps() -> Apps {
-    tenancy_auth::install_default_crypto_provider();
-    let tenant = TenantId::from_u128(0x0b6d_2f4e_8c1a_4b7e_9f3d_2a5c_6e7f_8a9b);
-    let ctx = TenantContext::tenant(
-        tenant,
-        SubjectId::from_u128(42),
-        RoleName::member(),
-        PermissionSet::empty(),
-    );
-    let token = Issuer::hs256(SECRET, ISS, AUD)
-        .and_then(|i| i.issue(&ctx, Duration::from_secs(3600)))
-        .unwrap_or_default();
-    let validator = Validator::builder()
-        .issuer(ISS)
-        .audience(AUD)
-        .hs256_secret(SECRET)
-        .build()
-        .map(Arc::new);
+    let token = service::member_token(&service::issuer(), 0);
     let directory = Arc::new(MemoryDirectory::new());
-    // A plan the bench never exhausts: the limiter runs but always admits.
-    let plan = Plan::new(
-        "bench",
-        RateQuota::per_second(1_000_000_000, 1_000_000_000),
-        1 << 20,
-    );
-    if let Ok(slug) = "acme".parse() {
-        directory.insert(TenantRecord::new(
-            tenant,
-            slug,
-            TenantStatus::Active,
-            plan.entitlements(&PlanOverrides::default()),
-        ));
-    }
-    let layer = validator.ok().and_then(|v| {
-        TenancyLayer::builder()
-            .validator(Arc::new(CachedValidator::new(v, 10_000)))
-            .directory(directory)
-            .audit(Arc::new(MemoryAuditSink::default()))
-            .build()
-            .ok()
-    });
+    directory.insert(service::record(0));
+    let layer = TenancyLayer::builder()
+        .validator(Arc::new(CachedValidator::new(service::validator(), 10_000)))
+        .directory(directory)
+        .audit(Arc::new(MemoryAuditSink::default()))
+        .build()
+        .expect("the tenancy layer");
     let bare = Router::new().route("/leases", get(bare_handler));
     let decode = Router::new()
         .route("/leases", get(bare_handler))
         .layer(middleware::from_fn(decode_middleware));
-    let tenancy = Router::new().route("/leases", get(tenant_handler));
-    let layer = match layer {
-        Some(l) => tenancy.layer(l),
-        None => tenancy,
-    };
     Apps {
         token,
         bare,
         decode,
-        layer,
+        layer: service::tenant_routes().layer(layer),
     }
-}
-
-fn request(token: &str) -> Request {
-    Request::get("/leases")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap_or_default()
 }
 
 fn in_process(c: &mut Criterion) {
@@ -210,51 +160,6 @@ fn contenders(apps: &Apps) -> [(&'static str, Router); 3] {
         ("decode_middleware", apps.decode.clone()),
         ("tenancy_layer", apps.layer.clone()),
     ]
-}
-
-/// Whether the part `name` runs: with no filter on the command line, or a
-/// filter it contains. Arguments that are options, or values of criterion's
-/// options, are not filters.
-fn selected(name: &str) -> bool {
-    const WITH_VALUE: &[&str] = &[
-        "--baseline",
-        "--baseline-lenient",
-        "--color",
-        "--confidence-level",
-        "--format",
-        "--load-baseline",
-        "--measurement-time",
-        "--noise-threshold",
-        "--nresamples",
-        "--output-format",
-        "--plotting-backend",
-        "--profile-time",
-        "--sample-size",
-        "--save-baseline",
-        "--significance-level",
-        "--warm-up-time",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut filters = args.iter().enumerate().filter(|(i, arg)| {
-        !arg.starts_with('-') && (*i == 0 || !WITH_VALUE.contains(&args[i - 1].as_str()))
-    });
-    let mut any = false;
-    let matched = filters.any(|(_, filter)| {
-        any = true;
-        name.contains(filter.as_str())
-    });
-    matched || !any
-}
-
-/// `cargo bench` passes `--bench`; without it the binary runs as a test.
-fn benchmarking() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Median per-request time of each contender through `oneshot`, over rounds
@@ -393,11 +298,10 @@ fn report_loopback(
     for (((name, _), rounds), rate) in contenders.iter().zip(rps).zip(&medians) {
         // Each round's ratio against the baseline's turn in the same round.
         let ratios: Vec<f64> = rounds.iter().zip(&rps[0]).map(|(r, b)| r / b).collect();
+        let (lo, hi) = cli::range(&ratios);
         println!(
-            "  {name:<18} {rate:>9.0} req/s  {:.2}x bare ({:.2}..{:.2})  overhead {:>6.0} ns",
+            "  {name:<18} {rate:>9.0} req/s  {:.2}x bare ({lo:.2}..{hi:.2})  overhead {:>6.0} ns",
             rate / bare,
-            ratios.iter().copied().fold(f64::INFINITY, f64::min),
-            ratios.iter().copied().fold(0.0, f64::max),
             1e9 / rate - 1e9 / bare
         );
     }
@@ -552,7 +456,36 @@ mod load {
 
 criterion_group!(benches, in_process);
 
+/// `TENANCY_BENCH_LAYER_RUNS=<contender>:<n>`: one request of the contender
+/// to warm its caches, then `n` more through `oneshot`, and nothing else,
+/// for counting instructions (see the README).
+fn counted(contender: &str, n: u64) {
+    let apps = apps();
+    let app = contenders(&apps)
+        .into_iter()
+        .find_map(|(name, app)| (name == contender).then_some(app))
+        .unwrap_or_else(|| panic!("no contender `{contender}`"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    rt.block_on(async {
+        for _ in 0..=n {
+            let status = app
+                .clone()
+                .oneshot(request(&apps.token))
+                .await
+                .map(|r| r.status());
+            assert_eq!(status.ok(), Some(StatusCode::OK));
+        }
+    });
+}
+
 fn main() {
+    if let Some((contender, n)) = cli::counted_run("TENANCY_BENCH_LAYER_RUNS") {
+        counted(&contender, n);
+        return;
+    }
     if selected("axum_layer/in_process") {
         benches();
     }

@@ -84,7 +84,7 @@ mod refusal;
 
 pub use admission::{Admission, AdmissionBuilder, AdmissionRequest, Admitted, Pass, TenantHint};
 pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, ConfigProblem, Error, Result};
 #[cfg(feature = "redis")]
 pub use limits::RedisRateStore;
 pub use limits::{FailMode, RateCheck, RateStore, TenantLimits};

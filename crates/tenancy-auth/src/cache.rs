@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use tenancy_core::shard::{SHARDS, ShardedMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tenancy_core::shard::ShardedMap;
 
 use crate::error::AuthError;
 use crate::hooks::ValidationHooks;
@@ -24,6 +26,8 @@ struct Entry {
     // rotation swaps the `Arc`, which the `ptr_eq` in `lookup` catches), so
     // this copy stays the key's retirement for as long as the entry can hit.
     key_retires_at: Option<u64>,
+    // Presented since the last sweep of its shard (see `store`).
+    used: AtomicBool,
 }
 
 /// A [`Validator`] with a bounded cache of verified tokens in front.
@@ -36,6 +40,10 @@ struct Entry {
 /// checked on every hit, on the validator's clock) and whenever the
 /// validator's keys change, so a cached token is refused exactly when the
 /// validator would refuse it for its key.
+/// When the cache is full, a new token takes the place of one that has
+/// expired or has not been presented since the last sweep; a token
+/// presented in between is never dropped to make room, and when every
+/// cached token is in use the new one is verified but not cached.
 /// The validator's hooks, and those added with
 /// [`with_hooks`](CachedValidator::with_hooks), run on every hit: tenant
 /// status, revocation and session policy are never cached.
@@ -67,14 +75,13 @@ impl std::fmt::Debug for CachedValidator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedValidator")
             .field("validator", &self.validator)
-            .field("capacity", &(self.entries.shard_capacity() * SHARDS))
+            .field("capacity", &self.entries.capacity())
             .finish_non_exhaustive()
     }
 }
 
 impl CachedValidator {
-    /// A cache of about `capacity` tokens (rounded up to a multiple of 16)
-    /// in front of `validator`.
+    /// A cache of at most `capacity` tokens in front of `validator`.
     pub fn new(validator: Arc<Validator>, capacity: usize) -> Self {
         CachedValidator {
             validator,
@@ -126,7 +133,14 @@ impl CachedValidator {
             .validator_keys()
             .read()
             .unwrap_or_else(|p| p.into_inner());
-        Arc::ptr_eq(&entry.keys, &keys).then(|| Arc::clone(&entry.verified))
+        if !Arc::ptr_eq(&entry.keys, &keys) {
+            return None;
+        }
+        // Read first: a token presented again and again does not write.
+        if !entry.used.load(Ordering::Relaxed) {
+            entry.used.store(true, Ordering::Relaxed);
+        }
+        Some(Arc::clone(&entry.verified))
     }
 
     fn validator_keys(&self) -> &crate::validator::SharedKeys {
@@ -149,13 +163,14 @@ impl CachedValidator {
         };
         let key_retires_at = key.retires_at();
         let mut shard = self.entries.write(&hash);
-        let live = |_: &u64, e: &mut Entry| now < e.verified.expires_at();
-        if !self.entries.has_room(&mut shard, &hash, live) {
-            // Full of live tokens: drop one (the map's order is keyed by the
-            // random hash, so the choice is not predictable).
-            if let Some(victim) = shard.keys().next().copied() {
-                shard.remove(&victim);
-            }
+        // Expired tokens go, and those not presented since the last sweep;
+        // the others are kept and must be presented again to stay.
+        let keep = |_: &u64, e: &mut Entry| {
+            now < e.verified.expires_at() && std::mem::take(e.used.get_mut())
+        };
+        if !self.entries.may_cache(&mut shard, &hash, keep) {
+            // Full of tokens in use: verified, not cached.
+            return;
         }
         shard.insert(
             hash,
@@ -164,6 +179,7 @@ impl CachedValidator {
                 verified,
                 keys,
                 key_retires_at,
+                used: AtomicBool::new(true),
             },
         );
     }

@@ -1,7 +1,10 @@
 //! The errors of tenancy-auth.
 //!
 //! No message quotes a token, a secret, a key or a claim value: a refusal
-//! names the check that failed and, at most, the name of a claim.
+//! names the check that failed and, at most, the name of a claim. A
+//! message says what failed here; the cause (a configuration mistake, a
+//! key source's failure) is its [`source`](std::error::Error::source),
+//! never repeated in the message.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,10 +14,9 @@ pub type Result<T, E = AuthError> = std::result::Result<T, E>;
 
 /// Why a token was refused, or why validation could not run.
 ///
-/// [`AuthError::is_invalid_token`] sorts the variants for a transport: `true`
-/// means "this token is not acceptable" (HTTP 401); `false` means the
-/// configuration or a key source failed (500 or 503) or the tenant may not be
-/// served (403).
+/// [`AuthError::kind`] sorts the variants for a transport: the token is not
+/// acceptable (HTTP 401), the tenant may not be served (403), the
+/// configuration is wrong (500) or a key source failed (503).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -36,8 +38,11 @@ pub enum AuthError {
     AlgorithmNotAllowed,
     /// The header carries a parameter that is never honoured (`crit`, `jku`,
     /// `x5u`, `jwk`, `x5c`, `enc`, `zip`, `b64`).
-    #[error("token header parameter `{0}` is not accepted")]
-    ForbiddenHeader(&'static str),
+    #[error("token header parameter `{parameter}` is not accepted")]
+    ForbiddenHeader {
+        /// The parameter's name.
+        parameter: &'static str,
+    },
     /// The `kid` header is not a plain key identifier.
     #[error("token key id is not valid")]
     InvalidKeyId,
@@ -94,26 +99,72 @@ pub enum AuthError {
     /// decommissioning or deleted).
     #[error("tenant is unavailable")]
     TenantUnavailable,
-    /// The validator, issuer or key set was configured wrongly.
-    #[error("auth configuration error: {0}")]
-    Config(ConfigError),
-    /// A key source could not provide keys.
-    #[error("key source failed: {0}")]
-    KeySource(Arc<dyn std::error::Error + Send + Sync>),
+    /// The validator, issuer or key set was configured wrongly; the source
+    /// says how.
+    #[error("auth configuration error")]
+    Config(#[source] ConfigError),
+    /// A key source could not provide keys; the source says why.
+    #[error("key source failed")]
+    KeySource(#[source] Arc<dyn std::error::Error + Send + Sync>),
+}
+
+/// What an [`AuthError`] means for the request, as [`AuthError::kind`]
+/// sorts it. Every variant belongs to exactly one kind, and a new variant
+/// must be given one: the sorting is a `match` without a catch-all.
+///
+/// Exhaustive on purpose, like tenancy-admission's `Refusal`: a transport
+/// renders every kind, so a new kind is a breaking change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthErrorKind {
+    /// The token is not acceptable (HTTP 401): malformed, unsigned, expired,
+    /// of another issuer or audience, revoked, with claims that do not fit.
+    InvalidToken,
+    /// The token is acceptable, but its tenant may not be served (403).
+    TenantRefused,
+    /// The validator, issuer or key set is configured wrongly (500): the
+    /// operator's to fix, nothing the client can change.
+    Misconfigured,
+    /// A key source could not provide keys (503): retrying may succeed.
+    Unavailable,
 }
 
 impl AuthError {
-    /// True for everything that means "this token is not acceptable" (answer
-    /// 401); false for configuration and key-source failures (500 or 503) and
-    /// for tenant-status refusals (403).
+    /// What this error means for the request.
+    pub fn kind(&self) -> AuthErrorKind {
+        match self {
+            AuthError::TooLarge { .. }
+            | AuthError::Malformed(_)
+            | AuthError::UnsupportedAlgorithm
+            | AuthError::AlgorithmNotAllowed
+            | AuthError::ForbiddenHeader { .. }
+            | AuthError::InvalidKeyId
+            | AuthError::UnknownKey
+            | AuthError::BadSignature
+            | AuthError::Expired
+            | AuthError::NotYetValid
+            | AuthError::IssuedInFuture
+            | AuthError::LifetimeTooLong
+            | AuthError::WrongIssuer
+            | AuthError::WrongAudience
+            | AuthError::MissingClaim(_)
+            | AuthError::InvalidClaim(_)
+            | AuthError::ScopeMismatch
+            | AuthError::UnknownRole
+            | AuthError::PlatformPermission
+            | AuthError::Revoked
+            | AuthError::SessionTooOld => AuthErrorKind::InvalidToken,
+            AuthError::TenantSuspended | AuthError::TenantUnavailable => {
+                AuthErrorKind::TenantRefused
+            }
+            AuthError::Config(_) => AuthErrorKind::Misconfigured,
+            AuthError::KeySource(_) => AuthErrorKind::Unavailable,
+        }
+    }
+
+    /// True when the token is not acceptable (answer 401): the kind is
+    /// [`AuthErrorKind::InvalidToken`].
     pub fn is_invalid_token(&self) -> bool {
-        !matches!(
-            self,
-            AuthError::Config(_)
-                | AuthError::KeySource(_)
-                | AuthError::TenantSuspended
-                | AuthError::TenantUnavailable
-        )
+        self.kind() == AuthErrorKind::InvalidToken
     }
 
     /// Wraps a key source's failure.
@@ -256,7 +307,7 @@ pub enum ConfigError {
     InvalidKeyId,
     /// Key material that cannot be used for its algorithm.
     #[error("key cannot be used: {0}")]
-    InvalidKey(&'static str),
+    InvalidKey(KeyProblem),
     /// An algorithm outside the key's family.
     #[error("algorithm does not fit the key")]
     AlgorithmMismatch,
@@ -264,8 +315,11 @@ pub enum ConfigError {
     #[error("claim names must be distinct and non-empty")]
     ClaimNames,
     /// A limit that makes no sense (zero size, zero lifetime, huge leeway).
-    #[error("limit `{0}` is out of range")]
-    Limit(&'static str),
+    #[error("limit `{setting}` is out of range")]
+    Limit {
+        /// The setting's name (`leeway`, `max_lifetime`, `max_token_bytes`).
+        setting: &'static str,
+    },
     /// Narrowing asked for permissions a `permissions` claim cannot state
     /// exactly (a set with exceptions, or a tenant set whose patterns reach
     /// the platform).
@@ -289,6 +343,61 @@ pub enum ConfigError {
     InvalidUrl,
 }
 
+/// What is wrong with key material ([`ConfigError::InvalidKey`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// PEM text that is not an RSA public key.
+    NotRsaPublicKeyPem,
+    /// DER bytes that are not an RSA public key.
+    NotRsaPublicKey,
+    /// An RSA modulus that is not base64url.
+    RsaModulusEncoding,
+    /// An RSA exponent that is not base64url.
+    RsaExponentEncoding,
+    /// An RSA modulus shorter than 2048 bits.
+    RsaTooShort,
+    /// PEM text that is not an EC public key.
+    NotEcPublicKeyPem,
+    /// An EC coordinate that is not base64url.
+    EcCoordinateEncoding,
+    /// EC coordinates that are not a point of the curve.
+    EcPointOffCurve,
+    /// PEM text that is not an Ed25519 public key.
+    NotEd25519PublicKeyPem,
+    /// An Ed25519 key that is not base64url.
+    Ed25519Encoding,
+    /// An Ed25519 key that is not 32 bytes long.
+    Ed25519Length,
+    /// PEM text that is not a private key.
+    NotPrivateKeyPem,
+    /// A key that does not fit its algorithm.
+    AlgorithmMisfit,
+    /// A private key that cannot sign with its algorithm.
+    CannotSign,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyProblem::NotRsaPublicKeyPem => "not an rsa public key in pem",
+            KeyProblem::NotRsaPublicKey => "not an rsa public key",
+            KeyProblem::RsaModulusEncoding => "rsa modulus is not base64url",
+            KeyProblem::RsaExponentEncoding => "rsa exponent is not base64url",
+            KeyProblem::RsaTooShort => "rsa modulus is shorter than 2048 bits",
+            KeyProblem::NotEcPublicKeyPem => "not an ec public key in pem",
+            KeyProblem::EcCoordinateEncoding => "ec coordinate is not base64url",
+            KeyProblem::EcPointOffCurve => "ec coordinates do not fit the curve",
+            KeyProblem::NotEd25519PublicKeyPem => "not an ed25519 public key in pem",
+            KeyProblem::Ed25519Encoding => "ed25519 key is not base64url",
+            KeyProblem::Ed25519Length => "ed25519 key is not 32 bytes",
+            KeyProblem::NotPrivateKeyPem => "not a private key in pem",
+            KeyProblem::AlgorithmMisfit => "key does not fit its algorithm",
+            KeyProblem::CannotSign => "key cannot sign with its algorithm",
+        })
+    }
+}
+
 impl From<ConfigError> for AuthError {
     fn from(e: ConfigError) -> Self {
         AuthError::Config(e)
@@ -303,6 +412,8 @@ impl From<Malformed> for AuthError {
 
 #[cfg(test)]
 mod tests {
+    use tenancy_core::Report;
+
     use super::*;
 
     #[test]
@@ -318,13 +429,53 @@ mod tests {
     }
 
     #[test]
+    fn each_failure_outside_the_token_has_its_own_kind() {
+        assert_eq!(AuthError::BadSignature.kind(), AuthErrorKind::InvalidToken);
+        assert_eq!(
+            AuthError::TenantSuspended.kind(),
+            AuthErrorKind::TenantRefused
+        );
+        assert_eq!(
+            AuthError::TenantUnavailable.kind(),
+            AuthErrorKind::TenantRefused
+        );
+        assert_eq!(
+            AuthError::Config(ConfigError::NoKeys).kind(),
+            AuthErrorKind::Misconfigured
+        );
+        let io = std::io::Error::other("down");
+        assert_eq!(AuthError::key_source(io).kind(), AuthErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let errors = [
+            AuthError::Malformed(Malformed::Encoding),
+            AuthError::MissingClaim(Claim::TenantId),
+            AuthError::Config(ConfigError::InvalidKey(KeyProblem::RsaTooShort)),
+            AuthError::key_source(std::io::Error::other("connection refused")),
+            AuthError::key_source(AuthError::Config(ConfigError::Jwks)),
+        ];
+        for error in errors {
+            assert!(Report::new(&error).repeated().is_none(), "{error:?}");
+        }
+        let key_source = AuthError::key_source(std::io::Error::other("connection refused"));
+        assert_eq!(
+            Report::new(&key_source).to_string(),
+            "key source failed: connection refused"
+        );
+    }
+
+    #[test]
     fn messages_are_lowercase_and_name_claims_by_default_name() {
         assert_eq!(
             AuthError::MissingClaim(Claim::TenantId).to_string(),
             "token claim `tenant_id` is missing"
         );
+        let weak = AuthError::Config(ConfigError::WeakSecret { bits: 64 });
+        assert_eq!(weak.to_string(), "auth configuration error");
         assert_eq!(
-            AuthError::Config(ConfigError::WeakSecret { bits: 64 }).to_string(),
+            Report::new(&weak).to_string(),
             "auth configuration error: hmac secret has 64 bits, at least 256 are required"
         );
     }

@@ -10,7 +10,7 @@ use tenancy_core::{PermissionSet, Scope, TenantContext, UnixClock, WallClock};
 
 use crate::claims::ClaimNames;
 use crate::crypto;
-use crate::error::{AuthError, Claim, ConfigError};
+use crate::error::{AuthError, Claim, ConfigError, KeyProblem};
 use crate::key::is_valid_kid;
 use crate::token::{algorithm_name, b64url_encode};
 
@@ -128,7 +128,7 @@ impl Issuer {
         }
         crypto::signer(algorithm, &key)
             .and_then(|s| s.try_sign(b"probe").map_err(Into::into))
-            .map_err(|_| ConfigError::InvalidKey("key cannot sign with its algorithm"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::CannotSign))?;
         Ok(Issuer {
             algorithm,
             key,
@@ -164,7 +164,7 @@ impl Issuer {
             AlgorithmFamily::Ed => EncodingKey::from_ed_pem(pem),
             AlgorithmFamily::Hmac => return Err(ConfigError::AlgorithmMismatch.into()),
         }
-        .map_err(|_| ConfigError::InvalidKey("not a private key in pem"))?;
+        .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotPrivateKeyPem))?;
         Issuer::new(algorithm, key, issuer, audience)
     }
 

@@ -89,7 +89,8 @@
 //! # What this crate does not do
 //!
 //! - It speaks no HTTP to clients: no status codes, no headers;
-//!   `tenancy-axum` maps [`AuthError::is_invalid_token`] to 401. The only
+//!   `tenancy-axum` maps each [`AuthError::kind`] to a status (an invalid
+//!   token to 401). The only
 //!   request it ever makes is `RemoteJwks` fetching a configured JWKS URL
 //!   (feature `remote-jwks`).
 //! - It never fetches a key a token points to (`jku`, `x5u`) or trusts a key
@@ -145,7 +146,7 @@ pub mod fuzzing {}
 pub use cache::CachedValidator;
 pub use claims::ClaimNames;
 pub use crypto::install_default_crypto_provider;
-pub use error::{AuthError, Claim, ConfigError, Malformed, Result};
+pub use error::{AuthError, AuthErrorKind, Claim, ConfigError, KeyProblem, Malformed, Result};
 pub use hooks::{RevocationList, SessionPolicy, TenantStatusHook, ValidationHooks};
 pub use issuer::{IssueOptions, Issuer};
 pub use jsonwebtoken::Algorithm;

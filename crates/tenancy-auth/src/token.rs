@@ -109,7 +109,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, AuthError> {
     })?;
     for name in FORBIDDEN_HEADERS {
         if members.get(name).is_some() {
-            return Err(AuthError::ForbiddenHeader(name));
+            return Err(AuthError::ForbiddenHeader { parameter: name });
         }
     }
     let alg = match members.text("alg") {
@@ -229,7 +229,7 @@ mod tests {
             let token = token_with_header(&format!(r#"{{"alg":"HS256","{name}":"x"}}"#));
             assert!(matches!(
                 split(&token, 8192),
-                Err(AuthError::ForbiddenHeader(n)) if n == name
+                Err(AuthError::ForbiddenHeader { parameter }) if parameter == name
             ));
         }
     }

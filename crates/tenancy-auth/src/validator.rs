@@ -9,7 +9,7 @@ use tenancy_core::{Scope, TenantId, UnixClock, WallClock};
 
 use crate::claims::{ClaimNames, Reader};
 use crate::crypto;
-use crate::error::{AuthError, ConfigError, Malformed};
+use crate::error::{AuthError, ConfigError, KeyProblem, Malformed};
 use crate::hooks::ValidationHooks;
 use crate::json::{Members, ObjectError};
 use crate::key::{KeySet, VerificationKey};
@@ -280,13 +280,19 @@ impl ValidatorBuilder {
             .filter(|s| !s.is_empty())
             .ok_or(ConfigError::MissingAudience)?;
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::Limit("leeway").into());
+            return Err(ConfigError::Limit { setting: "leeway" }.into());
         }
         if self.max_lifetime.as_secs() == 0 {
-            return Err(ConfigError::Limit("max_lifetime").into());
+            return Err(ConfigError::Limit {
+                setting: "max_lifetime",
+            }
+            .into());
         }
         if self.max_token_bytes < 64 {
-            return Err(ConfigError::Limit("max_token_bytes").into());
+            return Err(ConfigError::Limit {
+                setting: "max_token_bytes",
+            }
+            .into());
         }
         self.names.check()?;
         let keys = match self.shared {
@@ -435,7 +441,7 @@ impl Validator {
         // The key's material was checked against this algorithm when it was
         // configured; a failure here is a broken key, not a bad token.
         let verifier = crypto::verifier(header.alg, key.decoding_key())
-            .map_err(|_| ConfigError::InvalidKey("key does not fit its algorithm"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::AlgorithmMisfit))?;
         if verifier
             .verify(parts.signing_input, &parts.signature)
             .is_err()

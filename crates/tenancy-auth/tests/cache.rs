@@ -105,6 +105,44 @@ fn the_cache_is_bounded() {
 }
 
 #[test]
+fn idle_tokens_make_room_and_an_active_one_is_never_evicted() {
+    const CAPACITY: usize = 32;
+    const IDLE: usize = 10 * CAPACITY;
+    let validator = builder().hs256_secret(SECRET).build().unwrap();
+    let cache = CachedValidator::new(Arc::new(validator), CAPACITY);
+    let token = |i: usize| {
+        hs256(&claims_with(|c| {
+            c.insert("jti".into(), json!(format!("t-{i}")));
+        }))
+    };
+    let active_token = token(0);
+    let active = cache.verify(&active_token).unwrap();
+    let idle: Vec<String> = (1..=IDLE).map(token).collect();
+    let first: Vec<_> = idle
+        .iter()
+        .map(|idle| {
+            // An idle token, presented once, and the active one, presented
+            // between any two others.
+            let verified = cache.verify(idle).unwrap();
+            let again = cache.verify(&active_token).unwrap();
+            assert!(Arc::ptr_eq(&active, &again), "the active token was evicted");
+            assert!(cache.len() <= CAPACITY, "{} cached", cache.len());
+            verified
+        })
+        .collect();
+    let kept = |range: std::ops::Range<usize>| {
+        range
+            .filter(|&i| Arc::ptr_eq(&first[i], &cache.verify(&idle[i]).unwrap()))
+            .count()
+    };
+    assert!(
+        kept(IDLE - CAPACITY..IDLE) > 0,
+        "no recent token was cached"
+    );
+    assert_eq!(kept(0..CAPACITY), 0, "the first idle tokens stayed");
+}
+
+#[test]
 fn revocation_is_checked_on_every_hit() {
     let revoked = Arc::new(RevocationList::new());
     let validator = builder()

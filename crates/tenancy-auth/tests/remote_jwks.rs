@@ -135,7 +135,10 @@ async fn a_redirect_to_another_host_loads_none_of_its_keys_whatever_the_client_d
     // A client that does not follow sees the 302 itself: refused as such.
     let err = RemoteJwks::new(&url).unwrap().fetch().await.unwrap_err();
     assert!(
-        matches!(remote_error(&err), Some(RemoteJwksError::Redirect(302))),
+        matches!(
+            remote_error(&err),
+            Some(RemoteJwksError::Redirect { status: 302 })
+        ),
         "{err:?}"
     );
 }

@@ -100,8 +100,8 @@ fn refused_as_expected(name: &str, e: &AuthError) -> bool {
         "oversized" => matches!(e, E::TooLarge { .. }),
         "unknown-kid" => matches!(e, E::UnknownKey),
         "kid-injection" => matches!(e, E::InvalidKeyId),
-        "embedded-jwk" => matches!(e, E::ForbiddenHeader("jwk")),
-        "jku-header" => matches!(e, E::ForbiddenHeader("jku")),
+        "embedded-jwk" => matches!(e, E::ForbiddenHeader { parameter: "jwk" }),
+        "jku-header" => matches!(e, E::ForbiddenHeader { parameter: "jku" }),
         _ => false,
     }
 }

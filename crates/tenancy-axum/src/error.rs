@@ -4,4 +4,4 @@
 //!
 //! Refusals of a request live in [`crate::rejection`]; each knows its status.
 
-pub use tenancy_admission::{BoxError, Error, Result};
+pub use tenancy_admission::{BoxError, ConfigProblem, Error, Result};

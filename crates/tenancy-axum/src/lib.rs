@@ -157,7 +157,7 @@ pub mod sql;
 pub mod testing;
 
 pub use directory::{MemoryDirectory, TenantCache, TenantDirectory, TenantRecord};
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, ConfigProblem, Error, Result};
 pub use extract::{Require, ScopedJson, SystemAdmin, Tenant, context_from, input};
 pub use layer::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, MAX_ACT_REASON_BYTES,

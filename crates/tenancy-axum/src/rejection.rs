@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tenancy_auth::{AuthError, Claim};
+use tenancy_auth::{AuthError, AuthErrorKind, Claim};
 use tenancy_core::{LimitError, Permission, TenantStatus};
 
 use crate::problem::{Problem, types};
@@ -27,8 +27,8 @@ pub enum TenancyRejection {
     /// The token is not acceptable, whatever the reason (401). The body
     /// names a claim by what it carries (`tenant claim is missing`), never
     /// by its name in the token.
-    #[error("{0}")]
-    InvalidToken(#[source] AuthError),
+    #[error(transparent)]
+    InvalidToken(AuthError),
     /// Validation could not run: key source down (503) or misconfigured (500).
     #[error("token validation is unavailable")]
     AuthUnavailable(#[source] AuthError),
@@ -45,8 +45,8 @@ pub enum TenancyRejection {
     TenantMismatch,
     /// A rate or concurrency limit was reached (429), or the limit store is
     /// down and the limiter fails closed (503).
-    #[error("{0}")]
-    Limited(#[source] LimitError),
+    #[error(transparent)]
+    Limited(LimitError),
     /// The declared body is larger than the layer admits (413).
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -59,7 +59,7 @@ pub enum TenancyRejection {
     /// An operator asked to act for a tenant without a valid tenant or
     /// reason (400).
     #[error("acting for a tenant needs {0}")]
-    ActingRefused(&'static str),
+    ActingRefused(ActingRequirement),
     /// An operator's reason for acting for a tenant is longer than `limit`
     /// bytes (400).
     #[error("the reason for acting for a tenant is longer than {limit} bytes")]
@@ -70,6 +70,39 @@ pub enum TenancyRejection {
     /// An operator asked to act for a tenant the directory does not know (404).
     #[error("no such tenant")]
     ActingTenantNotFound,
+}
+
+/// What an operator's request to act for a tenant lacks
+/// ([`TenancyRejection::ActingRefused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ActingRequirement {
+    /// No reason, or an empty one.
+    Reason,
+    /// A reason with control characters or line separators.
+    ReasonWithoutControls,
+    /// A tenant token, or a system context the admission refused to let act.
+    SystemTokenAndReason,
+    /// `tenancy-act-suspended` with a value other than `true`.
+    SuspendedFlag,
+    /// A tenant id header that is not a tenant id.
+    TenantId,
+    /// No tenant, or more than one (a host, a path and a header that
+    /// disagree).
+    OneTenant,
+}
+
+impl std::fmt::Display for ActingRequirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ActingRequirement::Reason => "a reason",
+            ActingRequirement::ReasonWithoutControls => "a reason without control characters",
+            ActingRequirement::SystemTokenAndReason => "a system token and a reason",
+            ActingRequirement::SuspendedFlag => "`tenancy-act-suspended` to be `true` when present",
+            ActingRequirement::TenantId => "a valid tenant id",
+            ActingRequirement::OneTenant => "exactly one tenant",
+        })
+    }
 }
 
 fn tenant_unavailable_detail(status: Option<TenantStatus>) -> String {
@@ -145,10 +178,14 @@ impl TenancyRejection {
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
             TenancyRejection::InvalidToken(error) => invalid_token(invalid_token_detail(error)),
             TenancyRejection::InvalidAuthorization => invalid_token(detail),
-            TenancyRejection::AuthUnavailable(AuthError::KeySource(_)) => {
-                Problem::unavailable(Duration::from_secs(1))
-            }
-            TenancyRejection::AuthUnavailable(_) => Problem::internal(),
+            TenancyRejection::AuthUnavailable(error) => match error.kind() {
+                AuthErrorKind::Unavailable => Problem::unavailable(Duration::from_secs(1)),
+                // A token or tenant refusal reaches here only through a
+                // wiring bug; like a misconfiguration, it is the operator's.
+                AuthErrorKind::Misconfigured
+                | AuthErrorKind::InvalidToken
+                | AuthErrorKind::TenantRefused => Problem::internal(),
+            },
             TenancyRejection::TenantUnavailable(_) => Problem::new(
                 StatusCode::FORBIDDEN,
                 types::TENANT_UNAVAILABLE,
@@ -478,6 +515,8 @@ impl IntoResponse for InputRejection {
 
 #[cfg(test)]
 mod tests {
+    use tenancy_core::Report;
+
     use super::*;
 
     #[test]
@@ -506,6 +545,46 @@ mod tests {
         );
         let other = TenancyRejection::InvalidToken(AuthError::Expired).to_problem();
         assert_eq!(other.detail(), Some("token has expired"));
+    }
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let down = || std::io::Error::other("connection refused");
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(TenancyRejection::InvalidToken(AuthError::Expired)),
+            Box::new(TenancyRejection::AuthUnavailable(AuthError::key_source(
+                down(),
+            ))),
+            Box::new(TenancyRejection::Limited(LimitError::TooManyConcurrent {
+                limit: 4,
+            })),
+            Box::new(TenancyRejection::ActingRefused(ActingRequirement::Reason)),
+            #[cfg(feature = "sql")]
+            Box::new(crate::sql::TxRejection::Unavailable(
+                tenancy_sql::Error::Database(sqlx::Error::PoolTimedOut),
+            )),
+        ];
+        for error in errors {
+            assert!(
+                Report::new(error.as_ref()).repeated().is_none(),
+                "{error:?}"
+            );
+        }
+        let unavailable = TenancyRejection::AuthUnavailable(AuthError::key_source(down()));
+        assert_eq!(
+            Report::new(&unavailable).to_string(),
+            "token validation is unavailable: key source failed: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_key_source_failure_is_a_503_and_a_misconfiguration_a_500() {
+        let down = std::io::Error::other("connection refused");
+        let problem = TenancyRejection::AuthUnavailable(AuthError::key_source(down)).to_problem();
+        assert_eq!(problem.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let config = tenancy_auth::ConfigError::NoKeys;
+        let problem = TenancyRejection::AuthUnavailable(AuthError::Config(config)).to_problem();
+        assert_eq!(problem.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

@@ -9,6 +9,8 @@
     reason = "helpers fail the test loudly"
 )]
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -395,16 +397,10 @@ fn routes(plant: Plant) -> Router<App> {
 /// `TENANCY_TEST_POSTGRES_URL` is set (a failure when it is not but
 /// `TENANCY_TEST_REQUIRE_SERVICES=1`).
 fn backends() -> Vec<Backend> {
-    let required = std::env::var("TENANCY_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    if std::env::var("TENANCY_TEST_POSTGRES_URL").is_ok() {
-        return vec![Backend::Sqlite, Backend::Postgres];
+    match common::service_url("TENANCY_TEST_POSTGRES_URL") {
+        Some(_) => vec![Backend::Sqlite, Backend::Postgres],
+        None => vec![Backend::Sqlite],
     }
-    assert!(
-        !required,
-        "TENANCY_TEST_POSTGRES_URL is required but not set"
-    );
-    println!("PostgreSQL skipped: TENANCY_TEST_POSTGRES_URL is not set");
-    vec![Backend::Sqlite]
 }
 
 fn unique(name: &str) -> String {
@@ -509,6 +505,7 @@ async fn service(kit: &TokenKit, plant: Plant, backend: Backend) -> Service {
         .await
         .unwrap();
     let pool = owner.tenant_pool(schema);
+    sqlx::any::install_default_drivers();
     let raw = AnyPool::connect(&url).await.unwrap();
     let directory = Arc::new(MemoryDirectory::new());
     let validator = if plant == Plant::LaxValidator {

@@ -18,18 +18,10 @@ use tenancy_axum::problem::types;
 use tenancy_axum::{FailMode, RateStore, RedisRateStore, TenantLimits};
 use tenancy_core::*;
 
-/// The server's URL, or `None` (printed as skipped) when the variable is
+/// The server's URL, or `None` (reported as skipped) when the variable is
 /// unset; a failure instead when `TENANCY_TEST_REQUIRE_SERVICES=1`.
 fn redis_url() -> Option<String> {
-    let required = std::env::var("TENANCY_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    match std::env::var("TENANCY_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if required => panic!("TENANCY_TEST_REDIS_URL is required but not set"),
-        _ => {
-            println!("skipped: TENANCY_TEST_REDIS_URL is not set");
-            None
-        }
-    }
+    service_url("TENANCY_TEST_REDIS_URL")
 }
 
 fn unique_prefix(test: &str) -> String {

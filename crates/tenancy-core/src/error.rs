@@ -38,14 +38,16 @@ impl fmt::Display for Error {
     }
 }
 
+/// Transparent: the message is the inner error's, so its source is the inner
+/// error's source, and an error-chain reporter prints the message once.
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Parse(e) => Some(e),
-            Error::Access(e) => Some(e),
-            Error::Transition(e) => Some(e),
-            Error::Role(e) => Some(e),
-            Error::Limit(e) => Some(e),
+            Error::Parse(e) => e.source(),
+            Error::Access(e) => e.source(),
+            Error::Transition(e) => e.source(),
+            Error::Role(e) => e.source(),
+            Error::Limit(e) => e.source(),
         }
     }
 }
@@ -66,6 +68,72 @@ into_error!(
     Role(RoleError),
     Limit(LimitError),
 );
+
+/// An error and its sources on one line, `error: cause: cause`, for a log.
+///
+/// The SDK's errors show a cause in their message or return it from
+/// [`source`](std::error::Error::source), never both, so each message is
+/// printed once. An error from elsewhere may do both; a cause whose message
+/// the line already holds is therefore not printed again.
+///
+/// ```
+/// use tenancy_core::{Error, LimitError, Report};
+///
+/// let error = Error::Limit(LimitError::StoreUnavailable);
+/// assert_eq!(Report::new(&error).to_string(), "limit store unavailable");
+/// assert!(Report::new(&error).repeated().is_none());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    error: &'a (dyn std::error::Error + 'static),
+}
+
+/// One error of a chain.
+type Link<'a> = &'a (dyn std::error::Error + 'static);
+
+impl<'a> Report<'a> {
+    /// A report of `error` and its sources.
+    pub fn new(error: Link<'a>) -> Self {
+        Report { error }
+    }
+
+    /// The error, then each of its sources in turn.
+    pub fn chain(self) -> impl Iterator<Item = Link<'a>> {
+        std::iter::successors(Some(self.error), |e| e.source())
+    }
+
+    /// The first error of the chain whose message holds its source's
+    /// message, with that source: an error that shows its cause and returns
+    /// it too. `None` when every message of the chain is its own, the rule
+    /// the SDK's errors keep (and a test of a service's own errors can
+    /// assert).
+    pub fn repeated(self) -> Option<(Link<'a>, Link<'a>)> {
+        let mut error = self.error;
+        while let Some(source) = error.source() {
+            if error.to_string().contains(&source.to_string()) {
+                return Some((error, source));
+            }
+            error = source;
+        }
+        None
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
+        for error in self.chain() {
+            let message = error.to_string();
+            if line.is_empty() {
+                line = message;
+            } else if !line.contains(&message) {
+                line.push_str(": ");
+                line.push_str(&message);
+            }
+        }
+        f.write_str(&line)
+    }
+}
 
 /// What kind of text failed to parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,6 +352,20 @@ pub enum LimitError {
     StoreUnavailable,
 }
 
+impl LimitError {
+    /// True when the tenant reached one of its own limits (its rate, its
+    /// concurrency, a quota); false when the limiter could not decide (the
+    /// store is unavailable), which says nothing about the tenant.
+    pub fn is_tenant_limit(&self) -> bool {
+        match self {
+            LimitError::RateLimited { .. }
+            | LimitError::TooManyConcurrent { .. }
+            | LimitError::QuotaExceeded { .. } => true,
+            LimitError::StoreUnavailable => false,
+        }
+    }
+}
+
 impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -304,3 +386,70 @@ impl fmt::Display for LimitError {
 }
 
 impl std::error::Error for LimitError {}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{RoleName, TenantId};
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let parse = TenantId::parse("nope").map(|_| ()).map_err(Error::from);
+        let errors = [
+            parse.err(),
+            Some(Error::Access(AccessError::CrossTenant)),
+            Some(Error::Transition(InvalidTransition::new(
+                "active", "resume",
+            ))),
+            RoleName::parse("admin")
+                .ok()
+                .map(|r| Error::Role(RoleError::Unknown(r))),
+            Some(Error::Limit(LimitError::RateLimited {
+                retry_after: Duration::from_millis(5),
+            })),
+        ];
+        for error in errors.into_iter().flatten() {
+            assert!(Report::new(&error).repeated().is_none(), "{error:?}");
+        }
+    }
+
+    /// An error that shows its source and returns it too.
+    #[derive(Debug)]
+    struct Loud(ParseError);
+
+    impl fmt::Display for Loud {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "loud: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Loud {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_report_finds_a_repeated_message_and_prints_it_once() {
+        let parse = ParseError::new(ParseKind::TenantId, ParseReason::TooShort);
+        let loud = Loud(parse);
+        let repeated = Report::new(&loud)
+            .repeated()
+            .map(|(error, source)| (error.to_string(), source.to_string()));
+        assert_eq!(repeated, Some((loud.to_string(), parse.to_string())));
+        assert_eq!(
+            Report::new(&loud).to_string(),
+            "loud: invalid tenant id: too short"
+        );
+        assert_eq!(Report::new(&loud).chain().count(), 2);
+    }
+
+    #[test]
+    fn only_a_store_failure_is_not_the_tenants_limit() {
+        assert!(LimitError::QuotaExceeded { limit: 1 }.is_tenant_limit());
+        assert!(LimitError::TooManyConcurrent { limit: 1 }.is_tenant_limit());
+        assert!(!LimitError::StoreUnavailable.is_tenant_limit());
+    }
+}

@@ -81,8 +81,8 @@ pub use audit::{AuditEvent, AuditKind, AuditSink, DiscardAuditSink, MemoryAuditS
 pub use clock::{ManualClock, ManualWallClock, MonotonicClock, SystemClock, UnixClock, WallClock};
 pub use context::{Scope, TenantContext};
 pub use error::{
-    AccessError, Error, InvalidTransition, LimitError, ParseError, ParseKind, ParseReason, Result,
-    RoleError,
+    AccessError, Error, InvalidTransition, LimitError, ParseError, ParseKind, ParseReason, Report,
+    Result, RoleError,
 };
 pub use id::{SubjectId, TenantId};
 pub use key::TenantKey;

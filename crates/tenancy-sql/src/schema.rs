@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SchemaProblem};
 
 /// The default name of the tenant column.
 pub const DEFAULT_TENANT_COLUMN: &str = "tenant_id";
@@ -174,7 +174,9 @@ impl Schema {
         self.inner
             .tables
             .get(name)
-            .ok_or_else(|| Error::UnknownTable(name.to_owned()))
+            .ok_or_else(|| Error::UnknownTable {
+                table: name.to_owned(),
+            })
     }
 
     /// Every table, by name.
@@ -284,9 +286,9 @@ impl SchemaBuilder {
     fn check_ident(&mut self, name: &str) -> bool {
         let valid = is_identifier(name);
         if !valid && self.error.is_none() {
-            self.error = Some(Error::InvalidSchema(format!(
-                "`{name}` is not a lowercase identifier"
-            )));
+            self.error = Some(Error::InvalidSchema(SchemaProblem::NotIdentifier {
+                name: name.to_owned(),
+            }));
         }
         valid
     }
@@ -318,11 +320,9 @@ impl SchemaBuilder {
         self
     }
 
-    fn last(&mut self, what: &str) -> Option<&mut TableDef> {
+    fn last(&mut self, call: &'static str) -> Option<&mut TableDef> {
         if self.tables.is_empty() && self.error.is_none() {
-            self.error = Some(Error::InvalidSchema(format!(
-                "`{what}` needs a table declared before it"
-            )));
+            self.error = Some(Error::InvalidSchema(SchemaProblem::NoTable { call }));
         }
         self.tables.last_mut()
     }
@@ -448,10 +448,9 @@ impl SchemaBuilder {
         for mut t in self.tables {
             t.columns = declared_columns(&t);
             if tables.contains_key(t.name) {
-                return Err(Error::InvalidSchema(format!(
-                    "table `{}` is declared twice",
-                    t.name
-                )));
+                return Err(Error::InvalidSchema(SchemaProblem::DuplicateTable {
+                    table: t.name.to_owned(),
+                }));
             }
             tables.insert(t.name, t);
         }
@@ -473,26 +472,28 @@ impl SchemaBuilder {
         for t in tables.values() {
             for fk in &t.foreign_keys {
                 let Some(parent) = tables.get(fk.parent.as_str()) else {
-                    return Err(Error::InvalidSchema(format!(
-                        "`{}` references unknown table `{}`",
-                        t.name, fk.parent
-                    )));
+                    return Err(Error::InvalidSchema(SchemaProblem::UnknownParent {
+                        table: t.name.to_owned(),
+                        parent: fk.parent.clone(),
+                    }));
                 };
                 if t.kind == TableKind::Tenant && parent.kind != TableKind::Tenant {
                     // A tenant row may point at shared data; that key is not composite.
                     continue;
                 }
                 if fk.columns.len() != fk.parent_columns.len() || fk.columns.is_empty() {
-                    return Err(Error::InvalidSchema(format!(
-                        "foreign key from `{}` to `{}` has mismatched columns",
-                        t.name, fk.parent
-                    )));
+                    return Err(Error::InvalidSchema(SchemaProblem::ForeignKeyColumns {
+                        table: t.name.to_owned(),
+                        parent: fk.parent.clone(),
+                    }));
                 }
                 if t.kind != TableKind::Tenant {
-                    return Err(Error::InvalidSchema(format!(
-                        "global table `{}` cannot reference tenant table `{}`",
-                        t.name, fk.parent
-                    )));
+                    return Err(Error::InvalidSchema(
+                        SchemaProblem::GlobalReferencesTenant {
+                            table: t.name.to_owned(),
+                            parent: fk.parent.clone(),
+                        },
+                    ));
                 }
             }
         }

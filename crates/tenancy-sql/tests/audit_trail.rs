@@ -137,7 +137,10 @@ async fn a_write_to_the_tenant_column_is_audited() {
             )
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::TenantColumnWrite(_)), "{label}: {err}");
+        assert!(
+            matches!(err, Error::TenantColumnWrite { .. }),
+            "{label}: {err}"
+        );
         one_attempt_in_a_log(&label, &sink, "sql.tenant_column_write");
         drop(tx);
         db.cleanup().await;

@@ -4,7 +4,7 @@
 //! statement is the only wall.
 //!
 //! ```text
-//! cargo test -p tenancy-sql --features mutation-testing --test leak_kit_mutants
+//! cargo test -p tenancy-sql --all-features --test leak_kit_mutants
 //! ```
 
 #![cfg(feature = "mutation-testing")]

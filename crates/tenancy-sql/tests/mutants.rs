@@ -8,7 +8,7 @@
 //! after the other, and nothing else shares this binary:
 //!
 //! ```text
-//! cargo test -p tenancy-sql --features mutation-testing --test mutants -- --nocapture
+//! cargo test -p tenancy-sql --all-features --test mutants -- --nocapture
 //! ```
 
 #![cfg(feature = "mutation-testing")]

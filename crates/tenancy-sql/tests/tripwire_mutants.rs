@@ -4,7 +4,7 @@
 //! holds this one test:
 //!
 //! ```text
-//! cargo test -p tenancy-sql --features mutation-testing --test tripwire_mutants
+//! cargo test -p tenancy-sql --all-features --test tripwire_mutants
 //! ```
 
 #![cfg(feature = "mutation-testing")]

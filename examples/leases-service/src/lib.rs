@@ -78,7 +78,7 @@ use tenancy_sql::Backend;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use error::{Result, ServiceError};
+pub use error::{ConfigProblem, Result, ServiceError};
 pub use infra::db::schema;
 pub use infra::jobs::JobStats;
 pub use infra::sink::SinkStats;
@@ -150,9 +150,7 @@ impl Running {
 
     /// Serves until the server fails.
     pub async fn wait(self) -> Result<()> {
-        self.task
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        self.task.await.map_err(ServiceError::Task)??;
         Ok(())
     }
 
@@ -160,8 +158,7 @@ impl Running {
     pub async fn shutdown(self) -> Result<()> {
         let Running { shutdown, task, .. } = self;
         let _ = shutdown.send(());
-        task.await
-            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        task.await.map_err(ServiceError::Task)??;
         Ok(())
     }
 }

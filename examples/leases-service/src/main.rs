@@ -3,14 +3,15 @@
 
 use std::process::ExitCode;
 
-use leases_service::{Config, start};
+use leases_service::{Config, ConfigProblem, ServiceError, start};
+use tenancy_core::Report;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("leases-service: {e}");
+            eprintln!("leases-service: {}", Report::new(&e));
             ExitCode::FAILURE
         }
     }
@@ -26,9 +27,11 @@ async fn run() -> leases_service::Result<()> {
                 return Ok(());
             }
             other => {
-                return Err(leases_service::ServiceError::Config {
+                return Err(ServiceError::Config {
                     var: "argv",
-                    reason: format!("unknown argument `{other}` (try --help)"),
+                    problem: ConfigProblem::UnknownArgument {
+                        argument: other.to_owned(),
+                    },
                 });
             }
         }

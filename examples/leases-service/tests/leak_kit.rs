@@ -11,19 +11,16 @@
     reason = "tests"
 )]
 
+mod support;
+
 use leases_service::domain::{leases, properties};
 use leases_service::schema::{migration, schema};
 use tenancy_sql::testing::LeakCheck;
 
+/// SQLite (`None`), and PostgreSQL when configured.
 fn servers() -> Vec<Option<String>> {
     let mut out = vec![None];
-    match std::env::var("TENANCY_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => out.push(Some(url)),
-        _ if std::env::var("TENANCY_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") => {
-            panic!("TENANCY_TEST_POSTGRES_URL is not set but TENANCY_TEST_REQUIRE_SERVICES=1")
-        }
-        _ => println!("PostgreSQL skipped: TENANCY_TEST_POSTGRES_URL is not set"),
-    }
+    out.extend(support::postgres_url().map(Some));
     out
 }
 

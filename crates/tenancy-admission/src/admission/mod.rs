@@ -7,15 +7,14 @@ mod request;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenancy_auth::{AuthError, CachedValidator, TokenVerifier, VerifiedToken};
+use tenancy_auth::{AuthError, AuthErrorKind, CachedValidator, TokenVerifier, VerifiedToken};
 use tenancy_core::{
-    AuditEvent, AuditKind, AuditSink, ConcurrencyPermit, DiscardAuditSink, LimitError,
-    MonotonicClock, Outcome, RoleRegistry, Scope, SubjectId, SystemClock, TenantContext, TenantId,
-    TenantStatus,
+    AuditEvent, AuditKind, AuditSink, ConcurrencyPermit, DiscardAuditSink, MonotonicClock, Outcome,
+    RoleRegistry, Scope, SubjectId, SystemClock, TenantContext, TenantId, TenantStatus,
 };
 
 use crate::directory::{TenantCache, TenantDirectory, TenantRecord};
-use crate::error::Error;
+use crate::error::{ConfigProblem, Error};
 use crate::limits::TenantLimits;
 use crate::refusal::Refusal;
 
@@ -338,7 +337,7 @@ impl Admission {
             .admit_at(record.id, &record.entitlements, now)
             .await;
         admitted.map(Some).map_err(|e| {
-            if !matches!(e, LimitError::StoreUnavailable) {
+            if e.is_tenant_limit() {
                 self.audit_tenant(
                     subject,
                     record.id,
@@ -352,15 +351,19 @@ impl Admission {
     }
 
     fn token_refused(&self, error: AuthError) -> Refusal {
-        match error {
-            AuthError::TenantSuspended => Refusal::TenantUnavailable(Some(TenantStatus::Suspended)),
-            AuthError::TenantUnavailable => Refusal::TenantUnavailable(None),
-            e if e.is_invalid_token() => {
+        match error.kind() {
+            AuthErrorKind::InvalidToken => {
                 self.audit
-                    .record(denied(AuditKind::Denied, "auth.token", &e.to_string()));
-                Refusal::Credential(e)
+                    .record(denied(AuditKind::Denied, "auth.token", &error.to_string()));
+                Refusal::Credential(error)
             }
-            e => Refusal::AuthUnavailable(e),
+            AuthErrorKind::TenantRefused => Refusal::TenantUnavailable(match error {
+                AuthError::TenantSuspended => Some(TenantStatus::Suspended),
+                _ => None,
+            }),
+            AuthErrorKind::Misconfigured | AuthErrorKind::Unavailable => {
+                Refusal::AuthUnavailable(error)
+            }
         }
     }
 
@@ -463,6 +466,7 @@ impl AdmissionBuilder {
 
     /// How many tenants to cache (default 10,000) and for how long (default
     /// 30 s: the longest a suspension takes to bite without an invalidation).
+    /// The cache of built contexts holds as many (at least 10,000).
     pub fn cache_settings(mut self, capacity: usize, ttl: Duration) -> Self {
         self.cache_capacity = Some(capacity);
         self.cache_ttl = Some(ttl);
@@ -499,7 +503,7 @@ impl AdmissionBuilder {
     pub fn build(self) -> Result<Admission, Error> {
         let verifier = self
             .verifier
-            .ok_or(Error::Config("a token validator is required"))?;
+            .ok_or(Error::Config(ConfigProblem::NoVerifier))?;
         // The default cache and limits share one clock, so a request reads
         // it once for both.
         let clock: Arc<dyn MonotonicClock> = Arc::new(SystemClock::new());
@@ -511,12 +515,15 @@ impl AdmissionBuilder {
                 self.cache_ttl.unwrap_or(Duration::from_secs(30)),
                 Arc::clone(&clock),
             )),
-            (None, None) => return Err(Error::Config("a tenant directory is required")),
+            (None, None) => return Err(Error::Config(ConfigProblem::NoDirectory)),
         };
         let limits = self
             .limits
             .unwrap_or_else(|| Arc::new(TenantLimits::in_memory_with_clock(100_000, clock)));
         let audit = self.audit.unwrap_or_else(|| Arc::new(DiscardAuditSink));
+        // A context for each token of a cached tenant: sized like the tenant
+        // cache, so each tenant it holds has room for one at least.
+        let contexts = ContextCache::new(cache.capacity().max(10_000));
         limits.audit_unless_set(&audit);
         Ok(Admission {
             verifier,
@@ -526,7 +533,7 @@ impl AdmissionBuilder {
             platform_roles: self
                 .platform_roles
                 .unwrap_or_else(|| Arc::new(RoleRegistry::with_builtins())),
-            contexts: ContextCache::new(10_000),
+            contexts,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! A bounded, invalidatable cache in front of a tenant directory.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tenancy_core::shard::{SHARDS, ShardedMap};
@@ -10,21 +10,38 @@ use tenancy_core::{MonotonicClock, SystemClock, TenantId, TenantSlug};
 use super::{TenantDirectory, TenantRecord};
 use crate::error::Error;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Entry {
     // `None` caches "no such tenant", so tokens of a removed tenant do not
     // reach the directory on every request.
     record: Option<Arc<TenantRecord>>,
     fetched_at: Duration,
+    // Asked for since the last sweep of its shard (see `store`).
+    used: AtomicBool,
+}
+
+impl Entry {
+    fn mark_used(&self) {
+        // Read first: a tenant asked for again and again does not write.
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Caches directory lookups by tenant id for at most `ttl`, holding at most
-/// about `capacity` tenants.
+/// `capacity` tenants.
 ///
 /// A status change in the directory takes effect within `ttl`; call
 /// [`invalidate`](TenantCache::invalidate) to make it take effect at once
 /// in this process. Lookups by slug are not cached (only operators acting
 /// for a tenant make them).
+///
+/// When the cache is full, a new tenant takes the place of one that has
+/// expired or has not been asked for since the last sweep; a tenant that
+/// is asked for in between is never dropped to make room. When every
+/// cached tenant is in use, the new tenant's answer is returned but not
+/// cached. A lookup costs the same whatever the cache holds.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -70,7 +87,7 @@ impl std::fmt::Debug for TenantCache {
 }
 
 impl TenantCache {
-    /// A cache of about `capacity` tenants, each kept for `ttl`.
+    /// A cache of at most `capacity` tenants, each kept for `ttl`.
     pub fn new(directory: Arc<dyn TenantDirectory>, capacity: usize, ttl: Duration) -> Self {
         TenantCache::with_clock(directory, capacity, ttl, Arc::new(SystemClock::new()))
     }
@@ -103,6 +120,7 @@ impl TenantCache {
         let shard = self.entries.read(&id);
         match shard.get(&id) {
             Some(entry) if now.saturating_sub(entry.fetched_at) < self.ttl => {
+                entry.mark_used();
                 Ok(entry.record.clone())
             }
             _ => Err(self.generation(id).load(Ordering::Acquire)),
@@ -151,22 +169,21 @@ impl TenantCache {
             return;
         }
         let ttl = self.ttl;
-        let fresh = |_: &TenantId, e: &mut Entry| now.saturating_sub(e.fetched_at) < ttl;
-        if !self.entries.has_room(&mut shard, &id, fresh) {
-            // Still full of fresh entries: drop the oldest one.
-            let oldest = shard
-                .iter()
-                .min_by_key(|(_, e)| e.fetched_at)
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                shard.remove(&oldest);
-            }
+        // Expired entries go, and those not asked for since the last sweep;
+        // the others are kept and must be asked for again to stay.
+        let keep = |_: &TenantId, e: &mut Entry| {
+            now.saturating_sub(e.fetched_at) < ttl && std::mem::take(e.used.get_mut())
+        };
+        if !self.entries.may_cache(&mut shard, &id, keep) {
+            // Full of tenants in use: answered, not cached.
+            return;
         }
         shard.insert(
             id,
             Entry {
                 record,
                 fetched_at: now,
+                used: AtomicBool::new(true),
             },
         );
     }
@@ -197,6 +214,11 @@ impl TenantCache {
     /// How many tenants are cached (fresh or not).
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// How many tenants the cache may hold.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
     /// True when nothing is cached.
@@ -483,5 +505,68 @@ mod tests {
         );
         cache.invalidate(five);
         assert!(cache.get(five).await.unwrap().is_some());
+    }
+
+    /// A directory that counts its reads of each tenant.
+    #[derive(Default)]
+    struct CountingDirectory {
+        inner: MemoryDirectory,
+        reads: std::sync::Mutex<std::collections::HashMap<TenantId, usize>>,
+    }
+
+    impl CountingDirectory {
+        fn reads(&self, id: TenantId) -> usize {
+            self.reads.lock().unwrap().get(&id).copied().unwrap_or(0)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TenantDirectory for CountingDirectory {
+        async fn by_id(&self, id: TenantId) -> Result<Option<Arc<TenantRecord>>, Error> {
+            *self.reads.lock().unwrap().entry(id).or_default() += 1;
+            self.inner.by_id(id).await
+        }
+
+        async fn by_slug(&self, slug: &TenantSlug) -> Result<Option<Arc<TenantRecord>>, Error> {
+            self.inner.by_slug(slug).await
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_tenants_make_room_and_an_active_one_is_never_evicted() {
+        const CAPACITY: u128 = 64;
+        const IDLE: u128 = 10 * CAPACITY;
+        let dir = Arc::new(CountingDirectory::default());
+        for i in 0..=IDLE {
+            dir.inner.insert(record(i));
+        }
+        let clock = Arc::new(ManualClock::default());
+        let cache = TenantCache::with_clock(
+            dir.clone(),
+            CAPACITY as usize,
+            Duration::from_secs(60),
+            clock.clone(),
+        );
+        let active = TenantId::from_u128(0);
+        assert!(cache.get(active).await.unwrap().is_some());
+        for i in 1..=IDLE {
+            // An idle tenant, asked for once, and the active one, asked for
+            // between any two others; nothing expires (6.4 s of 60).
+            assert!(cache.get(TenantId::from_u128(i)).await.unwrap().is_some());
+            clock.advance(Duration::from_millis(10));
+            assert!(cache.get(active).await.unwrap().is_some());
+            assert!(cache.len() <= CAPACITY as usize, "{} cached", cache.len());
+        }
+        assert_eq!(dir.reads(active), 1, "the active tenant was evicted");
+        let cached = |range: std::ops::RangeInclusive<u128>| {
+            range
+                .filter(|i| cache.cached(TenantId::from_u128(*i)).is_some())
+                .count()
+        };
+        assert_eq!(cached(1..=CAPACITY), 0, "the first idle tenants stayed");
+        assert!(
+            cached(IDLE - CAPACITY + 1..=IDLE) > 0,
+            "no recent tenant was cached"
+        );
     }
 }

@@ -3,7 +3,7 @@
 mod cache;
 mod memory;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use tenancy_core::{Entitlements, RoleRegistry, TenantId, TenantSlug, TenantStatus};
 
@@ -27,8 +27,18 @@ pub struct TenantRecord {
     pub roles: Arc<RoleRegistry>,
 }
 
+/// The built-in roles, built once for the process and shared by every
+/// record that has no roles of its own: a registry takes about 5 KB, and a
+/// service may know a million tenants.
+fn builtin_roles() -> Arc<RoleRegistry> {
+    static BUILTINS: LazyLock<Arc<RoleRegistry>> =
+        LazyLock::new(|| Arc::new(RoleRegistry::with_builtins()));
+    Arc::clone(&BUILTINS)
+}
+
 impl TenantRecord {
-    /// A record with the built-in roles.
+    /// A record with the built-in roles (one registry shared by all such
+    /// records; a registry is never changed behind its `Arc`).
     pub fn new(
         id: TenantId,
         slug: TenantSlug,
@@ -40,7 +50,7 @@ impl TenantRecord {
             slug,
             status,
             entitlements,
-            roles: Arc::new(RoleRegistry::with_builtins()),
+            roles: builtin_roles(),
         }
     }
 

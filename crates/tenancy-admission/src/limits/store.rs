@@ -114,7 +114,7 @@ impl Future for RateCheck<'_> {
             Answer::Now(answer) => Poll::Ready(
                 answer
                     .take()
-                    .unwrap_or(Err(Error::Config("a rate check was awaited twice"))),
+                    .unwrap_or(Err(Error::Config(crate::ConfigProblem::RateCheckReused))),
             ),
             Answer::Later(future) => future.as_mut().poll(cx),
         }

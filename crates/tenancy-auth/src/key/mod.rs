@@ -18,7 +18,7 @@ pub use remote::{DEFAULT_MAX_JWKS_BYTES, RemoteJwks, RemoteJwksError};
 pub use source::{CachingKeySource, KeySource, StaticKeySource};
 
 use crate::crypto;
-use crate::error::{AuthError, ConfigError};
+use crate::error::{AuthError, ConfigError, KeyProblem};
 
 /// The longest `kid` accepted, in bytes.
 pub const MAX_KID_LEN: usize = 128;
@@ -127,16 +127,16 @@ impl VerificationKey {
     /// algorithm; the modulus has at least 2048 bits.
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, AuthError> {
         let key = DecodingKey::from_rsa_pem(pem)
-            .map_err(|_| ConfigError::InvalidKey("not an rsa public key in pem"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotRsaPublicKeyPem))?;
         VerificationKey::new(algorithm, key)
     }
 
     /// An RSA public key from its base64url modulus and exponent (as in a JWK).
     pub fn rsa_components(algorithm: Algorithm, n: &str, e: &str) -> Result<Self, AuthError> {
         let n = crate::token::b64url(n.as_bytes())
-            .map_err(|_| ConfigError::InvalidKey("rsa modulus is not base64url"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::RsaModulusEncoding))?;
         let e = crate::token::b64url(e.as_bytes())
-            .map_err(|_| ConfigError::InvalidKey("rsa exponent is not base64url"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::RsaExponentEncoding))?;
         VerificationKey::new(algorithm, DecodingKey::from_rsa_raw_components(&n, &e))
     }
 
@@ -144,23 +144,23 @@ impl VerificationKey {
     /// (P-384).
     pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, AuthError> {
         let key = DecodingKey::from_ec_pem(pem)
-            .map_err(|_| ConfigError::InvalidKey("not an ec public key in pem"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotEcPublicKeyPem))?;
         VerificationKey::new(algorithm, key)
     }
 
     /// An ECDSA public key from its base64url coordinates (as in a JWK).
     pub fn ec_components(algorithm: Algorithm, x: &str, y: &str) -> Result<Self, AuthError> {
         let x = crate::token::b64url(x.as_bytes())
-            .map_err(|_| ConfigError::InvalidKey("ec coordinate is not base64url"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::EcCoordinateEncoding))?;
         let y = crate::token::b64url(y.as_bytes())
-            .map_err(|_| ConfigError::InvalidKey("ec coordinate is not base64url"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::EcCoordinateEncoding))?;
         let size = match algorithm {
             Algorithm::ES256 => 32,
             Algorithm::ES384 => 48,
             _ => return Err(ConfigError::AlgorithmMismatch.into()),
         };
         if x.len() != size || y.len() != size {
-            return Err(ConfigError::InvalidKey("ec coordinates do not fit the curve").into());
+            return Err(ConfigError::InvalidKey(KeyProblem::EcPointOffCurve).into());
         }
         let mut point = Vec::with_capacity(1 + 2 * size);
         point.push(0x04);
@@ -172,14 +172,14 @@ impl VerificationKey {
     /// An Ed25519 public key in PEM (SPKI) for `EdDSA`.
     pub fn ed_pem(pem: &[u8]) -> Result<Self, AuthError> {
         let key = DecodingKey::from_ed_pem(pem)
-            .map_err(|_| ConfigError::InvalidKey("not an ed25519 public key in pem"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotEd25519PublicKeyPem))?;
         VerificationKey::new(Algorithm::EdDSA, key)
     }
 
     /// An Ed25519 public key from its base64url `x` (as in a JWK).
     pub fn ed_components(x: &str) -> Result<Self, AuthError> {
         let x = crate::token::b64url(x.as_bytes())
-            .map_err(|_| ConfigError::InvalidKey("ed25519 key is not base64url"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::Ed25519Encoding))?;
         VerificationKey::new(Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
     }
 
@@ -261,28 +261,26 @@ fn check_material(algorithm: Algorithm, key: &DecodingKey) -> Result<(), AuthErr
                     let (n, _) = (crypto::provider()
                         .key_utils
                         .rsa_pub_components_from_public_key)(der)
-                    .map_err(|_| ConfigError::InvalidKey("not an rsa public key"))?;
+                    .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotRsaPublicKey))?;
                     significant_bits(&n)
                 }
             };
             if bits < MIN_RSA_BITS {
-                return Err(
-                    ConfigError::InvalidKey("rsa modulus is shorter than 2048 bits").into(),
-                );
+                return Err(ConfigError::InvalidKey(KeyProblem::RsaTooShort).into());
             }
         }
         AlgorithmFamily::Ed => {
             // The backend slices the first 32 bytes without checking: a
             // shorter key must never reach it.
             if key.try_get_as_bytes().map(<[u8]>::len).ok() != Some(32) {
-                return Err(ConfigError::InvalidKey("ed25519 key is not 32 bytes").into());
+                return Err(ConfigError::InvalidKey(KeyProblem::Ed25519Length).into());
             }
         }
         AlgorithmFamily::Ec => {}
     }
     crypto::verifier(algorithm, key)
         .map(drop)
-        .map_err(|_| ConfigError::InvalidKey("key does not fit its algorithm").into())
+        .map_err(|_| ConfigError::InvalidKey(KeyProblem::AlgorithmMisfit).into())
 }
 
 /// Keys selected by `kid`, by exact lookup only.

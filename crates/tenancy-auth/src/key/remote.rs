@@ -17,19 +17,28 @@ pub enum RemoteJwksError {
     #[error("jwks request failed")]
     Http(#[source] reqwest::Error),
     /// The server answered with a status other than success or redirection.
-    #[error("jwks endpoint answered status {0}")]
-    Status(u16),
+    #[error("jwks endpoint answered status {status}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+    },
     /// The server answered with a redirection (3xx). Redirects are never
     /// followed: the keys come from the configured URL or not at all.
-    #[error("jwks endpoint answered redirect status {0}; redirects are refused")]
-    Redirect(u16),
+    #[error("jwks endpoint answered redirect status {status}; redirects are refused")]
+    Redirect {
+        /// The HTTP status code.
+        status: u16,
+    },
     /// The answer came from another URL than the configured one: the
     /// client followed a redirect. Its document is not read.
     #[error("jwks response came from another url; the client followed a redirect")]
     Redirected,
     /// The document exceeds the size limit.
-    #[error("jwks document is larger than {0} bytes")]
-    TooLarge(usize),
+    #[error("jwks document is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The document is not a valid JWKS.
     #[error("jwks document is not valid")]
     Document(#[source] AuthError),
@@ -146,24 +155,32 @@ impl RemoteJwks {
         // here: a 3xx is refused, and so is an answer from any other URL.
         let status = response.status();
         if status.is_redirection() {
-            return Err(RemoteJwksError::Redirect(status.as_u16()));
+            return Err(RemoteJwksError::Redirect {
+                status: status.as_u16(),
+            });
         }
         if *response.url() != self.url {
             return Err(RemoteJwksError::Redirected);
         }
         if !status.is_success() {
-            return Err(RemoteJwksError::Status(status.as_u16()));
+            return Err(RemoteJwksError::Status {
+                status: status.as_u16(),
+            });
         }
         if response
             .content_length()
             .is_some_and(|n| n > self.max_bytes as u64)
         {
-            return Err(RemoteJwksError::TooLarge(self.max_bytes));
+            return Err(RemoteJwksError::TooLarge {
+                limit: self.max_bytes,
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(RemoteJwksError::Http)? {
             if body.len() + chunk.len() > self.max_bytes {
-                return Err(RemoteJwksError::TooLarge(self.max_bytes));
+                return Err(RemoteJwksError::TooLarge {
+                    limit: self.max_bytes,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -182,6 +199,8 @@ impl KeySource for RemoteJwks {
 
 #[cfg(test)]
 mod tests {
+    use tenancy_core::Report;
+
     use super::*;
 
     #[test]
@@ -204,5 +223,16 @@ mod tests {
         ] {
             assert!(checked_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_failed_fetch_tells_each_cause_once() {
+        let error = AuthError::key_source(RemoteJwksError::Document(ConfigError::Jwks.into()));
+        assert!(Report::new(&error).repeated().is_none());
+        assert_eq!(
+            Report::new(&error).to_string(),
+            "key source failed: jwks document is not valid: \
+             auth configuration error: key set document is not valid"
+        );
     }
 }

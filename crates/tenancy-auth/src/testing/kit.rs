@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
 use tenancy_core::{RoleRegistry, TenantContext, UnixClock, WallClock};
 
-use crate::error::{AuthError, ConfigError};
+use crate::error::{AuthError, ConfigError, KeyProblem};
 use crate::issuer::{IssueOptions, Issuer};
 use crate::key::VerificationKey;
 use crate::validator::Validator;
@@ -131,7 +131,7 @@ impl TokenKit {
         let signer = Issuer::from_pem(Algorithm::ES256, ES256_PRIVATE, TEST_ISSUER, TEST_AUDIENCE)?
             .with_kid(ES256_KID)?;
         let signing = EncodingKey::from_ec_pem(ES256_PRIVATE)
-            .map_err(|_| ConfigError::InvalidKey("not a private key in pem"))?;
+            .map_err(|_| ConfigError::InvalidKey(KeyProblem::NotPrivateKeyPem))?;
         let verification =
             VerificationKey::ec_pem(Algorithm::ES256, ES256_PUBLIC)?.with_kid(ES256_KID)?;
         Ok(TokenKit {

@@ -19,7 +19,7 @@ use super::{
     ACT_FOR_HEADER, ACT_REASON_HEADER, ACT_SUSPENDED_HEADER, ActingRequest, Authenticated,
     BodyLimit, MAX_ACT_REASON_BYTES, Shared,
 };
-use crate::rejection::TenancyRejection;
+use crate::rejection::{ActingRequirement, TenancyRejection};
 
 /// The bearer token, if the request carries exactly one `Authorization:
 /// Bearer` header. `Err` for a header that is there but unusable.
@@ -59,7 +59,7 @@ fn acting_reason(value: Option<&HeaderValue>) -> Result<String, TenancyRejection
         .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .ok_or(TenancyRejection::ActingRefused("a reason"))?;
+        .ok_or(TenancyRejection::ActingRefused(ActingRequirement::Reason))?;
     if reason.len() > MAX_ACT_REASON_BYTES {
         return Err(TenancyRejection::ActingReasonTooLong {
             limit: MAX_ACT_REASON_BYTES,
@@ -70,7 +70,7 @@ fn acting_reason(value: Option<&HeaderValue>) -> Result<String, TenancyRejection
         .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
     {
         return Err(TenancyRejection::ActingRefused(
-            "a reason without control characters",
+            ActingRequirement::ReasonWithoutControls,
         ));
     }
     Ok(reason.to_owned())
@@ -86,7 +86,7 @@ impl From<Refusal> for TenancyRejection {
             Refusal::Limited(e) => TenancyRejection::Limited(e),
             Refusal::DirectoryUnavailable(_) => TenancyRejection::DirectoryUnavailable,
             Refusal::ActingRefused => {
-                TenancyRejection::ActingRefused("a system token and a reason")
+                TenancyRejection::ActingRefused(ActingRequirement::SystemTokenAndReason)
             }
         }
     }
@@ -237,7 +237,7 @@ impl Shared {
             Some(v) if v.as_bytes().eq_ignore_ascii_case(b"true") => true,
             Some(_) => {
                 return Err(TenancyRejection::ActingRefused(
-                    "`tenancy-act-suspended` to be `true` when present",
+                    ActingRequirement::SuspendedFlag,
                 ));
             }
         };
@@ -251,10 +251,14 @@ impl Shared {
                     .to_str()
                     .ok()
                     .and_then(|t| TenantId::parse(t).ok())
-                    .ok_or(TenancyRejection::ActingRefused("a valid tenant id"))?;
+                    .ok_or(TenancyRejection::ActingRefused(ActingRequirement::TenantId))?;
                 cache.get(id).await
             }
-            _ => return Err(TenancyRejection::ActingRefused("exactly one tenant")),
+            _ => {
+                return Err(TenancyRejection::ActingRefused(
+                    ActingRequirement::OneTenant,
+                ));
+            }
         }
         .map_err(|_| TenancyRejection::DirectoryUnavailable)?
         .ok_or(TenancyRejection::ActingTenantNotFound)?;

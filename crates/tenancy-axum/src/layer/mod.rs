@@ -16,7 +16,7 @@ use tenancy_core::{AuditSink, RoleRegistry};
 use tower::Layer;
 
 use crate::directory::TenantRecord;
-use crate::error::Error;
+use crate::error::{ConfigProblem, Error};
 
 pub use acting::{OperatorActingLayer, OperatorActingService};
 pub use resolve::TenantResolver;
@@ -251,9 +251,7 @@ impl TenancyLayerBuilder {
             (Some(admission), None) => admission,
             (None, parts) => Arc::new(parts.unwrap_or_default().build()?),
             (Some(_), Some(_)) => {
-                return Err(Error::Config(
-                    "an admission, or the parts of one, but not both",
-                ));
+                return Err(Error::Config(ConfigProblem::AdmissionAndParts));
             }
         };
         Ok(TenancyLayer {

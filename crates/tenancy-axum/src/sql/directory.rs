@@ -10,7 +10,7 @@ use tenancy_core::{
 use tenancy_sql::{Backend, Expr, Select, TenantPool, column};
 
 use crate::directory::{TenantDirectory, TenantRecord};
-use crate::error::Error;
+use crate::error::{ConfigProblem, Error};
 
 /// Tenants read from a system table, through `tenancy-sql`'s audited system
 /// transaction. Declare the table and its [`COLUMNS`](SqlDirectory::COLUMNS)
@@ -105,9 +105,7 @@ impl SqlDirectory {
     /// declared as a system table with [`COLUMNS`](SqlDirectory::COLUMNS)).
     pub fn with_table(mut self, table: &str) -> Result<Self, Error> {
         if !valid_identifier(table) {
-            return Err(Error::Config(
-                "the tenants table name must be a lowercase identifier",
-            ));
+            return Err(Error::Config(ConfigProblem::DirectoryTableName));
         }
         table.clone_into(&mut self.table);
         Ok(self)
@@ -189,9 +187,10 @@ impl SqlDirectory {
         let slug = TenantSlug::parse(&text("slug")?).map_err(Error::directory)?;
         let status: TenantStatus = text("status")?.parse().map_err(Error::directory)?;
         let plan_name = text("plan")?;
-        let plan = self.plans.get(&plan_name).ok_or(Error::Config(
-            "a tenant names a plan the service does not know",
-        ))?;
+        let plan = self
+            .plans
+            .get(&plan_name)
+            .ok_or(Error::Config(ConfigProblem::UnknownPlan))?;
         let mut overrides = PlanOverrides::default();
         let base = plan.entitlements(&PlanOverrides::default());
         match (number("rate_per_second")?, number("rate_burst")?) {

@@ -88,18 +88,30 @@ mod tests {
     #[test]
     fn programming_errors_are_bare_internal_errors() {
         for error in [
-            Error::InvalidName("Bad Name".to_owned()),
+            Error::InvalidName {
+                name: "Bad Name".to_owned(),
+            },
             Error::UnknownColumn {
                 table: "leases".to_owned(),
                 column: "secret".to_owned(),
             },
-            Error::UnknownSource("l".to_owned()),
-            Error::DuplicateName("l".to_owned()),
+            Error::UnknownSource {
+                name: "l".to_owned(),
+            },
+            Error::DuplicateName {
+                name: "l".to_owned(),
+            },
             Error::FunctionNotAllowed(Function::Round),
-            Error::UnsafeUpsert("leases".to_owned()),
+            Error::UnsafeUpsert {
+                table: "leases".to_owned(),
+            },
             Error::TransactionAborted,
-            Error::TenantColumnWrite("tenant_id".to_owned()),
-            Error::UnknownTable("nope".to_owned()),
+            Error::TenantColumnWrite {
+                column: "tenant_id".to_owned(),
+            },
+            Error::UnknownTable {
+                table: "nope".to_owned(),
+            },
             Error::Access(AccessError::NoTenant),
             Error::LeakPrevented,
         ] {

@@ -295,3 +295,42 @@ pub async fn serve(app: Router) -> std::net::SocketAddr {
     });
     addr
 }
+
+/// The URL in `var`, or `None` after saying that the test skips what needs
+/// it; a failure instead when `TENANCY_TEST_REQUIRE_SERVICES=1`.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("TENANCY_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "{var} is not set but TENANCY_TEST_REQUIRE_SERVICES=1"
+            );
+            skipped(&format!("{var} is not set"));
+            None
+        }
+    }
+}
+
+/// Says that the running test skips a part, and why: on stdout, which
+/// `cargo test` shows only for a failing test, and as a line appended to
+/// the file named by `TENANCY_TEST_SKIP_LOG` when it is set, so a run can
+/// list every skip (`.ci/run` does).
+pub fn skipped(reason: &str) {
+    use std::io::Write as _;
+    println!("skipped: {reason}");
+    if let Some(path) = std::env::var_os("TENANCY_TEST_SKIP_LOG") {
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        let line = format!(
+            "{} {}::{test}: {reason}\n",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_CRATE_NAME")
+        );
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut log| log.write_all(line.as_bytes()))
+            .unwrap_or_else(|e| panic!("TENANCY_TEST_SKIP_LOG is not writable: {e}"));
+    }
+}

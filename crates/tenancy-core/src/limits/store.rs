@@ -6,9 +6,9 @@ use crate::id::TenantId;
 use crate::shard::ShardedMap;
 
 /// Each tenant's GCRA state in this process, applying one [`gcra_step`] at a
-/// time per tenant. Sharded to keep contention low, and bounded: once a
-/// shard holds `capacity / 16` tenants, idle ones are evicted before a new
-/// one is added, and if none is idle the request is refused
+/// time per tenant. Sharded to keep contention low, and bounded: once the
+/// store holds `capacity` tenants, idle ones are evicted before a new one
+/// is added, and if none is idle the request is refused
 /// ([`LimitError::StoreUnavailable`]), so memory never grows without bound.
 ///
 /// A [`RateLimiter`](super::RateLimiter) keeps its state here; so does

@@ -43,7 +43,9 @@ impl Backend {
             "postgres" | "postgresql" => Ok(Backend::Postgres),
             "mysql" | "mariadb" => Ok(Backend::MySql),
             "sqlite" => Ok(Backend::Sqlite),
-            other => Err(Error::UnsupportedBackend(other.to_owned())),
+            other => Err(Error::UnsupportedBackend {
+                scheme: other.to_owned(),
+            }),
         }
     }
 

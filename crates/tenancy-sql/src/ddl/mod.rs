@@ -71,7 +71,7 @@
 use sea_query::{Alias, ColumnDef, ForeignKey as SqForeignKey, Index, Table, TableCreateStatement};
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SchemaProblem};
 use crate::schema::{Schema, TableKind};
 
 /// Length of the tenant column: a UUID in its canonical text form.
@@ -183,20 +183,25 @@ impl<'a> Ddl<'a> {
         for c in t.get_columns() {
             let cname = c.get_column_name();
             if cname == tc {
-                return Err(Error::InvalidSchema(format!(
-                    "`{name}`: the tenant column `{tc}` is added by the ddl"
-                )));
+                return Err(Error::InvalidSchema(SchemaProblem::TenantColumnDeclared {
+                    table: name.to_owned(),
+                    column: tc.to_owned(),
+                }));
             }
             let spec = c.get_column_spec();
             if spec.primary_key {
-                return Err(Error::InvalidSchema(format!(
-                    "`{name}`: primary key `{cname}` must be composite with the tenant column"
-                )));
+                return Err(Error::InvalidSchema(
+                    SchemaProblem::PrimaryKeyWithoutTenant {
+                        table: name.to_owned(),
+                        column: cname,
+                    },
+                ));
             }
             if spec.unique && !table.global_unique().contains(&vec![cname.clone()]) {
-                return Err(Error::InvalidSchema(format!(
-                    "`{name}`: unique column `{cname}` is unique across tenants; declare it per tenant or global"
-                )));
+                return Err(Error::InvalidSchema(SchemaProblem::UniqueAcrossTenants {
+                    table: name.to_owned(),
+                    column: cname,
+                }));
             }
         }
         for ix in t.get_indexes() {
@@ -205,10 +210,12 @@ impl<'a> Ddl<'a> {
                 && cols.first().map(String::as_str) != Some(tc)
                 && !table.global_unique().contains(&cols)
             {
-                return Err(Error::InvalidSchema(format!(
-                    "`{name}`: unique index on ({}) does not start with the tenant column",
-                    cols.join(", ")
-                )));
+                return Err(Error::InvalidSchema(
+                    SchemaProblem::UniqueIndexWithoutTenant {
+                        table: name.to_owned(),
+                        columns: cols,
+                    },
+                ));
             }
         }
         t.col(

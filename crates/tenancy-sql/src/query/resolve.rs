@@ -20,7 +20,7 @@ use super::prepared::is_tenant_slot;
 use super::select::Select;
 use super::{TENANT_SENTINEL, tenant_predicate};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnsupportedShape};
 use crate::schema::{Schema, TableDef, TableKind, is_identifier};
 
 /// Who a statement is prepared for.
@@ -169,7 +169,9 @@ pub(crate) fn canonical(name: &str) -> Result<Cow<'_, str>> {
     if is_identifier(&folded) {
         Ok(Cow::Owned(folded))
     } else {
-        Err(Error::InvalidName(name.to_owned()))
+        Err(Error::InvalidName {
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -242,15 +244,15 @@ impl<'a> BuildCx<'a> {
             (Mode::Tenant, TableKind::Tenant, _)
             | (Mode::Tenant, TableKind::Global, Access::Read)
             | (Mode::System, TableKind::Global | TableKind::System, _) => Ok(table),
-            (Mode::Tenant, TableKind::Global, Access::Write) => {
-                Err(Error::GlobalTableWrite(table.name().to_owned()))
-            }
-            (Mode::Tenant, TableKind::System, _) => {
-                Err(Error::SystemTable(table.name().to_owned()))
-            }
-            (Mode::System, TableKind::Tenant, _) => {
-                Err(Error::TenantTableInSystemStatement(table.name().to_owned()))
-            }
+            (Mode::Tenant, TableKind::Global, Access::Write) => Err(Error::GlobalTableWrite {
+                table: table.name().to_owned(),
+            }),
+            (Mode::Tenant, TableKind::System, _) => Err(Error::SystemTable {
+                table: table.name().to_owned(),
+            }),
+            (Mode::System, TableKind::Tenant, _) => Err(Error::TenantTableInSystemStatement {
+                table: table.name().to_owned(),
+            }),
         }
     }
 
@@ -392,7 +394,9 @@ impl<'a> BuildCx<'a> {
     pub(crate) fn add_cte(&mut self, name: &str, outputs: Vec<Output<'a>>) -> Result<String> {
         let canon = canonical(name)?;
         if self.schema.table(&canon).is_ok() || self.ctes.iter().any(|(c, _)| *c == *canon) {
-            return Err(Error::DuplicateName(canon.into_owned()));
+            return Err(Error::DuplicateName {
+                name: canon.into_owned(),
+            });
         }
         let canon = canon.into_owned();
         self.ctes.push((canon.clone(), outputs));
@@ -402,7 +406,7 @@ impl<'a> BuildCx<'a> {
     fn frame(&mut self) -> Result<&mut Frame<'a>> {
         self.frames
             .last_mut()
-            .ok_or(Error::Unsupported("a name outside a statement"))
+            .ok_or(Error::Unsupported(UnsupportedShape::NameOutsideStatement))
     }
 
     /// Adds a source to the current level; returns the identifier it is
@@ -418,7 +422,9 @@ impl<'a> BuildCx<'a> {
         // predicate written against a name binds to the source it was
         // written for and no other.
         if frame.sources.iter().any(|s| s.name == name) {
-            return Err(Error::DuplicateName(name.into_owned()));
+            return Err(Error::DuplicateName {
+                name: name.into_owned(),
+            });
         }
         let iden = iden(&name);
         frame.sources.push(Source {
@@ -487,7 +493,7 @@ impl<'a> BuildCx<'a> {
         let canon = canonical_owned(name)?;
         let frame = self.frame()?;
         if frame.aliases.contains(&canon) {
-            return Err(Error::DuplicateName(canon));
+            return Err(Error::DuplicateName { name: canon });
         }
         frame.aliases.push(canon.clone());
         Ok(canon)
@@ -503,7 +509,9 @@ impl<'a> BuildCx<'a> {
             .into_iter()
             .flat_map(|f| f.sources.iter())
             .find(|s| s.name == canon)
-            .ok_or_else(|| Error::UnknownSource(canon.into_owned()))?;
+            .ok_or_else(|| Error::UnknownSource {
+                name: canon.into_owned(),
+            })?;
         source.all_columns(outputs);
         Ok(source.iden.clone())
     }
@@ -521,7 +529,9 @@ impl<'a> BuildCx<'a> {
                     .frames_in_sight()
                     .flat_map(Frame::visible)
                     .find(|s| s.name == qualifier)
-                    .ok_or_else(|| Error::UnknownSource(qualifier.to_string()))?;
+                    .ok_or_else(|| Error::UnknownSource {
+                        name: qualifier.to_string(),
+                    })?;
                 // INVARIANT: only declared columns (or the outputs of a
                 // scoped derived table) are ever named, so no system column
                 // (`rowid`, `ctid`, `xmin`) and no undeclared one is read.
@@ -644,7 +654,7 @@ impl<'a> BuildCx<'a> {
             }
             Node::Case { whens, otherwise } => {
                 if whens.is_empty() {
-                    return Err(Error::Unsupported("a CASE without WHEN"));
+                    return Err(Error::Unsupported(UnsupportedShape::CaseWithoutWhen));
                 }
                 let mut case = CaseStatement::new();
                 for (cond, then) in whens {
@@ -669,7 +679,9 @@ impl<'a> BuildCx<'a> {
                     }
                     SubKind::In | SubKind::NotIn => {
                         let Some(lhs) = lhs else {
-                            return Err(Error::Unsupported("IN without a left-hand side"));
+                            return Err(Error::Unsupported(
+                                UnsupportedShape::InWithoutLeftHandSide,
+                            ));
                         };
                         let lhs = self.lower_node(*lhs)?;
                         if kind == SubKind::In {
@@ -700,7 +712,7 @@ impl<'a> BuildCx<'a> {
         let one = |args: &mut Vec<SqExpr>| -> Result<SqExpr> {
             match (args.pop(), args.is_empty()) {
                 (Some(a), true) => Ok(a),
-                _ => Err(Error::Unsupported("this function takes one argument")),
+                _ => Err(Error::Unsupported(UnsupportedShape::OneArgument)),
             }
         };
         let call = match function {
@@ -717,7 +729,7 @@ impl<'a> BuildCx<'a> {
             Function::Round => Func::round(one(&mut args)?),
             Function::Coalesce => {
                 if args.len() < 2 {
-                    return Err(Error::Unsupported("COALESCE needs two arguments or more"));
+                    return Err(Error::Unsupported(UnsupportedShape::CoalesceArguments));
                 }
                 Func::coalesce(args)
             }

@@ -13,7 +13,7 @@ use super::prepared::Prepared;
 use super::resolve::{BuildCx, Mode, Output, conjoin};
 use super::{Statement, exists, not_exists};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnsupportedShape};
 use crate::schema::Schema;
 
 #[derive(Debug, Clone)]
@@ -410,7 +410,7 @@ impl Select {
             q.with_cte(with);
         }
         if self.items.is_empty() {
-            return Err(Error::Unsupported("a select needs at least one column"));
+            return Err(Error::Unsupported(UnsupportedShape::SelectWithoutColumns));
         }
         // Sources first, so the select list and conditions resolve against them.
         let mut cond: Option<SqExpr> = None;
@@ -438,7 +438,7 @@ impl Select {
             }
         }
         if !self.joins.is_empty() && cx.source_count() == 0 {
-            return Err(Error::Unsupported("a join needs a FROM table"));
+            return Err(Error::Unsupported(UnsupportedShape::JoinWithoutFrom));
         }
         // A join attaches to the last FROM item: its ON sees that item and
         // the joins up to itself, nothing listed before it with a comma.
@@ -507,7 +507,7 @@ impl Select {
                 Item::TenantSlot => {
                     if cx.mode != Mode::Tenant {
                         return Err(Error::Unsupported(
-                            "a tenant stamp outside a tenant statement",
+                            UnsupportedShape::TenantStampOutsideTenantStatement,
                         ));
                     }
                     let stamp = BuildCx::tenant_slot();
@@ -557,7 +557,7 @@ impl Select {
         }
         if let Some(o) = offset {
             if limit.is_none() && cx.backend != Backend::Postgres {
-                return Err(Error::Unsupported("OFFSET without LIMIT on this backend"));
+                return Err(Error::Unsupported(UnsupportedShape::OffsetWithoutLimit));
             }
             q.offset(o);
         }
@@ -569,9 +569,7 @@ impl Select {
                 // SQLite and MySQL take a set-operation arm without
                 // parentheses, so its own ORDER BY, LIMIT or CTE would apply
                 // to the whole statement or not parse.
-                return Err(Error::Unsupported(
-                    "a set-operation arm with its own ORDER BY, LIMIT, OFFSET or CTE on this backend",
-                ));
+                return Err(Error::Unsupported(UnsupportedShape::SetOperationArmClauses));
             }
             #[cfg(feature = "mutation-testing")]
             super::mutant::mark(super::mutant::Mutant::SetArm);

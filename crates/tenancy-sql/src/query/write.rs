@@ -12,7 +12,7 @@ use super::resolve::{Access, BuildCx, Mode, canonical, conjoin, declared_column}
 use super::select::Select;
 use super::{Rendered, Statement, col, exists, not_exists, tenant_predicate};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnsupportedShape};
 use crate::schema::{Schema, TableDef};
 
 #[derive(Debug, Clone)]
@@ -65,10 +65,12 @@ fn write_columns(
         let c = declared_column(table, &canonical(name)?)?;
         // INVARIANT: the tenant column is written only by the stamp.
         if cx.mode == Mode::Tenant && table.is_tenant() && c == table.static_tenant_column() {
-            return Err(Error::TenantColumnWrite(c.to_owned()));
+            return Err(Error::TenantColumnWrite {
+                column: c.to_owned(),
+            });
         }
         if out.contains(&c) {
-            return Err(Error::DuplicateName(c.to_owned()));
+            return Err(Error::DuplicateName { name: c.to_owned() });
         }
         out.push(c);
     }
@@ -181,13 +183,13 @@ impl Insert {
         q.into_table(table.static_name()).columns(idens(&columns));
         let mut checks = Vec::new();
         match (&self.source, self.rows.is_empty()) {
-            (Some(_), false) => return Err(Error::Unsupported("both rows and a select source")),
-            (None, true) => return Err(Error::Unsupported("an insert without rows")),
+            (Some(_), false) => {
+                return Err(Error::Unsupported(UnsupportedShape::RowsAndSelectSource));
+            }
+            (None, true) => return Err(Error::Unsupported(UnsupportedShape::InsertWithoutRows)),
             (Some(source), true) => {
                 if source.width() != given.len() {
-                    return Err(Error::Unsupported(
-                        "the select source's width differs from the columns",
-                    ));
+                    return Err(Error::Unsupported(UnsupportedShape::SelectSourceWidth));
                 }
                 let mut source = source.clone();
                 if stamp {
@@ -196,14 +198,12 @@ impl Insert {
                 #[cfg(feature = "mutation-testing")]
                 super::mutant::mark(super::mutant::Mutant::InsertSource);
                 let s = cx.subquery(source)?;
-                q.select_from(s).map_err(|e| Error::Build(e.to_string()))?;
+                q.select_from(s).map_err(Error::Build)?;
             }
             (None, false) => {
                 for row in &self.rows {
                     if row.len() != given.len() {
-                        return Err(Error::Unsupported(
-                            "a row's length differs from the columns",
-                        ));
+                        return Err(Error::Unsupported(UnsupportedShape::RowLength));
                     }
                     if let Some(tenant) = tenant {
                         checks.extend(reference_checks(cx, table, &given, row, tenant)?);
@@ -218,7 +218,7 @@ impl Insert {
                         let slot = super::mutant::stamp(slot);
                         lowered.push(slot);
                     }
-                    q.values(lowered).map_err(|e| Error::Build(e.to_string()))?;
+                    q.values(lowered).map_err(Error::Build)?;
                 }
             }
         }
@@ -234,7 +234,7 @@ impl Insert {
                 // MySQL has no RETURNING, and MariaDB's returns the row an
                 // `ON DUPLICATE KEY` clause found, which may be another
                 // tenant's: refused rather than dropped in silence.
-                return Err(Error::Unsupported("RETURNING on MySQL/MariaDB"));
+                return Err(Error::Unsupported(UnsupportedShape::ReturningOnMySql));
             }
             q.returning(ReturningClause::Columns(
                 returning.into_iter().map(|c| c.into()).collect(),
@@ -261,9 +261,7 @@ impl Insert {
             // ambiguous next to a SELECT (and MariaDB 10.11 crashed on one
             // such statement with a UNION); SQLite cannot parse it without a
             // WHERE. Refused before the server sees it.
-            return Err(Error::Unsupported(
-                "an upsert with a select source on this backend",
-            ));
+            return Err(Error::Unsupported(UnsupportedShape::UpsertWithSelectSource));
         }
         let scoped = cx.mode == Mode::Tenant && table.is_tenant();
         let tc = table.static_tenant_column();
@@ -280,18 +278,22 @@ impl Insert {
             }
         }
         if cols.is_empty() {
-            return Err(Error::Unsupported("an upsert needs a conflict target"));
+            return Err(Error::Unsupported(
+                UnsupportedShape::UpsertWithoutConflictTarget,
+            ));
         }
         let update = update.map(|u| write_columns(cx, table, u)).transpose()?;
         if update.as_ref().is_some_and(Vec::is_empty) {
-            return Err(Error::Unsupported("an upsert that updates no column"));
+            return Err(Error::Unsupported(UnsupportedShape::UpsertWithoutUpdate));
         }
         if scoped
             && update.is_some()
             && cx.backend == Backend::MySql
             && !table.global_unique().is_empty()
         {
-            return Err(Error::UnsafeUpsert(table.name().to_owned()));
+            return Err(Error::UnsafeUpsert {
+                table: table.name().to_owned(),
+            });
         }
         let tenant = scoped.then(|| (tc, BuildCx::tenant_slot()));
         Ok(cx.backend.upsert(&cols, update.as_deref(), tenant))
@@ -516,7 +518,7 @@ impl Update {
         let table = cx.table(&self.table, Access::Write)?;
         cx.add_write_target(table)?;
         if self.sets.is_empty() {
-            return Err(Error::Unsupported("an update without SET"));
+            return Err(Error::Unsupported(UnsupportedShape::UpdateWithoutSet));
         }
         let names: Vec<String> = self.sets.iter().map(|(c, _)| c.clone()).collect();
         let columns = write_columns(cx, table, &names)?;

@@ -14,7 +14,7 @@ use sqlx::AssertSqlSafe;
 
 use super::row::DbRow;
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnbindableValue};
 use crate::query::is_tenant_slot;
 
 /// Runs `$body` with `$p` bound to the pool of whichever backend `$pool`
@@ -180,7 +180,9 @@ impl DbPool {
                 unreachable_patterns,
                 reason = "reachable when a backend is not compiled in"
             )]
-            other => Err(Error::UnsupportedBackend(other.as_str().to_owned())),
+            other => Err(Error::UnsupportedBackend {
+                scheme: other.as_str().to_owned(),
+            }),
         }
     }
 
@@ -331,16 +333,17 @@ fn normalised(v: &Value) -> Result<Value> {
         Value::Unsigned(n) => Value::BigInt(n.map(i64::from)),
         Value::BigUnsigned(n) => Value::BigInt(match n {
             None => None,
-            Some(n) => {
-                Some(i64::try_from(*n).map_err(|_| Error::UnsupportedValue("u64 above i64::MAX"))?)
-            }
+            Some(n) => Some(
+                i64::try_from(*n)
+                    .map_err(|_| Error::UnsupportedValue(UnbindableValue::U64AboveI64Max))?,
+            ),
         }),
         Value::Float(f) => Value::Double(f.map(f64::from)),
         Value::Double(f) => Value::Double(*f),
         Value::String(s) => Value::String(s.clone()),
         Value::Char(c) => Value::String(c.map(String::from)),
         Value::Bytes(b) => Value::Bytes(b.clone()),
-        _ => return Err(Error::UnsupportedValue("sea-query value")),
+        _ => return Err(Error::UnsupportedValue(UnbindableValue::OtherKind)),
     })
 }
 

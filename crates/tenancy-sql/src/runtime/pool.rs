@@ -11,7 +11,7 @@ use super::db::{DbPool, PoolSettings};
 use super::system::SystemTx;
 use super::tx::TenantTx;
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SchemaProblem};
 use crate::schema::Schema;
 use crate::verify::IsolationReport;
 
@@ -99,9 +99,9 @@ impl TenantPool {
     /// lowercase); the RLS policies of [`crate::ddl`] must read the same one.
     pub fn with_tenant_setting(mut self, name: &str) -> Result<Self> {
         if !is_setting_name(name) {
-            return Err(Error::InvalidSchema(format!(
-                "`{name}` is not a `namespace.name` setting"
-            )));
+            return Err(Error::InvalidSchema(SchemaProblem::SettingName {
+                name: name.to_owned(),
+            }));
         }
         self.setting = name.into();
         Ok(self)

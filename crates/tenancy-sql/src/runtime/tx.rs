@@ -105,7 +105,7 @@ impl TenantTx {
             Error::NotFound { table } => {
                 ("sql.reference", format!("reference not found in `{table}`"))
             }
-            Error::TenantColumnWrite(column) => (
+            Error::TenantColumnWrite { column } => (
                 "sql.tenant_column_write",
                 format!("the tenant column `{column}` cannot be written"),
             ),

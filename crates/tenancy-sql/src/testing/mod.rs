@@ -42,7 +42,7 @@
 //! // The code under test: one note by id.
 //! async fn note(tx: &mut TenantTx, id: i64) -> tenancy_sql::Result<Option<String>> {
 //!     let row = tx.fetch_optional(Select::from("notes").column("body").filter(col("notes", "id").eq(val(id)))).await?;
-//!     Ok(row.map(|r| sqlx::Row::get(&r, "body")))
+//!     row.map(|r| r.try_get("body")).transpose()
 //! }
 //!
 //! let report = LeakCheck::new(&schema)

@@ -121,7 +121,9 @@ async fn sqlite_wal(url: &str) -> Result<DbPool> {
 
 #[cfg(not(feature = "sqlite"))]
 async fn sqlite_wal(_url: &str) -> Result<DbPool> {
-    Err(Error::UnsupportedBackend("sqlite".to_owned()))
+    Err(Error::UnsupportedBackend {
+        scheme: "sqlite".to_owned(),
+    })
 }
 
 impl Scratch {

@@ -11,7 +11,7 @@ use super::cell;
 use super::columns::{self, Column, Kind};
 use super::marker::{self, SeedId};
 use super::scratch::Scratch;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SchemaProblem};
 use crate::{Backend, Schema, TableKind};
 
 /// The tenant number global rows are marked with: no tenant has it.
@@ -115,10 +115,9 @@ impl Seed {
                 continue;
             }
             if columns.is_empty() {
-                return Err(Error::InvalidSchema(format!(
-                    "`{}` is registered but the migration did not create it",
-                    def.name()
-                )));
+                return Err(Error::InvalidSchema(SchemaProblem::NotCreated {
+                    table: def.name().to_owned(),
+                }));
             }
             let references = def
                 .foreign_keys()
@@ -311,7 +310,7 @@ impl Seed {
                 for row in rows {
                     insert
                         .values(row.iter().map(|(_, v)| v.clone().into()))
-                        .map_err(|e| Error::Build(e.to_string()))?;
+                        .map_err(Error::Build)?;
                 }
                 let mut sql = render(&insert, scratch.backend);
                 if table.columns.iter().any(|c| c.identity_always) {

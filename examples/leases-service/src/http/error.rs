@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tenancy_axum::Problem;
 use tenancy_axum::input::FieldError;
 use tenancy_axum::rejection::InputRejection;
-use tenancy_core::AccessError;
+use tenancy_core::{AccessError, Report};
 
 use crate::error::ServiceError;
 
@@ -100,7 +100,7 @@ impl From<tenancy_sql::Error> for ApiError {
             // an earlier failure in the transaction): a bug or an outage
             // here, never the client's. The message goes to the log only.
             other => {
-                eprintln!("leases-service: sql error: {other}");
+                eprintln!("leases-service: sql error: {}", Report::new(&other));
                 ApiError::Internal
             }
         }
@@ -129,7 +129,7 @@ impl From<AccessError> for ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
-        eprintln!("leases-service: {error}");
+        eprintln!("leases-service: {}", Report::new(&error));
         ApiError::Internal
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tenancy_core::RateQuota;
 
-use crate::error::ServiceError;
+use crate::error::{ConfigProblem, ServiceError};
 
 /// Default listening address.
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -108,7 +108,7 @@ impl Config {
         let addr = var("LEASES_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
         config.addr = addr.parse().map_err(|_| ServiceError::Config {
             var: "LEASES_ADDR",
-            reason: format!("`{addr}` is not a socket address"),
+            problem: ConfigProblem::NotSocketAddress { value: addr },
         })?;
         config.jwt_secret = var("TENANCY_JWT_SECRET");
         if let Some(issuer) = var("TENANCY_JWT_ISSUER") {
@@ -125,14 +125,14 @@ impl Config {
         if let Some(ms) = var("LEASES_JOB_DELAY_MS") {
             let ms = ms.parse().map_err(|_| ServiceError::Config {
                 var: "LEASES_JOB_DELAY_MS",
-                reason: "not a number of milliseconds".into(),
+                problem: ConfigProblem::NotMilliseconds,
             })?;
             config.job_delay = Duration::from_millis(ms);
         }
         if let Some(secs) = var("TENANCY_JWT_MAX_LIFETIME_SECS") {
             let secs = secs.parse().map_err(|_| ServiceError::Config {
                 var: "TENANCY_JWT_MAX_LIFETIME_SECS",
-                reason: "not a number of seconds".into(),
+                problem: ConfigProblem::NotSeconds,
             })?;
             config.max_token_lifetime = Duration::from_secs(secs);
         }
@@ -143,7 +143,7 @@ impl Config {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| ServiceError::Config {
                         var: "LEASES_REDEEM_PER_MINUTE",
-                        reason: "not a positive number of attempts".into(),
+                        problem: ConfigProblem::NotPositiveCount,
                     })?;
             config.redeem_limit = crate::http::client_limit::per_minute(n);
         }
@@ -155,7 +155,9 @@ impl Config {
                 .map(|p| {
                     p.parse::<IpAddr>().map_err(|_| ServiceError::Config {
                         var: "LEASES_TRUSTED_PROXIES",
-                        reason: format!("`{p}` is not an IP address"),
+                        problem: ConfigProblem::NotIpAddress {
+                            value: p.to_owned(),
+                        },
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -171,13 +173,15 @@ impl Config {
         {
             return Err(ServiceError::Config {
                 var: "TENANCY_JWT_SECRET",
-                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                problem: ConfigProblem::TooShort {
+                    min_bytes: MIN_SECRET_BYTES,
+                },
             });
         }
         if self.max_token_lifetime.is_zero() {
             return Err(ServiceError::Config {
                 var: "TENANCY_JWT_MAX_LIFETIME_SECS",
-                reason: "must be at least one second".into(),
+                problem: ConfigProblem::UnderOneSecond,
             });
         }
         let role = &self.db_app_role;
@@ -189,8 +193,7 @@ impl Config {
         if !valid {
             return Err(ServiceError::Config {
                 var: "LEASES_DB_APP_ROLE",
-                reason: "must be 1 to 63 characters of `[a-z0-9_]`, not starting with a digit"
-                    .into(),
+                problem: ConfigProblem::NotRoleName,
             });
         }
         Ok(())

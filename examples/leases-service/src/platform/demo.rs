@@ -50,7 +50,7 @@ fn subject() -> Result<SubjectId, ServiceError> {
 
 fn api(error: ApiError) -> ServiceError {
     let status = Problem::from(error).status();
-    ServiceError::Internal(format!("demo seeding refused: {status}"))
+    ServiceError::DemoRefused { status }
 }
 
 /// Finds or creates the tenant, and gives it data if it has none.
@@ -63,14 +63,10 @@ async fn seed_tenant(
     let record = match existing {
         Some(row) if row.status == tenancy_core::TenantStatus::Active => row,
         Some(_) => {
-            return Err(ServiceError::Internal(format!(
-                "the demo tenant `{}` exists but is not active",
-                seed.slug
-            )));
+            return Err(ServiceError::DemoTenantInactive { slug: seed.slug });
         }
         None => {
-            let slug =
-                TenantSlug::parse(seed.slug).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let slug = TenantSlug::parse(seed.slug).map_err(tenancy_core::Error::from)?;
             tenants::create_tenant(state, operator, &slug, seed.name, seed.plan)
                 .await
                 .map_err(api)?
@@ -153,7 +149,7 @@ pub(crate) async fn seed(state: &AppState, base_url: &str) -> Result<String, Ser
             let permissions = state
                 .roles
                 .permissions(&role)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?
+                .map_err(tenancy_core::Error::from)?
                 .clone();
             let ctx = TenantContext::tenant(record.id, subject()?, role.clone(), permissions);
             let _ = writeln!(

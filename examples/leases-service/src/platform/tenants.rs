@@ -99,7 +99,7 @@ async fn find_in(
         select = select.for_update();
     }
     let rows = sys.fetch_all(select).await?;
-    Ok(rows.first().map(from_row).transpose()?)
+    rows.first().map(from_row).transpose()
 }
 
 /// A tenant's status, read fresh from the database.

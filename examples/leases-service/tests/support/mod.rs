@@ -44,17 +44,47 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-/// The PostgreSQL URL, or `None` (with the reason printed) when the suite
+/// The PostgreSQL URL, or `None` (reported as skipped) when the suite
 /// should skip PostgreSQL. Panics when services are required.
 pub(crate) fn postgres_url() -> Option<String> {
-    let required = std::env::var("TENANCY_TEST_REQUIRE_SERVICES").as_deref() == Ok("1");
-    match std::env::var("TENANCY_TEST_POSTGRES_URL") {
+    service_url("TENANCY_TEST_POSTGRES_URL")
+}
+
+/// The URL in `var`, or `None` after saying that the test skips what needs
+/// it. Panics when `TENANCY_TEST_REQUIRE_SERVICES=1`.
+pub(crate) fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
-        _ if required => panic!("TENANCY_TEST_POSTGRES_URL is required but not set"),
+        _ if std::env::var("TENANCY_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") => {
+            panic!("{var} is not set but TENANCY_TEST_REQUIRE_SERVICES=1")
+        }
         _ => {
-            eprintln!("skipped: PostgreSQL run (TENANCY_TEST_POSTGRES_URL not set)");
+            skipped(&format!("{var} is not set"));
             None
         }
+    }
+}
+
+/// Says that the running test skips a part, and why: on stdout, which
+/// `cargo test` shows only for a failing test, and as a line appended to
+/// the file named by `TENANCY_TEST_SKIP_LOG` when it is set, so a run can
+/// list every skip (`.ci/run` does).
+pub(crate) fn skipped(reason: &str) {
+    use std::io::Write as _;
+    println!("skipped: {reason}");
+    if let Some(path) = std::env::var_os("TENANCY_TEST_SKIP_LOG") {
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        let line = format!(
+            "{} {}::{test}: {reason}\n",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_CRATE_NAME")
+        );
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut log| log.write_all(line.as_bytes()))
+            .expect("TENANCY_TEST_SKIP_LOG is writable");
     }
 }
 

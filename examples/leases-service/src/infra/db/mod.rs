@@ -27,7 +27,7 @@ use tenancy_sql::PoolSettings;
 use tenancy_sql::{Backend, OwnerPool, TenantPool};
 pub(crate) use tenancy_sql::{SystemTx, TenantTx};
 
-use crate::error::ServiceError;
+use crate::error::{ConfigProblem, ServiceError};
 use crate::http::ApiError;
 use crate::infra::config::Config;
 
@@ -99,16 +99,14 @@ impl Db {
             // on every tenant table, a role that is not superuser, BYPASSRLS
             // or owner…
             pool.verify_isolation().await.map_err(|e| match e {
-                tenancy_sql::Error::Isolation(report) => {
-                    ServiceError::Isolation(vec![report.to_string()])
-                }
+                tenancy_sql::Error::Isolation(report) => ServiceError::Isolation(report),
                 other => ServiceError::Sql(other),
             })?;
             pool
         } else {
             return Err(ServiceError::Config {
                 var: "DATABASE_URL",
-                reason: "must start with `sqlite:` or `postgres:`".into(),
+                problem: ConfigProblem::UnknownDatabase,
             });
         };
         Ok(Db {
@@ -116,8 +114,7 @@ impl Db {
             service: TenantContext::system(
                 SERVICE,
                 RoleName::platform_admin(),
-                PermissionSet::parse(["system:tenants"])
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                PermissionSet::parse(["system:tenants"]).map_err(tenancy_core::Error::from)?,
             ),
         })
     }

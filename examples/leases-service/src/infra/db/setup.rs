@@ -13,7 +13,7 @@ use tenancy_sql::PoolSettings;
 use tenancy_sql::ddl::Ddl;
 
 use super::schema;
-use crate::error::ServiceError;
+use crate::error::{ConfigProblem, ServiceError};
 use crate::infra::config::Config;
 
 /// The PostgreSQL schema the application role is granted.
@@ -62,7 +62,7 @@ pub(super) async fn prepare(
         )
         .ok_or_else(|| ServiceError::Config {
             var: "DATABASE_URL",
-            reason: "not a URL of the form postgres://user@host/db".into(),
+            problem: ConfigProblem::NotPostgresUrl,
         }),
     }
 }
