@@ -1,6 +1,7 @@
 //! What the catalogue audits of every backend share: the rule for unique
 //! indexes of tenant tables, and the note for backends without RLS.
 
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
 use crate::backend::Backend;
 use crate::schema::TableDef;
 use crate::verify::Finding;
@@ -44,11 +45,13 @@ pub(super) fn exact(a: &str, b: &str) -> bool {
 }
 
 /// Column names compared ignoring ASCII case (SQLite, MySQL/MariaDB).
+#[cfg(any(feature = "mysql", feature = "sqlite", test))]
 pub(super) fn ascii_case_insensitive(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
 /// The note of a backend without row-level security.
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
 pub(super) fn no_rls_note(backend: Backend) -> String {
     format!(
         "{backend} has no row-level security: the scoped statement is the only wall (the composite keys keep references inside the tenant)"

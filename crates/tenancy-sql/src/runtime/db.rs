@@ -29,7 +29,7 @@ macro_rules! on_pool {
             #[cfg(feature = "sqlite")]
             $crate::runtime::db::DbPool::Sqlite($p) => $body,
             #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-            $crate::runtime::db::DbPool::None(never) => match *never {},
+            $crate::runtime::db::DbPool::None(never) => $crate::runtime::db::absurd(never),
         }
     };
 }
@@ -46,12 +46,19 @@ macro_rules! on_conn {
             #[cfg(feature = "sqlite")]
             $crate::runtime::db::DbTx::Sqlite($c) => $body,
             #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-            $crate::runtime::db::DbTx::None(never) => match *never {},
+            $crate::runtime::db::DbTx::None(never) => $crate::runtime::db::absurd(never),
         }
     };
 }
 
 pub(crate) use on_conn;
+
+/// The arm of a handle enum when no backend is compiled in: it cannot be
+/// reached, as no value of it can be made.
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+pub(crate) fn absurd<T>(never: impl std::borrow::Borrow<std::convert::Infallible>) -> T {
+    match *never.borrow() {}
+}
 
 /// A native sqlx pool of one of the backends this build has: what a
 /// [`TenantPool`](crate::TenantPool) or an [`OwnerPool`](crate::OwnerPool)
@@ -74,7 +81,7 @@ pub enum DbPool {
     /// No backend is compiled in.
     #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
     #[doc(hidden)]
-    None(Box<std::convert::Infallible>),
+    None(std::convert::Infallible),
 }
 
 #[cfg(feature = "postgres")]
@@ -138,6 +145,7 @@ impl PoolSettings {
 
     /// One connection that lives as long as the pool: what an in-memory
     /// SQLite database needs to live as long as the pool.
+    #[cfg(feature = "sqlite")]
     fn single_forever(mut self) -> PoolSettings {
         self.min_connections = 1;
         self.max_connections = 1;
@@ -160,6 +168,10 @@ impl DbPool {
     /// Connects to `url`; the backend comes from its scheme. An in-memory
     /// SQLite URL gets a single, long-lived connection, so the database
     /// lives as long as the pool.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql", feature = "sqlite")),
+        allow(unused_variables, reason = "no backend to connect to")
+    )]
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<DbPool> {
         let backend = Backend::from_url(url)?;
         match backend {
@@ -205,7 +217,7 @@ impl DbPool {
             #[cfg(feature = "sqlite")]
             DbPool::Sqlite(p) => DbTx::Sqlite(p.begin().await?),
             #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-            DbPool::None(never) => match **never {},
+            DbPool::None(never) => crate::runtime::db::absurd(never),
         })
     }
 
@@ -220,7 +232,7 @@ impl DbPool {
             #[cfg(feature = "sqlite")]
             DbPool::Sqlite(p) => DbTx::Sqlite(p.begin_with(AssertSqlSafe(statement)).await?),
             #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-            DbPool::None(never) => match **never {},
+            DbPool::None(never) => crate::runtime::db::absurd(never),
         })
     }
 }
@@ -267,7 +279,7 @@ fn backend_of(pool: &DbPool) -> Backend {
         #[cfg(feature = "sqlite")]
         DbPool::Sqlite(_) => Backend::Sqlite,
         #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-        DbPool::None(never) => match **never {},
+        DbPool::None(never) => crate::runtime::db::absurd(never),
     }
 }
 
@@ -280,7 +292,7 @@ pub(crate) enum DbTx {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-    None(Box<std::convert::Infallible>),
+    None(std::convert::Infallible),
 }
 
 impl DbTx {

@@ -8,6 +8,10 @@
 //! each backend of the build has it, and a later driver adds its own row to
 //! the same trait.
 
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql", feature = "sqlite")),
+    allow(unused_imports, reason = "used in the arms of the backends")
+)]
 use crate::error::{Error, Result};
 
 /// Runs `$body` with `$r` bound to the driver's own row.
@@ -21,7 +25,7 @@ macro_rules! on_row {
             #[cfg(feature = "sqlite")]
             $crate::runtime::row::DbRow::Sqlite($r) => $body,
             #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
-            $crate::runtime::row::DbRow::None(never) => match **never {},
+            $crate::runtime::row::DbRow::None(never) => $crate::runtime::db::absurd(never),
         }
     };
 }
@@ -144,7 +148,7 @@ pub enum DbRow {
     /// No backend is compiled in.
     #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
     #[doc(hidden)]
-    None(Box<std::convert::Infallible>),
+    None(std::convert::Infallible),
 }
 
 impl DbRow {

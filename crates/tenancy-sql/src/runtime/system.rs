@@ -4,6 +4,10 @@ use std::fmt;
 
 use sea_query::Values;
 
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql", feature = "sqlite")),
+    allow(unused_imports, reason = "used in the arms of the backends")
+)]
 use super::db::{DbTx, arguments, on_conn, text};
 use super::pool::TenantPool;
 use super::row::{DbRow, FromDbRow};
