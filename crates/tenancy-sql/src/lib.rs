@@ -163,10 +163,11 @@
 //!   [`SchemaBuilder::columns`] (the tenant column, id columns and key
 //!   columns are declared already). `SELECT *` still returns every column
 //!   the table has.
-//! - Rows come back as sqlx `AnyRow`, so column types are those the `Any`
-//!   driver decodes (integers, floats, text, booleans, bytes): keep
-//!   timestamps as text or integers, and cast `SUM` over integers on
-//!   PostgreSQL (it returns `numeric`).
+//! - Rows come back as the native driver's own (`DbRow` wraps `PgRow`,
+//!   `MySqlRow` or `SqliteRow`), so every type the driver decodes decodes
+//!   here (uuid, time or chrono, JSON, numeric, with sqlx's features for
+//!   them). A `FromDbRow` type must decode on every backend the build
+//!   compiles in; a `SUM` over integers is `numeric` on PostgreSQL.
 //!
 //! # What this crate does not do
 //!
@@ -187,7 +188,7 @@
 //!
 //! | feature | what it adds |
 //! |---------|--------------|
-//! | `sqlx` | the runtime: [`TenantPool`], [`TenantTx`], [`SystemTx`], [`OwnerPool`], [`TenantRouter`] |
+//! | `sqlx` | the runtime over sqlx 0.9's native pools: [`TenantPool`], [`TenantTx`], [`SystemTx`], [`OwnerPool`], [`TenantRouter`], `DbPool`, `DbRow`; it connects only with a backend below |
 //! | `sqlite` | the SQLite driver (bundled libsqlite3) and `sqlx` |
 //! | `postgres` | the PostgreSQL driver and `sqlx` |
 //! | `mysql` | the MySQL/MariaDB driver and `sqlx` |

@@ -116,7 +116,7 @@ impl<'a> Gen<'a> {
             .map_or_else(|| val(0), |id| to_expr(&id))
     }
 
-    /// Every column of `table`, those the `Any` driver cannot decode cast
+    /// Every column of `table`, those that are not integers or text cast
     /// to text, so each value can be searched for markers.
     fn select_columns(&mut self, select: Select, table: &Table, alias: &str) -> Select {
         let mut select = select;

@@ -4,7 +4,7 @@
 //! name, and no unique key lets one tenant's write collide with another's
 //! row (`ON DUPLICATE KEY UPDATE` fires on any unique key).
 
-use sqlx::MySqlPool as AnyPool;
+use sqlx::MySqlPool;
 use sqlx::Row;
 
 use crate::backend::Backend;
@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::schema::Schema;
 use crate::verify::{Finding, IsolationReport};
 
-pub(in crate::backend) async fn audit(db: &AnyPool, schema: &Schema) -> Result<IsolationReport> {
+pub(in crate::backend) async fn audit(db: &MySqlPool, schema: &Schema) -> Result<IsolationReport> {
     let mut conn = db.acquire().await?;
     let mut report = IsolationReport::default();
     report.notes.push(no_rls_note(Backend::MySql));

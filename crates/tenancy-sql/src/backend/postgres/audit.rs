@@ -11,7 +11,7 @@
 //! is set, a look-alike function in another schema) is a finding.
 
 use sqlx::Row;
-use sqlx::postgres::{PgConnection as AnyConnection, PgPool as AnyPool};
+use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::backend::audit::{KeyPart, exact, unique_index};
 use crate::error::Result;
@@ -135,7 +135,7 @@ struct Found<'a> {
 /// Runs the audit on one connection of `db`, in a read-only transaction
 /// that is rolled back.
 pub(in crate::backend) async fn audit(
-    db: &AnyPool,
+    db: &PgPool,
     schema: &Schema,
     setting: &str,
 ) -> Result<IsolationReport> {
@@ -148,7 +148,7 @@ pub(in crate::backend) async fn audit(
     Ok(report)
 }
 
-async fn run(conn: &mut AnyConnection, schema: &Schema, setting: &str) -> Result<IsolationReport> {
+async fn run(conn: &mut PgConnection, schema: &Schema, setting: &str) -> Result<IsolationReport> {
     let mut report = IsolationReport::default();
     let role_row = sqlx::query(
         "SELECT current_user::text, r.oid::int8, r.rolsuper, r.rolbypassrls \
@@ -228,7 +228,7 @@ async fn run(conn: &mut AnyConnection, schema: &Schema, setting: &str) -> Result
 }
 
 async fn table_findings(
-    conn: &mut AnyConnection,
+    conn: &mut PgConnection,
     report: &mut IsolationReport,
     found: &Found<'_>,
     role: &AppRole,
@@ -396,7 +396,7 @@ async fn table_findings(
 /// `trigger` (a trigger fires without either). Functions of any schema
 /// count, pg_catalog included.
 async fn definer_findings(
-    conn: &mut AnyConnection,
+    conn: &mut PgConnection,
     report: &mut IsolationReport,
     found: &[Found<'_>],
 ) -> Result<()> {

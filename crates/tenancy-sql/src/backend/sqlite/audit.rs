@@ -6,7 +6,7 @@
 //! (the rowid, unique across the whole table) included.
 
 use sqlx::Row;
-use sqlx::SqlitePool as AnyPool;
+use sqlx::SqlitePool;
 
 use crate::backend::Backend;
 use crate::backend::audit::{KeyPart, ascii_case_insensitive, no_rls_note, unique_index};
@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::schema::Schema;
 use crate::verify::{Finding, IsolationReport};
 
-pub(in crate::backend) async fn audit(db: &AnyPool, schema: &Schema) -> Result<IsolationReport> {
+pub(in crate::backend) async fn audit(db: &SqlitePool, schema: &Schema) -> Result<IsolationReport> {
     let mut conn = db.acquire().await?;
     let mut report = IsolationReport::default();
     report.notes.push(no_rls_note(Backend::Sqlite));
