@@ -376,6 +376,10 @@ pub enum UnbindableValue {
     /// Any other sea-query value kind than booleans, integers, floats,
     /// text and bytes.
     OtherKind,
+    /// Text or bytes longer than a bound value may be (`i32::MAX` bytes,
+    /// PostgreSQL's limit): refused here rather than dropped by the driver,
+    /// which would shift every later value one place.
+    TooLong,
 }
 
 impl fmt::Display for UnbindableValue {
@@ -383,6 +387,7 @@ impl fmt::Display for UnbindableValue {
         f.write_str(match self {
             UnbindableValue::U64AboveI64Max => "u64 above i64::MAX",
             UnbindableValue::OtherKind => "sea-query value",
+            UnbindableValue::TooLong => "text or bytes longer than i32::MAX bytes",
         })
     }
 }

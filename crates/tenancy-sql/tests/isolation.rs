@@ -792,3 +792,30 @@ async fn tripwire_withholds_rows_from_a_misregistered_view() {
         db.admin.execute("DROP VIEW all_leases").await.unwrap();
     });
 }
+
+/// What the leak kit reads as text must include every integer a backend
+/// returns: `char_length` is a 32-bit `integer` on PostgreSQL, which a
+/// reader of 64-bit integers alone does not decode, so a marker in such a
+/// column would go unseen.
+#[tokio::test]
+async fn narrow_integers_are_read_as_text_on_every_backend() {
+    use tenancy_sql::col;
+    let schema = common::schema();
+    for db in common::all(&schema).await {
+        common::seed_markers(&db.pool).await;
+        let mut tx = db.pool.begin(&ctx(A)).await.unwrap();
+        let rows = tx
+            .fetch_all(
+                Select::from("properties")
+                    .expr(col("properties", "name").char_length())
+                    .filter(col("properties", "id").eq(1)),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows.len(), 1, "{}", db.backend);
+        // `p1-t1`
+        assert_eq!(rows[0].text(0).as_deref(), Some("5"), "{}", db.backend);
+        db.cleanup().await;
+    }
+}

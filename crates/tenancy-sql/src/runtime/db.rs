@@ -352,11 +352,23 @@ fn normalised(v: &Value) -> Result<Value> {
         }),
         Value::Float(f) => Value::Double(f.map(f64::from)),
         Value::Double(f) => Value::Double(*f),
-        Value::String(s) => Value::String(s.clone()),
+        Value::String(s) => Value::String(within_limit(s, String::len)?.clone()),
         Value::Char(c) => Value::String(c.map(String::from)),
-        Value::Bytes(b) => Value::Bytes(b.clone()),
+        Value::Bytes(b) => Value::Bytes(within_limit(b, Vec::len)?.clone()),
         _ => return Err(Error::UnsupportedValue(UnbindableValue::OtherKind)),
     })
+}
+
+/// `value` when its length fits a bound value. The drivers' binder drops a
+/// value it cannot encode and binds the next one in its place, so an
+/// oversized one must never reach it.
+fn within_limit<T>(value: &Option<T>, len: impl Fn(&T) -> usize) -> Result<&Option<T>> {
+    match value {
+        Some(v) if len(v) > i32::MAX as usize => {
+            Err(Error::UnsupportedValue(UnbindableValue::TooLong))
+        }
+        _ => Ok(value),
+    }
 }
 
 /// `sql` as the drivers take it: text this crate rendered from a typed
@@ -364,4 +376,39 @@ fn normalised(v: &Value) -> Result<Value> {
 /// path.
 pub(crate) fn text(sql: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(sql.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_bound_as_one_type_per_kind() {
+        assert_eq!(
+            normalised(&Value::Int(Some(7))).ok(),
+            Some(Value::BigInt(Some(7)))
+        );
+        assert_eq!(
+            normalised(&Value::Float(Some(1.5))).ok(),
+            Some(Value::Double(Some(1.5)))
+        );
+        assert_eq!(
+            normalised(&Value::Char(Some('x'))).ok(),
+            Some(Value::String(Some("x".to_owned())))
+        );
+    }
+
+    #[test]
+    fn a_value_no_backend_binds_is_refused_not_dropped() {
+        assert!(matches!(
+            normalised(&Value::BigUnsigned(Some(u64::MAX))),
+            Err(Error::UnsupportedValue(UnbindableValue::U64AboveI64Max))
+        ));
+        let text = Some("short".to_owned());
+        assert!(within_limit(&text, String::len).is_ok());
+        assert!(matches!(
+            within_limit(&text, |_| i32::MAX as usize + 1),
+            Err(Error::UnsupportedValue(UnbindableValue::TooLong))
+        ));
+    }
 }

@@ -180,9 +180,11 @@ impl DbRow {
             .collect())
     }
 
-    /// Column `i` as text, whatever its type: text as is, numbers and
-    /// booleans printed, bytes as UTF-8 (lossy); `None` for NULL or a value
-    /// none of these decoders takes.
+    /// Column `i` as text, whatever its type: text as is, integers (signed
+    /// of every width, and MySQL's unsigned ones), floats and booleans
+    /// printed, bytes as UTF-8 (lossy); `None` for NULL or a value none of
+    /// these decoders takes (PostgreSQL `numeric` or `uuid` without sqlx's
+    /// features for them: cast such a column to text to read it so).
     pub fn text(&self, i: usize) -> Option<String> {
         fn any<T: ColumnValue>(row: &DbRow, i: usize) -> Option<Option<T>> {
             row.try_get::<Option<T>, usize>(i).ok()
@@ -193,7 +195,22 @@ impl DbRow {
         if let Some(v) = any::<i64>(self, i) {
             return v.map(|n| n.to_string());
         }
+        if let Some(v) = any::<i32>(self, i) {
+            return v.map(|n| n.to_string());
+        }
+        if let Some(v) = any::<i16>(self, i) {
+            return v.map(|n| n.to_string());
+        }
+        #[cfg(feature = "mysql")]
+        if let DbRow::MySql(r) = self
+            && let Ok(v) = sqlx::Row::try_get::<Option<u64>, _>(r, i)
+        {
+            return v.map(|n| n.to_string());
+        }
         if let Some(v) = any::<f64>(self, i) {
+            return v.map(|n| n.to_string());
+        }
+        if let Some(v) = any::<f32>(self, i) {
             return v.map(|n| n.to_string());
         }
         if let Some(v) = any::<bool>(self, i) {
