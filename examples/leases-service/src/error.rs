@@ -31,6 +31,26 @@ pub enum ServiceError {
     /// The PostgreSQL isolation audit failed; the service refuses to start.
     #[error("isolation check failed: {0}")]
     Isolation(tenancy_sql::IsolationReport),
+    /// The address could not be bound (in use, or not this machine's).
+    #[error("could not listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be reached at start-up (within the pool's
+    /// acquire timeout, 5 s by default).
+    #[error("could not reach the database at {target}")]
+    Unreachable {
+        /// Where the URL points, without credentials: `host:port` of a
+        /// server, the file of an SQLite database.
+        target: String,
+        /// Why the connection failed.
+        #[source]
+        source: tenancy_sql::Error,
+    },
     /// Listening or serving failed.
     #[error("listening or serving failed")]
     Io(#[from] std::io::Error),

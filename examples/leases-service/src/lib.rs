@@ -244,7 +244,12 @@ pub async fn app(config: &Config) -> Result<App> {
 /// behind.
 pub async fn start(config: Config) -> Result<Running> {
     config.validate()?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServiceError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     let addr = listener.local_addr()?;
     let App {
         router,

@@ -126,3 +126,42 @@ async fn postgres_refuses_a_tenant_table_without_forced_rls() {
     assert!(e.to_string().contains("leases"), "{e}");
     scratch.drop_all().await;
 }
+
+/// A database nobody listens for is reported within the pool's acquire
+/// timeout (5 s), naming the host and port and never the password.
+#[tokio::test]
+async fn an_unreachable_database_is_named_within_seconds() {
+    // A port of this machine with nothing behind it: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+        .port();
+    let mut config =
+        leases_service::Config::new(format!("postgres://app:secret@127.0.0.1:{port}/leases"));
+    config.addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let error = tokio::time::timeout(std::time::Duration::from_secs(15), refused(config))
+        .await
+        .unwrap_or_else(|_| panic!("no answer within 15 s"));
+    let ServiceError::Unreachable { target, .. } = &error else {
+        panic!("not an unreachable database: {error:?}");
+    };
+    assert_eq!(*target, format!("127.0.0.1:{port}"));
+    let said = tenancy_core::Report::new(&error).to_string();
+    assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+}
+
+/// A port already in use is refused at once, naming the address.
+#[tokio::test]
+async fn a_busy_port_names_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = taken.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let mut config = leases_service::Config::new("sqlite::memory:");
+    config.addr = addr;
+    let error = refused(config).await;
+    let ServiceError::Bind { addr: named, .. } = &error else {
+        panic!("not a bind error: {error:?}");
+    };
+    assert_eq!(*named, addr);
+    assert!(error.to_string().contains(&addr.to_string()));
+}

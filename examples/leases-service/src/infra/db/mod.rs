@@ -83,7 +83,8 @@ impl Db {
             // owns its embedded database, so the tenant pool shares the
             // owner's connection; the owner's handle is dropped here.
             let owner = OwnerPool::connect_with(url, &PoolSettings::default().max_connections(1))
-                .await?
+                .await
+                .map_err(unreachable(url))?
                 .with_audit_sink(Arc::clone(&audit));
             setup::migrate(&owner, config).await?;
             owner.tenant_pool(schema::schema()?)
@@ -150,5 +151,55 @@ impl Db {
     /// reach, and every use is recorded with `reason`.
     pub(crate) async fn platform(&self, reason: &str) -> tenancy_sql::Result<SystemTx> {
         self.pool.unscoped_for_system(reason, &self.service).await
+    }
+}
+
+/// Where `url` points, without its credentials or options: `host:port` of
+/// a server, the file of an SQLite database.
+fn target(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return String::new();
+    };
+    let rest = rest.trim_start_matches("//");
+    if scheme == "sqlite" {
+        return rest.split('?').next().unwrap_or(rest).to_owned();
+    }
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = host.split(['/', '?']).next().unwrap_or(host);
+    let default_port = match scheme {
+        "mysql" | "mariadb" => 3306,
+        _ => 5432,
+    };
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:{default_port}")
+    }
+}
+
+/// The error of a first connection that failed, naming where it went.
+fn unreachable(url: &str) -> impl FnOnce(tenancy_sql::Error) -> ServiceError + '_ {
+    move |source| ServiceError::Unreachable {
+        target: target(url),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target;
+
+    #[test]
+    fn a_target_names_host_and_port_and_never_the_credentials() {
+        assert_eq!(
+            target("postgres://app:secret@db.internal/leases?sslmode=require"),
+            "db.internal:5432"
+        );
+        assert_eq!(target("mysql://root@127.0.0.1:3307/test"), "127.0.0.1:3307");
+        assert_eq!(target("sqlite://leases.db?mode=rwc"), "leases.db");
+        assert_eq!(target("sqlite::memory:"), ":memory:");
     }
 }

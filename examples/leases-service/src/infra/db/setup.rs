@@ -48,7 +48,8 @@ pub(super) async fn prepare(
         &config.database_url,
         &PoolSettings::default().max_connections(1),
     )
-    .await?
+    .await
+    .map_err(super::unreachable(&config.database_url))?
     .with_audit_sink(Arc::clone(audit));
     let result = migrate(&owner, config).await;
     owner.close().await;
