@@ -14,7 +14,9 @@
 //!    names are resolved against the schema, values are always bound;
 //! 4. run them in a [`TenantTx`] from [`TenantPool::begin`], which scopes
 //!    them to the context's tenant. The same code runs on SQLite, PostgreSQL
-//!    and MySQL/MariaDB.
+//!    and MySQL/MariaDB, over sqlx's native pools: [`TenantPool::connect`]
+//!    opens one from a URL, and `TenantPool::new(pg_pool, schema)` takes a
+//!    `PgPool`, `MySqlPool` or `SqlitePool` you built yourself.
 //!
 //! ```
 //! # #[cfg(feature = "sqlite")]
