@@ -305,6 +305,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn idle_tenants_make_room_and_an_active_tenants_limit_is_never_reset() {
+        // A flood of new tenants must not push out the state of a tenant
+        // that has spent its burst: that would hand it a fresh one.
+        const CAPACITY: u128 = 64;
+        let clock = Arc::new(ManualClock::default());
+        let limits = TenantLimits::in_memory_with_clock(CAPACITY as usize, clock.clone());
+        let (active, spent) = (TenantId::from_u128(0), plan(1, 1, 100));
+        drop(limits.admit(active, &spent).await.unwrap());
+        for i in 1..=10 * CAPACITY {
+            // 640 ms in all: the active tenant's second never comes, while
+            // each other tenant is idle again a millisecond after its request.
+            clock.advance(Duration::from_millis(1));
+            let idle = limits
+                .admit(TenantId::from_u128(i), &plan(1000, 1, 100))
+                .await;
+            assert!(idle.is_ok(), "tenant {i}: {idle:?}");
+            drop(idle);
+            assert!(
+                limits.tracked_tenants() <= CAPACITY as usize,
+                "{} tracked",
+                limits.tracked_tenants()
+            );
+            assert!(
+                matches!(
+                    limits.admit(active, &spent).await,
+                    Err(LimitError::RateLimited { .. })
+                ),
+                "the active tenant's state was dropped after {i} others"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn concurrency_ceiling_is_per_tenant_and_released_on_drop() {
         let limits = TenantLimits::in_memory(100);
         let e = plan(1000, 1000, 2);
