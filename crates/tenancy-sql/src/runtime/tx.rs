@@ -138,10 +138,9 @@ impl TenantTx {
             return Ok(());
         };
         // Every row of a result has the same columns: find the tenant
-        // columns once (no allocation when there are none).
-        // The schema's tenant column names, and the names under which this
-        // statement returns a tenant column otherwise (an alias, a derived
-        // table's output).
+        // columns once per result, by the schema's tenant column names and
+        // the names under which this statement returns a tenant column
+        // otherwise (an alias, a derived table's output).
         let names = self.pool.schema.tenant_columns();
         let aliases = &prepared.body.watched;
         let watched: Vec<usize> = first
@@ -156,12 +155,7 @@ impl TenantTx {
         }
         for row in rows {
             for &ordinal in &watched {
-                // A value that does not decode as text is no proof of the
-                // tenant: it fails like a foreign one. NULL (an outer join
-                // that matched nothing) carries no row of anyone. Borrowed,
-                // so checking a row allocates nothing.
-                let foreign = !holds_tenant(row, ordinal, &self.tenant_text);
-                if foreign {
+                if !holds_tenant(row, ordinal, &self.tenant_text) {
                     self.state.fail();
                     // INVARIANT: the offending rows are dropped here, never returned.
                     self.pool.audit.record(
