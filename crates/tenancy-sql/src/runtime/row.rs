@@ -174,10 +174,14 @@ impl DbRow {
 
     /// The column names, in order.
     pub fn column_names(&self) -> Vec<&str> {
-        on_row!(self, r => sqlx::Row::columns(r)
-            .iter()
-            .map(sqlx::Column::name)
-            .collect())
+        (0..self.len())
+            .filter_map(|i| self.column_name(i))
+            .collect()
+    }
+
+    /// The name of column `i`, if the row has one.
+    pub fn column_name(&self, i: usize) -> Option<&str> {
+        on_row!(self, r => sqlx::Row::columns(r).get(i).map(sqlx::Column::name))
     }
 
     /// Column `i` as text, whatever its type: text as is, integers (signed

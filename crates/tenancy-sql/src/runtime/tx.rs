@@ -138,17 +138,18 @@ impl TenantTx {
             return Ok(());
         };
         // Every row of a result has the same columns: find the tenant
-        // columns once per result, by the schema's tenant column names and
+        // columns once per result (no allocation when there are none), by
+        // the schema's tenant column names and
         // the names under which this statement returns a tenant column
         // otherwise (an alias, a derived table's output).
         let names = self.pool.schema.tenant_columns();
         let aliases = &prepared.body.watched;
-        let watched: Vec<usize> = first
-            .column_names()
-            .into_iter()
-            .enumerate()
-            .filter(|(_, c)| names.iter().chain(aliases).any(|n| n == c))
-            .map(|(ordinal, _)| ordinal)
+        let watched: Vec<usize> = (0..first.len())
+            .filter(|&i| {
+                first
+                    .column_name(i)
+                    .is_some_and(|c| names.iter().chain(aliases).any(|n| n == c))
+            })
             .collect();
         if watched.is_empty() {
             return Ok(());
